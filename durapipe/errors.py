@@ -31,3 +31,11 @@ class IntegrityError(DurapipeError):
 
 class UsageError(DurapipeError):
     """A command, parameter or input binding given by the user is wrong."""
+
+
+class AppLoadError(DurapipeError):
+    """The function app's entry file cannot be found, imported or indexed."""
+
+
+class LocalHostError(DurapipeError):
+    """The local Durable host cannot do what was asked (unknown function, instance or action)."""

@@ -1,0 +1,59 @@
+"""From a step task to the step's identity: its callable, concrete parameters, inputs and fingerprint."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
+from durapipe.fingerprint.project import find_project_root
+from durapipe.loading import resolve_step
+
+
+@dataclass(frozen=True)
+class StepIdentity:
+    """Everything that decides a step's result, and the fingerprint made of it."""
+
+    func: Any
+    params: dict[str, Any]
+    inputs: dict[str, Any]
+    components: dict[str, Any]
+    fingerprint: str
+
+
+def concrete_params(step: dict[str, Any], run_params: dict[str, Any]) -> dict[str, Any]:
+    """The parameter values one step is called with: its literals and the pipeline's bound params."""
+    values: dict[str, Any] = {}
+    for name, binding in step["params"].items():
+        if "param" in binding:
+            values[name] = run_params[binding["param"]]
+        elif "value" in binding:
+            values[name] = binding["value"]
+        elif "default" in binding:
+            values[name] = binding["default"]
+    return values
+
+
+def task_inputs(task: dict[str, Any]) -> dict[str, Any]:
+    """The artifact refs a step task reads; for a partition task, the mapped input is the partition."""
+    inputs = dict(task["inputs"])
+    mapped = task["step"].get("map")
+    if mapped and task.get("partition") is not None:
+        inputs[mapped] = task["partition"]["ref"]
+    return inputs
+
+
+def identify_step(task: dict[str, Any]) -> StepIdentity:
+    """Resolve the step's code (only durapipe steps, never arbitrary callables) and fingerprint it."""
+    step = task["step"]
+    user_step = resolve_step(step["ref"], task.get("code_root"))
+    func = user_step.func
+    params = concrete_params(step, task["params"])
+    inputs = task_inputs(task)
+    project_root = find_project_root(Path(inspect.getsourcefile(func) or "."))
+    components = step_components(
+        func, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
+        step["options"].get("version"))
+    return StepIdentity(func=func, params=params, inputs=inputs, components=components,
+                        fingerprint=compute_fingerprint(components))

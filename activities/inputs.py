@@ -1,0 +1,49 @@
+"""Binding a run's inputs: local paths, store keys or artifact refs become artifact refs."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from durapipe.errors import UsageError
+from durapipe.names import check_blob_name
+from durapipe.stores.artifacts import put_artifact
+
+
+def bind_inputs(store: Any, spec: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+    """Artifact refs for the pipeline's inputs; a missing required input is an error naming it."""
+    unknown = sorted(set(sources) - set(spec["inputs"]))
+    if unknown:
+        raise UsageError(f"Pipeline {spec['name']} has no input named {unknown[0]!r}; "
+                         f"its inputs are: {', '.join(spec['inputs']) or 'none'}.")
+    refs: dict[str, Any] = {}
+    for name, declared in spec["inputs"].items():
+        source = sources.get(name)
+        if source is None:
+            if not declared.get("optional"):
+                raise UsageError(f"Pipeline {spec['name']} needs the input {name!r}; give it with --input {name}=PATH.")
+            continue
+        refs[name] = bind_input(store, name, source)
+    return refs
+
+
+def bind_input(store: Any, name: str, source: dict[str, Any]) -> dict[str, Any]:
+    """One input source as an artifact ref (uploaded content-addressed when new)."""
+    if "artifact" in source:
+        return source["artifact"]
+    if "path" in source:
+        path = Path(source["path"])
+        if not path.exists():
+            raise UsageError(f"The input {name!r} names {path}, which does not exist.")
+        return put_artifact(store, path)
+    if "key" in source:
+        key = check_blob_name(source["key"], "input blob name")
+        scratch = Path(tempfile.mkdtemp(prefix="durapipe-input-"))
+        try:
+            local = scratch / Path(key).name
+            store.download_file(key, local)
+            return put_artifact(store, local)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    raise UsageError(f"The input {name!r} must be given as a path, a store key or an artifact.")

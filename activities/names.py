@@ -1,0 +1,13 @@
+"""Function names of the activities and orchestrators: one constant used where each is
+registered and where it is called, so the two can never drift apart."""
+
+PIPELINE_RUN = "pipeline_run"
+MAP_PARTITIONS = "map_partitions"
+
+PLAN_RUN = "plan_run"
+RUN_STEP = "run_step"
+LIST_PARTITIONS = "list_partitions"
+GATHER_PARTITIONS = "gather_partitions"
+RECORD_RUN = "record_run"
+
+SCHEMA_VERSION = 1

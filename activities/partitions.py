@@ -1,0 +1,53 @@
+"""Mapped steps: list the partitions of the mapped input, and gather per-partition outputs."""
+from __future__ import annotations
+
+from typing import Any
+
+from durapipe.canonical import canonical_json, hash_value, sha256_text
+from durapipe.errors import DurapipeError
+from durapipe.stores.artifacts import artifact_manifest
+from activities.fingerprints import task_inputs
+
+
+def list_partitions(store: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files of the mapped input folder, sorted by name, each as {"name", "ref"}."""
+    mapped = task["step"]["map"]
+    ref = task_inputs({**task, "partition": None})[mapped]
+    if ref["kind"] != "dir":
+        raise DurapipeError(f"Step {task['step']['name']} is mapped over {mapped!r}, which must be a folder, "
+                            "but it is a single file.")
+    files = artifact_manifest(store, ref)["files"]
+    return [{"name": name, "ref": {"hash": f["hash"], "kind": "file", "size": f["size"]}}
+            for name, f in sorted(files.items())]
+
+
+def gather_partitions(store: Any, task: dict[str, Any]) -> dict[str, Any]:
+    """Combine per-partition results: each output becomes a folder with one entry per partition."""
+    parts = task["partitions"]
+    step = task["step"]
+    outputs = {}
+    for output in step["outputs"]:
+        files = {}
+        for part in parts:
+            ref = part["outputs"][output]
+            if ref["kind"] != "file":
+                raise DurapipeError(f"Mapped step {step['name']} must write a file for output {output!r}, "
+                                    "not a folder.")
+            files[part["partition"]["name"]] = {"hash": ref["hash"], "size": ref["size"]}
+        outputs[output] = put_manifest(store, {"files": files})
+    ran = [p for p in parts if p["status"] == "ran"]
+    return {
+        "step": step["name"], "status": "ran" if ran else "reused",
+        "fingerprint": hash_value(sorted(p["fingerprint"] for p in parts)),
+        "outputs": outputs, "components": None,
+        "duration_s": round(sum(p.get("duration_s") or 0.0 for p in ran), 6),
+        "partitions": {"total": len(parts), "ran": len(ran), "reused": len(parts) - len(ran)},
+    }
+
+
+def put_manifest(store: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Store a folder manifest content-addressed and return the folder's artifact ref."""
+    text = canonical_json(manifest)
+    digest = sha256_text(text)
+    store.put(f"artifacts/{digest}", text.encode("utf-8"), if_absent=True)
+    return {"hash": digest, "kind": "dir", "size": sum(f["size"] for f in manifest["files"].values())}

@@ -1,0 +1,105 @@
+"""Planning: bind the run's inputs, then resolve every step whose result is already committed.
+
+One activity walks the whole graph in topological order, so a no-change re-run costs one
+activity however large the pipeline is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.fingerprints import identify_step
+from activities.inputs import bind_inputs
+from activities.partitions import gather_partitions, list_partitions
+from durapipe.records import find_step_record, write_run_record
+from orchestrators.scheduling import step_inputs
+
+
+@dataclass
+class StepPlan:
+    """What planning decided for one step: reused (with its result), or why it must run."""
+
+    name: str
+    reused: dict[str, Any] | None = None
+    reason: str = ""
+    fingerprint: str | None = None
+    components: dict[str, Any] | None = None
+
+
+@dataclass
+class Plan:
+    """The bound inputs and one StepPlan per step, in topological order."""
+
+    inputs: dict[str, Any]
+    steps: list[StepPlan] = field(default_factory=list)
+
+    @property
+    def reused(self) -> dict[str, dict[str, Any]]:
+        """Results of the steps that are reused, by step name."""
+        return {p.name: p.reused for p in self.steps if p.reused is not None}
+
+
+def make_plan(store: Any, request: dict[str, Any]) -> Plan:
+    """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step."""
+    spec = request["spec"]
+    plan = Plan(inputs=bind_inputs(store, spec, request.get("inputs") or {}))
+    force = set(request.get("force") or [])
+    outputs: dict[str, dict[str, Any]] = {}
+    for step in spec["steps"]:
+        name = step["name"]
+        step_plan = StepPlan(name)
+        plan.steps.append(step_plan)
+        blocked = [b["step"] for b in step["inputs"].values() if "step" in b and b["step"] not in outputs]
+        if blocked:
+            step_plan.reason = f"it needs the output of {blocked[0]}, which will run"
+            continue
+        task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
+                "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
+        if step.get("map"):
+            result = _resolve_mapped(store, task)
+        else:
+            identity = identify_step(task)
+            step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
+            record = find_step_record(store, identity.fingerprint)
+            result = None if record is None else {
+                "step": name, "status": "reused", "fingerprint": record["fingerprint"],
+                "outputs": record["outputs"], "components": record.get("components"),
+                "duration_s": 0.0, "started": record.get("started"), "finished": record.get("finished"),
+                "log": record.get("log")}
+        if "all" in force or name in force:
+            step_plan.reason = "it was forced with --force"
+        elif not step["options"].get("cache", True):
+            step_plan.reason = "it has cache=False, so it always runs"
+        elif result is None:
+            step_plan.reason = "no result is committed for its fingerprint"
+        else:
+            step_plan.reused = result
+            outputs[name] = result["outputs"]
+    return plan
+
+
+def plan_run(store: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """The planning activity: make the plan and record the run as started."""
+    plan = make_plan(store, request)
+    spec = request["spec"]
+    write_run_record(store, {
+        "schema": 1, "run_id": request["run_id"], "pipeline": spec["name"],
+        "pipeline_version": spec.get("version"), "spec": spec, "params": request["params"],
+        "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
+        "status": "running", "started": request.get("started"), "finished": None,
+        "steps": {}, "outputs": {}, "error": None,
+    })
+    return {"inputs": plan.inputs, "reused": plan.reused}
+
+
+def _resolve_mapped(store: Any, task: dict[str, Any]) -> dict[str, Any] | None:
+    """A mapped step is reused when every one of its partitions is committed."""
+    parts = []
+    for partition in list_partitions(store, task):
+        identity = identify_step({**task, "partition": partition})
+        record = find_step_record(store, identity.fingerprint)
+        if record is None:
+            return None
+        parts.append({"step": task["step"]["name"], "status": "reused", "fingerprint": identity.fingerprint,
+                      "outputs": record["outputs"], "partition": partition, "duration_s": 0.0})
+    return gather_partitions(store, {**task, "partitions": parts})

@@ -1,0 +1,79 @@
+"""The final run record: what every step did, its fingerprint, timings, outputs and errors."""
+from __future__ import annotations
+
+from typing import Any
+
+from durapipe.records import read_run_record, write_run_record
+from durapipe.errors import NotFoundError
+from durapipe.registry import register_from_run
+
+# Orchestrator states -> the step statuses a user sees (`durapipe run --json`).
+STEP_STATUS = {"reused": "reused", "done": "ran", "failed": "failed", "not_run": "not_run",
+               "waiting": "not_run", "running": "not_run"}
+
+
+def build_run_record(outcome: dict[str, Any], started_record: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge the orchestrator's outcome into the run record written at planning time."""
+    request = outcome["request"]
+    spec = request["spec"]
+    base = started_record or {}
+    steps: dict[str, Any] = {}
+    for name, state in outcome["states"].items():
+        result = outcome["results"].get(name) or {}
+        status = STEP_STATUS[state]
+        if status == "ran" and result.get("status") == "reused":
+            status = "reused"  # committed by a concurrent run between planning and running
+        steps[name] = {
+            "status": status, "fingerprint": result.get("fingerprint"),
+            "duration_s": result.get("duration_s", 0.0) if status == "ran" else 0.0,
+            "outputs": result.get("outputs") or {}, "components": result.get("components"),
+            "error": outcome["errors"].get(name), "log": result.get("log"),
+            "started": outcome["timing"].get(name, {}).get("started"),
+            "finished": outcome["timing"].get(name, {}).get("finished"),
+        }
+        if result.get("partitions"):
+            steps[name]["partitions"] = result["partitions"]
+    outputs = {}
+    for out_name, binding in spec.get("outputs", {}).items():
+        ref = steps.get(binding["step"], {}).get("outputs", {}).get(binding["output"])
+        if ref is not None:
+            outputs[out_name] = ref
+    error = None
+    if outcome["errors"]:
+        first = next(n for n in outcome["states"] if n in outcome["errors"])
+        error = f"step {first} failed: {outcome['errors'][first]}"
+    return {
+        "schema": 1, "run_id": outcome["run_id"], "pipeline": spec["name"],
+        "pipeline_version": spec.get("version"), "spec": spec, "params": request["params"],
+        "inputs": outcome["inputs"], "trigger": request.get("trigger") or {"kind": "cli"},
+        "status": outcome["status"], "started": base.get("started") or outcome["started"],
+        "finished": outcome["finished"], "steps": steps, "outputs": outputs, "error": error,
+    }
+
+
+def run_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The run as `durapipe run --json` prints it."""
+    return {
+        "run_id": record["run_id"], "pipeline": record["pipeline"], "status": record["status"],
+        "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
+        "params": record.get("params"), "outputs": record.get("outputs", {}),
+        "registered": record.get("registered"),
+        "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
+                  | ({"partitions": s["partitions"]} if s.get("partitions") else {})
+                  for name, s in record.get("steps", {}).items()},
+    }
+
+
+def record_run(store: Any, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The recording activity: write the final run record and return its summary."""
+    try:
+        started = read_run_record(store, outcome["run_id"])
+    except NotFoundError:
+        started = None
+    record = build_run_record(outcome, started)
+    register = outcome["request"].get("register")
+    if register:
+        entry = register_from_run(store, register["model"], record, register.get("metric", "roc_auc"))
+        record["registered"] = {"model": entry["name"], "version": entry["version"]} if entry else None
+    write_run_record(store, record)
+    return run_summary(record)

@@ -1,0 +1,125 @@
+"""Run one step: fingerprint it, reuse a committed result, or execute it and commit.
+
+Idempotent: a retry after a crash recomputes the same fingerprint, finds the commit the
+crashed attempt may have made, and reuses it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from activities.fingerprints import StepIdentity, identify_step
+from durapipe.errors import DurapipeError
+from durapipe.records import commit_step_record, find_step_record
+from durapipe.stores.artifacts import get_artifact, put_artifact
+
+
+class StepFailed(Exception):
+    """The user's step raised, or did not produce what it declared."""
+
+
+def run_step(store: Any, task: dict[str, Any]) -> dict[str, Any]:
+    """Execute the step described by `task` (or reuse its commit) and return its result."""
+    identity = identify_step(task)
+    step = task["step"]
+    cache = step["options"].get("cache", True)
+    if cache and not task.get("force"):
+        record = find_step_record(store, identity.fingerprint)
+        if record is not None:
+            return _result(record, "reused")
+    record = _execute(store, task, identity)
+    if cache:
+        record = commit_step_record(store, record, overwrite=bool(task.get("force")))
+    return _result(record, "ran")
+
+
+def _execute(store: Any, task: dict[str, Any], identity: StepIdentity) -> dict[str, Any]:
+    step = task["step"]
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix=f"durapipe-{step['name']}-"))
+    try:
+        kwargs: dict[str, Any] = dict(identity.params)
+        for name, ref in identity.inputs.items():
+            target = scratch / "in" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            get_artifact(store, ref, target)
+            kwargs[name] = target
+        out_dir = scratch / "out"
+        out_dir.mkdir()
+        for name in step["outputs"]:
+            kwargs[name] = out_dir / name
+        log_path = scratch / "step.log"
+        error = _call_with_log(identity.func, kwargs, log_path)
+        log_ref = put_artifact(store, log_path)
+        if error is not None:
+            raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
+        missing = [n for n in step["outputs"] if not (out_dir / n).exists()]
+        if missing:
+            raise StepFailed(f"the step did not write its output{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(repr(m) for m in missing)}")
+        outputs = {name: put_artifact(store, out_dir / name) for name in step["outputs"]}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    finished = datetime.now(timezone.utc)
+    return {
+        "schema": 1, "fingerprint": identity.fingerprint, "step": step["name"],
+        "pipeline": task.get("pipeline"), "components": identity.components, "outputs": outputs,
+        "log": log_ref, "run_id": task.get("run_id"), "partition": task.get("partition"),
+        "started": started.isoformat(), "finished": finished.isoformat(),
+        "duration_s": round(time.perf_counter() - clock, 6),
+    }
+
+
+def _call_with_log(func: Any, kwargs: dict[str, Any], log_path: Path) -> str | None:
+    """Call `func`, sending its stdout/stderr (file descriptors too) to `log_path`; return the error."""
+    with open(log_path, "w+b") as log, _redirected_fds(log.fileno()):
+        try:
+            func(**kwargs)
+            return None
+        except DurapipeError as exc:
+            print(str(exc), file=sys.stderr)
+            return str(exc)
+        except Exception as exc:  # the user's code: any exception fails the step, not the host
+            traceback.print_exc()
+            return f"{type(exc).__name__}: {exc}"
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _redirected_fds(target_fd: int) -> Iterator[None]:
+    # Redirect at the descriptor level so output of C extensions and subprocesses is kept too.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(target_fd, 1)
+        os.dup2(target_fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+def _result(record: dict[str, Any], status: str) -> dict[str, Any]:
+    return {
+        "step": record["step"], "status": status, "fingerprint": record["fingerprint"],
+        "outputs": record["outputs"], "components": record.get("components"),
+        "duration_s": record.get("duration_s") if status == "ran" else 0.0,
+        "started": record.get("started"), "finished": record.get("finished"),
+        "log": record.get("log"), "partition": record.get("partition"),
+    }

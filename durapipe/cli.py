@@ -1,0 +1,169 @@
+"""The `durapipe` command.
+
+Built on click: it gives typed options, repeatable flags, `--help` and exit code 2 for bad
+usage for free, and it is already a dependency of most Python tooling.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from durapipe.errors import DefinitionError, DurapipeError, SpecError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+USAGE_ERRORS = (UsageError, DefinitionError, SpecError)
+
+store_option = click.option("--store", "store_url", metavar="URL", envvar="DURAPIPE_STORE",
+                            help="Where artifacts, step records and runs live (default: .durapipe/ in the project).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Report durapipe errors as one sentence and the right exit code, never a traceback."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USAGE_ERRORS as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except DurapipeError as exc:
+            _fail(str(exc), EXIT_FAILED)
+        except KeyboardInterrupt:
+            _fail("interrupted; resume the run with `durapipe resume RUN_ID`.", 130)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def parse_assignments(values: tuple[str, ...], what: str, as_json: bool) -> dict[str, Any]:
+    """`NAME=VALUE` pairs into a dict; VALUE is JSON-parsed for parameters (falling back to text)."""
+    parsed: dict[str, Any] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{what} {item!r} must look like NAME=VALUE.")
+        if as_json:
+            try:
+                parsed[name] = json.loads(value)
+            except ValueError:
+                parsed[name] = value
+        else:
+            parsed[name] = value
+    return parsed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="durapipe")
+def main() -> None:
+    """durapipe: ML pipelines on Azure Durable Functions, run locally or on Azure."""
+
+
+@main.command()
+@click.argument("target")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A pipeline parameter (JSON value).")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=PATH", help="A pipeline input: a file or folder.")
+@store_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Steps run at once (default: cores).")
+@click.option("--force", multiple=True, metavar="STEP", help="Run STEP even if reusable (repeatable, or 'all').")
+@click.option("--register-model", metavar="NAME", default=None,
+              help="After the run, add its `model` output to the registry as NAME when it beats the champion.")
+@json_option
+@friendly
+def run(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url: str | None,
+        max_parallel: int | None, force: tuple[str, ...], register_model: str | None, as_json: bool) -> None:
+    """Run the pipeline TARGET (path/file.py:name or module:name) on the local host."""
+    from durapipe import commands
+
+    sys.exit(commands.run_pipeline(target, parse_assignments(params, "--param", True),
+                                   parse_assignments(inputs, "--input", False), store_url, max_parallel,
+                                   list(force), as_json, register_model))
+
+
+@main.command()
+@click.argument("target")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A pipeline parameter (JSON value).")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=PATH", help="A pipeline input: a file or folder.")
+@store_option
+@click.option("--force", multiple=True, metavar="STEP", help="Treat STEP as forced (repeatable, or 'all').")
+@json_option
+@friendly
+def plan(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url: str | None,
+         force: tuple[str, ...], as_json: bool) -> None:
+    """Show what a run of TARGET would reuse and what would run, and why; runs nothing."""
+    from durapipe import commands
+
+    sys.exit(commands.plan_pipeline(target, parse_assignments(params, "--param", True),
+                                    parse_assignments(inputs, "--input", False), store_url, list(force), as_json))
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("step")
+@store_option
+@json_option
+@friendly
+def explain(run_id: str, step: str, store_url: str | None, as_json: bool) -> None:
+    """Explain why STEP ran in RUN_ID: what changed since the previous run of its pipeline."""
+    from durapipe import commands
+
+    sys.exit(commands.explain_step(run_id, step, store_url, as_json))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Steps run at once (default: cores).")
+@json_option
+@friendly
+def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
+    """Resume an unfinished run where it stopped; completed steps do not run again."""
+    from durapipe import commands
+
+    sys.exit(commands.resume_run(run_id, max_parallel, as_json))
+
+
+@main.group()
+def runs() -> None:
+    """List and show recorded runs."""
+
+
+@runs.command("list")
+@store_option
+@click.option("--pipeline", default=None, help="Only runs of this pipeline.")
+@click.option("--status", default=None, help="Only runs with this status.")
+@json_option
+@friendly
+def runs_list(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> None:
+    """List runs, newest first."""
+    from durapipe import commands
+
+    sys.exit(commands.list_runs(store_url, pipeline, status, as_json))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@store_option
+@json_option
+@friendly
+def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
+    """Show one run: each step's status, fingerprint, duration and outputs."""
+    from durapipe import commands
+
+    sys.exit(commands.show_run(run_id, store_url, as_json))
+
+
+def console() -> Console:
+    """The console for human output (stderr stays free for errors)."""
+    return Console(highlight=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""What each `durapipe` command does; cli.py only parses arguments and maps errors to exit codes."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from durapipe.errors import NotFoundError, UsageError
+from durapipe.names import check_name
+from durapipe.progress import reuse_sentence, summary_table, watch
+from durapipe.records import list_runs as records_list_runs
+from durapipe.records import previous_run_with_step, read_run_record
+from durapipe.runner import LocalSession, build_request, new_run_id, state_dir_for, store_of_run
+from durapipe.stores.url import open_store
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str], force: list[str],
+                      max_parallel: int | None, run_id: str | None = None,
+                      register_model: str | None = None) -> dict[str, Any]:
+    from durapipe.loading import code_root_of, load_target
+    from durapipe.spec import resolve_params
+
+    pipeline = load_target(target)
+    spec = pipeline.spec
+    spec_json = spec.to_json()
+    sources = {name: {"path": str(Path(path).resolve())} for name, path in inputs.items()}
+    for name in sources:
+        if name not in spec_json["inputs"]:
+            raise UsageError(f"Pipeline {spec_json['name']} has no input named {name!r}; "
+                             f"its inputs are: {', '.join(spec_json['inputs']) or 'none'}.")
+    return build_request(
+        spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
+        code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
+        trigger={"kind": "cli", "target": target},
+        register={"model": check_name(register_model, "model name")} if register_model else None)
+
+
+def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
+    out = Console(highlight=False)
+    live = not as_json and sys.stdout.isatty()
+    status = watch(lambda: session.host.get_status(run_id), f"run {run_id}", live, out)
+    try:
+        record = read_run_record(session.store, run_id)
+    except NotFoundError:
+        record = None
+    if record is None or record.get("status") == "running":
+        message = _status_error(status)
+        if as_json:
+            print(json.dumps({"run_id": run_id, "status": "failed", "error": message, "steps": {}}))
+        else:
+            out.print(f"[bold red]run {run_id} failed:[/] {message}")
+        return EXIT_FAILED
+    return print_run(record, as_json, out)
+
+
+def print_run(record: dict[str, Any], as_json: bool, out: Console | None = None) -> int:
+    """Print a run record (table or JSON) and return the exit code its status means."""
+    from activities.record import run_summary
+
+    out = out or Console(highlight=False)
+    if as_json:
+        print(json.dumps(run_summary(record), indent=2))
+    else:
+        out.print(summary_table(record))
+        out.print(reuse_sentence(record))
+        if record.get("error"):
+            out.print(f"[bold red]{record['error']}[/]")
+        if record.get("registered"):
+            out.print(f"registered model {record['registered']['model']} version {record['registered']['version']}")
+        for name, ref in (record.get("outputs") or {}).items():
+            out.print(f"output {name}: artifact {ref['hash'][:12]} ({ref['kind']}, {ref['size']} bytes)")
+    return EXIT_OK if record["status"] == "completed" else EXIT_FAILED
+
+
+def _status_error(status: dict[str, Any]) -> str:
+    output = status.get("output")
+    if isinstance(output, str) and output:
+        return output.splitlines()[0]
+    return f"the run ended as {status.get('runtimeStatus', 'unknown')}"
+
+
+def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
+                 max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None) -> int:
+    """`durapipe run`: run TARGET on the local host and print the outcome."""
+    request = _pipeline_request(target, params, inputs, force, max_parallel, register_model=register_model)
+    store = open_store(store_url)
+    with LocalSession(store.url, state_dir_for(), max_parallel) as session:
+        run_id = session.start_run(request)
+        if not as_json:
+            print(f"run {run_id} started (store {session.store.url})", file=sys.stderr)
+        return _finish(session, run_id, as_json)
+
+
+def resume_run(run_id: str, max_parallel: int | None, as_json: bool) -> int:
+    """`durapipe resume`: continue an unfinished run from its journal."""
+    state_dir = state_dir_for()
+    store_url = store_of_run(state_dir, run_id)
+    if store_url is None:
+        raise UsageError(f"This host has no journal of run {run_id!r}; `durapipe runs list` shows the runs.")
+    with LocalSession(store_url, state_dir, max_parallel) as session:
+        session.host.resume(run_id)
+        return _finish(session, run_id, as_json)
+
+
+def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
+                  force: list[str], as_json: bool) -> int:
+    """`durapipe plan`: what would be reused and what would run, and why."""
+    from activities.plan import make_plan
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    request = _pipeline_request(target, params, inputs, force, None, run_id="plan")
+    store = open_store(store_url)
+    plan = make_plan(store, request)
+    rows = []
+    previous = records_list_runs(store, pipeline=request["spec"]["name"])
+    for step in plan.steps:
+        row = {"step": step.name, "action": "reuse" if step.reused else "run", "reason": step.reason,
+               "fingerprint": step.fingerprint, "changes": []}
+        if step.reused is None and step.components is not None:
+            old = next((r["steps"][step.name]["components"] for r in previous
+                        if (r.get("steps", {}).get(step.name) or {}).get("components")), None)
+            if old is not None:
+                row["changes"] = [c.describe() for c in explain_components(old, step.components)]
+        rows.append(row)
+    if as_json:
+        print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows}, indent=2))
+        return EXIT_OK
+    out = Console(highlight=False)
+    for row in rows:
+        if row["action"] == "reuse":
+            out.print(f"[cyan]reuse[/] {row['step']}  (fingerprint {row['fingerprint'][:12]})")
+        else:
+            out.print(f"[yellow]run[/]   {row['step']}: {row['reason']}")
+            for change in row["changes"]:
+                out.print(f"        {change}")
+    return EXIT_OK
+
+
+def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe explain`: why STEP ran in RUN_ID, against the previous run of its pipeline."""
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    entry = run.get("steps", {}).get(step)
+    if entry is None:
+        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
+    previous = previous_run_with_step(store, run, step)
+    if entry["status"] == "reused":
+        lines = [f"Step {step} was reused: its fingerprint {entry['fingerprint'][:12]} was already committed."]
+        changes: list[Any] = []
+    elif entry.get("components") is None:
+        lines = [f"Step {step} did not run to completion ({entry['status']}), so it has no fingerprint to compare."]
+        changes = []
+    elif previous is None:
+        lines = [f"Step {step} ran because no earlier run of pipeline {run['pipeline']} has it: it ran for the first time."]
+        changes = []
+    else:
+        changes = explain_components(previous["steps"][step]["components"], entry["components"])
+        lines = [f"Step {step} ran; compared with run {previous['run_id']}:"]
+        lines += [f"  {c.describe()}" for c in changes] or [
+            "  nothing in its fingerprint changed: it ran because it was forced, has cache=False, "
+            "or its earlier result was not committed."]
+    if as_json:
+        print(json.dumps({"run_id": run_id, "step": step, "status": entry["status"],
+                          "previous_run": previous["run_id"] if previous else None,
+                          "changes": [{"kind": c.kind, "name": c.name, "old": c.old, "new": c.new,
+                                       "description": c.describe()} for c in changes]}, indent=2))
+    else:
+        print("\n".join(lines))
+    return EXIT_OK
+
+
+def list_runs(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> int:
+    """`durapipe runs list`: runs, newest first."""
+    runs = records_list_runs(open_store(store_url), pipeline, status)
+    rows = [{"run_id": r["run_id"], "pipeline": r.get("pipeline"), "status": r.get("status"),
+             "started": r.get("started")} for r in runs]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['run_id']}  {row['pipeline']}  {row['status']}  {row['started']}")
+        if not rows:
+            print("no runs yet")
+    return EXIT_OK
+
+
+def show_run(run_id: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe runs show`: one run, as `durapipe run --json` prints it."""
+    print_run(read_run_record(open_store(store_url), run_id), as_json)
+    return EXIT_OK

@@ -1,0 +1,79 @@
+"""`@step`: turn a function of Inputs, Outputs and parameters into a pipeline step."""
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any, Callable
+
+from durapipe.dsl.builder import current_builder
+from durapipe.dsl.callsite import function_location, user_location
+from durapipe.dsl.refs import Outputs
+from durapipe.dsl.signature import read_signature
+from durapipe.errors import DefinitionError, InvalidNameError
+from durapipe.names import check_name
+from durapipe.spec import StepOptions
+
+
+class Step:
+    """A step: its function, declared inputs, outputs and parameters, and how it runs."""
+
+    def __init__(self, func: Callable, options: StepOptions) -> None:
+        if isinstance(func, Step) or not callable(func) or not hasattr(func, "__code__"):
+            raise DefinitionError(f"@step decorates a plain function, not {func!r} ({user_location()}).")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.ref = f"{func.__module__}:{func.__qualname__}"
+        self.options = options
+        self._alias: str | None = None
+        try:
+            self.name = check_name(func.__name__, "step name")
+        except InvalidNameError as exc:
+            raise DefinitionError(f"{str(exc).rstrip('.')} ({function_location(func)}).") from None
+        signature = read_signature(func, "step", allow_outputs=True)
+        self.inputs = signature.inputs
+        self.outputs = signature.outputs
+        self.params = signature.params
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Inside a pipeline body: record a call and return its outputs; elsewhere: run the function."""
+        builder = current_builder()
+        if builder is None:
+            return self.func(*args, **kwargs)
+        return builder.add_step(self, args, kwargs, self._alias, None, user_location())
+
+    def map(self, over: str, /, **bindings: Any) -> Outputs:
+        """Inside a pipeline body: run this step once per file of the folder bound to input `over`."""
+        builder = current_builder()
+        if builder is None:
+            raise DefinitionError(f"Step {self.name}.map is only for pipeline bodies ({user_location()}).")
+        return builder.add_step(self, (), bindings, self._alias, over, user_location())
+
+    def alias(self, name: str) -> Step:
+        """This step under another name, to call it more than once with names of your choosing."""
+        try:
+            check_name(name, "step alias")
+        except InvalidNameError as exc:
+            raise DefinitionError(f"{str(exc).rstrip('.')} ({user_location()}).") from None
+        other = copy.copy(self)
+        other.name = other._alias = name
+        return other
+
+    def __repr__(self) -> str:
+        return f"<durapipe step {self.name} ({self.ref})>"
+
+
+def step(func: Callable | None = None, *, retries: int = 0, retry_interval: float = 5.0,
+         timeout: float | None = None, cache: bool = True, version: str | None = None,
+         compute: str = "local") -> Any:
+    """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration."""
+    where = user_location()
+    try:
+        options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
+                              version=version, compute=compute)
+    except DefinitionError as exc:
+        raise DefinitionError(f"In @step at {where}: {str(exc)[0].lower()}{str(exc)[1:]}") from None
+    if func is None:
+        return lambda f: Step(f, options)
+    if not callable(func):
+        raise DefinitionError(f"@step takes its options by name, as in @step(retries=2) ({where}).")
+    return Step(func, options)

@@ -1,0 +1,89 @@
+"""Why two fingerprints differ: the components (code, parameter, input, package, Python, version) that changed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from durapipe.canonical import canonical_json
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One component that differs; `old` or `new` is None when the component was added or removed."""
+
+    kind: str
+    name: str
+    old: Any = None
+    new: Any = None
+    added: bool = False
+    removed: bool = False
+
+    def describe(self) -> str:
+        """One sentence saying what changed, in the user's words."""
+        if self.kind == "new":
+            return "there is no earlier fingerprint of this step to compare with"
+        what = _WHAT[self.kind](self.name) if self.kind in _WHAT else f"{self.kind} {self.name}"
+        if self.added:
+            return f"{what} was added" + ("" if self.kind == "code" else f" ({self._show(self.new)})")
+        if self.removed:
+            return f"{what} was removed" + ("" if self.kind == "code" else f" (was {self._show(self.old)})")
+        if self.kind == "code":
+            return f"code changed in {self.name}"
+        if self.kind == "input":
+            return f"input {self.name} changed (content {self._show(self.old)} -> {self._show(self.new)})"
+        return f"{what} changed from {self._show(self.old)} to {self._show(self.new)}"
+
+    def _show(self, value: Any) -> str:
+        if self.kind == "input":
+            return "missing" if value is None else str(value)[:8]
+        if self.kind in ("package", "python"):
+            return str(value)
+        if self.kind == "version":
+            return "none" if value is None else repr(value)
+        # Canonical JSON keeps 1, 1.0, true and "1" apart, as the fingerprint does.
+        text = canonical_json(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+
+_WHAT = {
+    "code": lambda name: f"code component {name}",
+    "param": lambda name: f"parameter {name}",
+    "input": lambda name: f"input {name}",
+    "package": lambda name: f"package {name}",
+    "python": lambda name: "Python",
+    "version": lambda name: "step version",
+    "component": lambda name: f"fingerprint component {name}",
+}
+
+
+def explain(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
+    """The changes from the components `old` to `new`, code first; empty when they are identical."""
+    if not old:
+        return [Change("new", "", None, None)]
+    changes: list[Change] = []
+    changes += _compare("code", old.get("code") or {}, new.get("code") or {})
+    changes += _compare("param", old.get("params") or {}, new.get("params") or {})
+    changes += _compare("input", old.get("inputs") or {}, new.get("inputs") or {})
+    old_env, new_env = old.get("env") or {}, new.get("env") or {}
+    changes += _compare("python", {"python": old_env.get("python")}, {"python": new_env.get("python")})
+    changes += _compare("package", old_env.get("packages") or {}, new_env.get("packages") or {})
+    changes += _compare("version", {"version": old.get("version")}, {"version": new.get("version")})
+    # Components this module does not know yet (from a newer durapipe) are still reported.
+    known = ("code", "params", "inputs", "env", "version")
+    changes += _compare("component", {k: v for k, v in old.items() if k not in known}, {k: v for k, v in new.items() if k not in known})
+    return changes
+
+
+def _compare(kind: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name, _MISSING), new.get(name, _MISSING)
+        if before is _MISSING:
+            changes.append(Change(kind, name, None, after, added=True))
+        elif after is _MISSING:
+            changes.append(Change(kind, name, before, None, removed=True))
+        elif canonical_json(before) != canonical_json(after):
+            changes.append(Change(kind, name, before, after))
+    return changes

@@ -1,0 +1,48 @@
+"""A step's fingerprint: one hash of its code, parameters, input contents, environment and version override."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from durapipe.canonical import hash_value
+from durapipe.errors import DefinitionError
+from durapipe.fingerprint.code import code_components, code_components_at
+from durapipe.fingerprint.environment import environment_components
+from durapipe.fingerprint.params import canonical_params
+
+# The step's name is not a component: the same function with the same parameters and inputs
+# computes the same outputs whatever the pipeline calls it, and its code label names it anyway.
+COMPONENT_KEYS = ("code", "params", "inputs", "env", "version")
+
+StepCode = Callable[..., Any] | tuple[Path | str, str]
+
+
+def compute_fingerprint(components: dict[str, Any]) -> str:
+    """Hex sha256 of the canonical JSON of `components`; equal components always give the same fingerprint."""
+    return hash_value(components)
+
+
+def step_components(
+    func: StepCode,
+    project_root: Path,
+    params: dict[str, Any],
+    input_hashes: dict[str, str | None],
+    version: str | None = None,
+) -> dict[str, Any]:
+    """The fingerprint components of a step: `func` is the raw step function or a (file path, qualname) pair."""
+    if isinstance(func, tuple):
+        code = code_components_at(func[0], func[1], project_root)
+    else:
+        code = code_components(func, project_root)
+    for name, content_hash in input_hashes.items():
+        if not isinstance(name, str) or not (content_hash is None or isinstance(content_hash, str)):
+            raise DefinitionError(f"The input {name!r} must have a content hash given as a string, not {content_hash!r}.")
+    if version is not None and not isinstance(version, str):
+        raise DefinitionError(f"The step version must be a string, not {version!r}.")
+    return {
+        "code": code.sources,
+        "params": canonical_params(params),
+        "inputs": dict(sorted(input_hashes.items())),
+        "env": environment_components(code.packages),
+        "version": version,
+    }

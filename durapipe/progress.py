@@ -1,0 +1,93 @@
+"""Showing a run: a live view of each step while it runs, and the summary table after."""
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+STATE_STYLE = {"waiting": "dim", "running": "yellow", "reused": "cyan", "done": "green",
+               "ran": "green", "failed": "bold red", "not_run": "dim"}
+
+
+def _elapsed(info: dict[str, Any], now: datetime) -> str:
+    started = info.get("started")
+    if not started:
+        return ""
+    begin = datetime.fromisoformat(started)
+    end = datetime.fromisoformat(info["finished"]) if info.get("finished") else now
+    return f"{max(0.0, (end - begin).total_seconds()):.1f}s"
+
+
+def progress_table(steps: dict[str, dict[str, Any]], title: str) -> Table:
+    """A table of each step's state and elapsed time, from the orchestrator's custom status."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("step")
+    table.add_column("state")
+    table.add_column("elapsed", justify="right")
+    now = datetime.now(timezone.utc)
+    for name, info in steps.items():
+        state = info.get("state", "waiting")
+        table.add_row(name, f"[{STATE_STYLE.get(state, '')}]{state}[/]", _elapsed(info, now))
+    return table
+
+
+def watch(get_status: Callable[[], dict[str, Any]], title: str, live: bool, console: Console) -> dict[str, Any]:
+    """Poll `get_status` until the run ends, showing progress; return the final status."""
+    shown: dict[str, str] = {}
+    if live:
+        with Live(progress_table({}, title), console=console, refresh_per_second=8, transient=True) as view:
+            while True:
+                status = get_status()
+                view.update(progress_table(_steps(status), title))
+                if _finished(status):
+                    return status
+                time.sleep(0.1)
+    while True:
+        status = get_status()
+        for name, info in _steps(status).items():
+            state = info.get("state")
+            if state not in (None, "waiting") and shown.get(name) != state:
+                shown[name] = state
+                print(f"  {name}: {state}", file=sys.stderr, flush=True)
+        if _finished(status):
+            return status
+        time.sleep(0.1)
+
+
+def summary_table(run: dict[str, Any]) -> Table:
+    """The final table of a run: each step's status, duration and fingerprint."""
+    table = Table(title=f"run {run['run_id']}: {run['status']}", title_justify="left")
+    for column in ("step", "status", "duration", "fingerprint"):
+        table.add_column(column, justify="right" if column == "duration" else "left")
+    for name, step in run["steps"].items():
+        status = step["status"]
+        extra = ""
+        if step.get("partitions"):
+            p = step["partitions"]
+            extra = f" ({p['ran']} of {p['total']} partitions ran)"
+        table.add_row(name, f"[{STATE_STYLE.get(status, '')}]{status}[/]{extra}",
+                      f"{step.get('duration_s') or 0.0:.2f}s", (step.get("fingerprint") or "")[:12])
+    return table
+
+
+def reuse_sentence(run: dict[str, Any]) -> str:
+    """One line saying how much of the run was reused."""
+    statuses = [s["status"] for s in run["steps"].values()]
+    reused, ran = statuses.count("reused"), statuses.count("ran")
+    if statuses and reused == len(statuses):
+        return f"All {reused} steps were reused; nothing ran."
+    return f"{ran} step{'s' if ran != 1 else ''} ran, {reused} reused."
+
+
+def _steps(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    custom = status.get("customStatus") or {}
+    return custom.get("steps", {}) if isinstance(custom, dict) else {}
+
+
+def _finished(status: dict[str, Any]) -> bool:
+    return status.get("runtimeStatus") in {"Completed", "Failed", "Terminated", "Canceled"}

@@ -1,0 +1,93 @@
+"""Step records (commits of fingerprints) and run records, as JSON documents in a store."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from durapipe.errors import NotFoundError, StoreError
+from durapipe.names import check_id
+
+RECORD_SCHEMA = 1
+
+
+def step_key(fingerprint: str) -> str:
+    """Store key of the commit record of `fingerprint`."""
+    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+        raise ValueError(f"{fingerprint!r} is not a sha256 fingerprint")
+    return f"steps/{fingerprint}.json"
+
+
+def run_key(run_id: str) -> str:
+    """Store key of the record of run `run_id`."""
+    return f"runs/{check_id(run_id)}.json"
+
+
+def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
+    """The committed record of `fingerprint`, or None when nothing is committed under it."""
+    try:
+        return _load(store, step_key(fingerprint))
+    except NotFoundError:
+        return None
+
+
+def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = False) -> dict[str, Any]:
+    """Commit `record` under its fingerprint; return the record that stands (the first writer's)."""
+    key = step_key(record["fingerprint"])
+    data = json.dumps(record, sort_keys=True).encode()
+    if overwrite:
+        store.put(key, data)
+        return record
+    if store.put(key, data, if_absent=True):
+        return record
+    # Another writer committed first: its identical-by-fingerprint result wins, ours is discarded.
+    return _load(store, key)
+
+
+def write_run_record(store: Any, record: dict[str, Any]) -> None:
+    """Write (or replace) the record of one run."""
+    store.put(run_key(record["run_id"]), json.dumps(record, sort_keys=True, indent=1).encode())
+
+
+def read_run_record(store: Any, run_id: str) -> dict[str, Any]:
+    """The record of run `run_id`; raises NotFoundError naming it when there is none."""
+    try:
+        return _load(store, run_key(run_id))
+    except NotFoundError:
+        raise NotFoundError(f"There is no run {run_id!r} in the store {store.url}.") from None
+
+
+def iter_run_records(store: Any) -> Iterator[dict[str, Any]]:
+    """Every run record in the store, in key order."""
+    for key in store.list("runs/"):
+        if key.endswith(".json"):
+            try:
+                yield _load(store, key)
+            except NotFoundError:
+                continue  # deleted between list and read
+
+
+def list_runs(store: Any, pipeline: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    """Run records, newest first, optionally only those of `pipeline` and/or with `status`."""
+    runs = [r for r in iter_run_records(store)
+            if (pipeline is None or r.get("pipeline") == pipeline)
+            and (status is None or r.get("status") == status)]
+    runs.sort(key=lambda r: (r.get("started") or "", r["run_id"]), reverse=True)
+    return runs
+
+
+def previous_run_with_step(store: Any, run: dict[str, Any], step: str) -> dict[str, Any] | None:
+    """The newest run of the same pipeline, started before `run`, that has a fingerprint for `step`."""
+    for other in list_runs(store, pipeline=run.get("pipeline")):
+        if other["run_id"] == run["run_id"] or (other.get("started") or "") > (run.get("started") or ""):
+            continue
+        if (other.get("steps", {}).get(step) or {}).get("components"):
+            return other
+    return None
+
+
+def _load(store: Any, key: str) -> dict[str, Any]:
+    data = store.get(key)
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise StoreError(f"The record {key} in {store.url} is not valid JSON; it may be corrupted.") from None

@@ -1,0 +1,103 @@
+"""Running pipelines on the embedded local host: the glue between the CLI and the host."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from durapipe.errors import UsageError
+from durapipe.names import check_name
+from durapipe.stores.url import open_store
+
+PIPELINE_RUN = "pipeline_run"  # the orchestrator's function name, as the app registers it
+APP_SCRIPT_FILE = "main.py"
+
+
+def app_script_root() -> Path:
+    """The folder holding the function app's entry file, found the way the worker would see it."""
+    found = importlib.util.find_spec("function_app")
+    if found is None or not found.origin:
+        raise UsageError("The durapipe function app is not installed; run `pip install -e .` in the repository.")
+    return Path(found.origin).resolve().parent.parent
+
+
+def state_dir_for(project: Path | None = None) -> Path:
+    """The local host's state folder (journals, keys) for the project in `project` or the cwd."""
+    base = Path(os.environ.get("DURAPIPE_HOME") or (project or Path.cwd()) / ".durapipe")
+    return base / "host"
+
+
+def new_run_id(pipeline: str) -> str:
+    """A fresh, sortable run id such as `retrain-20261129-101500-3fa2c1`."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{check_name(pipeline, 'pipeline name')}-{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class LocalSession:
+    """A local host bound to one store, with the app loaded the way the Functions worker does."""
+
+    store_url: str
+    state_dir: Path
+    max_parallel: int | None = None
+
+    def __post_init__(self) -> None:
+        from durapipe.local.app_loader import load_app
+        from durapipe.local.host import LocalHost
+
+        self.store = open_store(self.store_url)
+        self.app = load_app(app_script_root(), APP_SCRIPT_FILE)
+        self.host = LocalHost(self.app, self.state_dir, max_parallel=self.max_parallel or os.cpu_count() or 1,
+                              env={"DURAPIPE_STORE": self.store.url})
+        self.host.start()
+
+    def close(self) -> None:
+        """Stop the host and its worker processes."""
+        self.host.stop()
+
+    def __enter__(self) -> "LocalSession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def start_run(self, request: dict[str, Any]) -> str:
+        """Start the pipeline orchestrator for `request` and remember which store it uses."""
+        run_id = request["run_id"]
+        _remember_store(self.state_dir, run_id, self.store.url)
+        return self.host.start_new(PIPELINE_RUN, run_id, request)
+
+
+def build_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict[str, Any], *, run_id: str,
+                  code_root: str | None, force: list[str], max_parallel: int | None,
+                  trigger: dict[str, Any], register: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The orchestrator's input for one run."""
+    unknown = [f for f in force if f != "all" and f not in {s["name"] for s in spec["steps"]}]
+    if unknown:
+        raise UsageError(f"--force names step {unknown[0]!r}, which pipeline {spec['name']} does not have.")
+    return {
+        "schema": 1, "run_id": run_id, "spec": spec, "params": params, "inputs": inputs,
+        "code_root": code_root, "force": force, "max_parallel": max_parallel or os.cpu_count() or 1,
+        "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(), "register": register,
+    }
+
+
+def store_of_run(state_dir: Path, run_id: str) -> str | None:
+    """The store URL a locally started run used, if this host started it."""
+    path = state_dir / "runs" / f"{run_id}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["store"]
+
+
+def _remember_store(state_dir: Path, run_id: str, store_url: str) -> None:
+    folder = state_dir / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{run_id}.tmp"
+    tmp.write_text(json.dumps({"store": store_url}))
+    tmp.replace(folder / f"{run_id}.json")

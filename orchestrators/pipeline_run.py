@@ -1,0 +1,162 @@
+"""The pipeline orchestrator: plan once, then run the remaining steps as a dataflow.
+
+Deterministic by construction: it reads only its input and task results, takes time from
+`context.current_utc_datetime`, and yields Durable tasks and nothing else.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Generator
+
+import azure.durable_functions as df
+
+from activities import names
+from orchestrators.scheduling import DONE, FAILED, REUSED, RUNNING, Dataflow, chunks, step_inputs
+
+bp = df.Blueprint()
+
+# Above this many partitions, a mapped step fans out through sub-orchestrations so that no
+# single history grows past a few hundred tasks (every episode replays the whole history).
+PARTITIONS_PER_CHILD = 100
+DEFAULT_MAX_PARALLEL = 8
+
+
+@bp.function_name(names.PIPELINE_RUN)
+@bp.orchestration_trigger(context_name="context")
+def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one pipeline: a planning activity, dataflow over the rest, then the run record."""
+    request = context.get_input()
+    spec = request["spec"]
+    steps = {s["name"]: s for s in spec["steps"]}
+    started = context.current_utc_datetime.isoformat()
+
+    plan = yield context.call_activity(names.PLAN_RUN, request)
+    flow = Dataflow.from_spec(spec, {name: r["outputs"] for name, r in plan["reused"].items()})
+    results: dict[str, dict[str, Any]] = dict(plan["reused"])
+    timing: dict[str, dict[str, str]] = {}
+    errors: dict[str, str] = {}
+    max_parallel = max(1, int(request.get("max_parallel") or DEFAULT_MAX_PARALLEL))
+    running: dict[str, tuple[Any, Any]] = {}  # step -> (task, timeout timer or None)
+
+    def publish() -> None:
+        context.set_custom_status({"run_id": request["run_id"], "steps": {
+            name: {"state": flow.states[name], **timing.get(name, {})} for name in flow.order}})
+
+    def start(name: str) -> None:
+        step = steps[name]
+        now = context.current_utc_datetime
+        timing[name] = {"started": now.isoformat()}
+        task_input = {
+            "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
+            "step": step, "params": request["params"], "code_root": request.get("code_root"),
+            "inputs": step_inputs(step, plan["inputs"], flow.outputs),
+            "force": _forced(request, name),
+        }
+        if step.get("map"):
+            task = context.call_sub_orchestrator(names.MAP_PARTITIONS, task_input,
+                                                 f"{context.instance_id}.{name}")
+        else:
+            task = _call_step(context, step, task_input)
+        timeout = step["options"].get("timeout")
+        timer = context.create_timer(now + timedelta(seconds=timeout)) if timeout else None
+        running[name] = (task, timer)
+
+    publish()
+    while True:
+        for name in flow.take_ready(max_parallel - len(running)):
+            start(name)
+        if not running:
+            break
+        publish()
+        waits = [t for task, timer in running.values() for t in (task, timer) if t is not None]
+        yield context.task_any(waits)
+        # Collect every task that has finished, not only the winner, so a burst of
+        # completions is handled in one pass.
+        for name, (task, timer) in list(running.items()):
+            now = context.current_utc_datetime.isoformat()
+            if task.is_completed:
+                del running[name]
+                if timer is not None and not timer.is_completed:
+                    timer.cancel()
+                timing[name]["finished"] = now
+                if _failed(task):
+                    errors[name] = _error_text(task)
+                    flow.fail(name)
+                else:
+                    results[name] = task.result
+                    flow.complete(name, task.result["outputs"], reused=task.result["status"] == "reused")
+            elif timer is not None and timer.is_completed:
+                del running[name]
+                timing[name]["finished"] = now
+                errors[name] = f"the step timed out after {steps[name]['options']['timeout']} seconds"
+                flow.fail(name)
+    flow.finish()
+    publish()
+
+    status = "failed" if errors else "completed"
+    record = {
+        "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "status": status,
+        "started": started, "finished": context.current_utc_datetime.isoformat(),
+        "states": flow.states, "results": results, "timing": timing, "errors": errors,
+        "inputs": plan["inputs"], "request": _request_summary(request),
+    }
+    summary = yield context.call_activity(names.RECORD_RUN, record)
+    if errors:
+        first = next(n for n in flow.order if n in errors)
+        raise RuntimeError(f"step {first} failed: {errors[first]}")
+    return summary
+
+
+@bp.function_name(names.MAP_PARTITIONS)
+@bp.orchestration_trigger(context_name="context")
+def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run a mapped step once per partition of its mapped input, then gather the outputs.
+
+    A child of this orchestrator covers at most PARTITIONS_PER_CHILD partitions, so a
+    fan-out over thousands of partitions keeps every history small.
+    """
+    task_input = context.get_input()
+    partitions = task_input.get("partitions")
+    if partitions is None:
+        partitions = yield context.call_activity(names.LIST_PARTITIONS, task_input)
+    if len(partitions) > PARTITIONS_PER_CHILD:
+        groups = chunks(partitions, PARTITIONS_PER_CHILD)
+        children = [
+            context.call_sub_orchestrator(names.MAP_PARTITIONS, {**task_input, "partitions": group, "gather": False},
+                                          f"{context.instance_id}.{i}")
+            for i, group in enumerate(groups)]
+        parts = [r for child in (yield context.task_all(children)) for r in child["partitions"]]
+    else:
+        tasks = [_call_step(context, task_input["step"], {**task_input, "partition": p}) for p in partitions]
+        parts = yield context.task_all(tasks)
+    if task_input.get("gather") is False:
+        return {"partitions": parts}
+    return (yield context.call_activity(names.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
+
+
+def _call_step(context: df.DurableOrchestrationContext, step: dict[str, Any], task_input: dict[str, Any]) -> Any:
+    retries = int(step["options"].get("retries") or 0)
+    if retries <= 0:
+        return context.call_activity(names.RUN_STEP, task_input)
+    options = df.RetryOptions(
+        first_retry_interval_in_milliseconds=max(1, int(float(step["options"]["retry_interval"]) * 1000)),
+        max_number_of_attempts=retries + 1)
+    return context.call_activity_with_retry(names.RUN_STEP, options, task_input)
+
+
+def _forced(request: dict[str, Any], name: str) -> bool:
+    force = request.get("force") or []
+    return "all" in force or name in force
+
+
+def _failed(task: Any) -> bool:
+    return isinstance(task.result, Exception)
+
+
+def _error_text(task: Any) -> str:
+    # A TaskFailed reaches the orchestrator as Exception(f"{Reason} \n {Details}"): keep the reason.
+    return str(task.result).split(" \n ", 1)[0].strip()
+
+
+def _request_summary(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force", "register")}

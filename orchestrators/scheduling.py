@@ -1,0 +1,103 @@
+"""Pure dataflow scheduling over a pipeline spec: which steps are ready, given what is done.
+
+The orchestrator only wires these decisions to Durable tasks, so they are tested directly.
+Readiness is tracked by counting unmet upstream steps, so each completion costs the size of
+its own fan-out, never a scan of the whole graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WAITING, RUNNING, REUSED, DONE, FAILED, NOT_RUN = (
+    "waiting", "running", "reused", "done", "failed", "not_run")
+
+
+@dataclass
+class Dataflow:
+    """The scheduling state of one run: step states, resolved outputs and the ready queue."""
+
+    upstream: dict[str, set[str]]
+    downstream: dict[str, list[str]]
+    order: list[str]
+    states: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unmet: dict[str, int] = field(default_factory=dict)
+    ready: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], resolved: dict[str, dict[str, Any]]) -> "Dataflow":
+        """Build the state for `spec` (spec JSON) with `resolved` steps (name -> outputs) already done."""
+        upstream: dict[str, set[str]] = {}
+        downstream: dict[str, list[str]] = {s["name"]: [] for s in spec["steps"]}
+        for s in spec["steps"]:
+            parents = {b["step"] for b in s["inputs"].values() if "step" in b}
+            upstream[s["name"]] = parents
+            for parent in sorted(parents):
+                downstream[parent].append(s["name"])
+        flow = cls(upstream=upstream, downstream=downstream, order=[s["name"] for s in spec["steps"]])
+        for name in flow.order:
+            if name in resolved:
+                flow.states[name] = REUSED
+                flow.outputs[name] = resolved[name]
+            else:
+                flow.states[name] = WAITING
+        for name in flow.order:
+            if flow.states[name] == WAITING:
+                flow.unmet[name] = sum(1 for p in upstream[name] if flow.states[p] != REUSED)
+                if flow.unmet[name] == 0:
+                    flow.ready.append(name)
+        return flow
+
+    def take_ready(self, limit: int) -> list[str]:
+        """Mark up to `limit` ready steps as running and return them, in spec order."""
+        if self.failed or limit <= 0:
+            return []
+        taken, self.ready = self.ready[:limit], self.ready[limit:]
+        for name in taken:
+            self.states[name] = RUNNING
+        return taken
+
+    def complete(self, name: str, outputs: dict[str, Any], reused: bool = False) -> None:
+        """Record that `name` finished with `outputs`, releasing the steps that waited only on it."""
+        self.states[name] = REUSED if reused else DONE
+        self.outputs[name] = outputs
+        for child in self.downstream[name]:
+            self.unmet[child] -= 1
+            if self.unmet[child] == 0 and self.states[child] == WAITING:
+                self.ready.append(child)
+
+    def fail(self, name: str) -> None:
+        """Record that `name` failed: nothing new starts from now on."""
+        self.states[name] = FAILED
+        self.failed = True
+        self.ready.clear()
+
+    def finish(self) -> None:
+        """Mark every step that never started as not run."""
+        for name, state in self.states.items():
+            if state == WAITING:
+                self.states[name] = NOT_RUN
+
+    def running(self) -> list[str]:
+        """Steps currently running."""
+        return [n for n in self.order if self.states[n] == RUNNING]
+
+
+def step_inputs(step: dict[str, Any], run_inputs: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Concrete artifact refs for a step's inputs: pipeline inputs or upstream outputs."""
+    bound: dict[str, Any] = {}
+    for name, binding in step["inputs"].items():
+        if "input" in binding:
+            ref = run_inputs.get(binding["input"])
+            if ref is not None:
+                bound[name] = ref
+        else:
+            bound[name] = outputs[binding["step"]][binding["output"]]
+    return bound
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    """Split `items` into consecutive lists of at most `size`."""
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,94 @@
+"""Shared fixtures: Azurite (the real blob emulator), fresh stores over every backend."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from durapipe.stores.base import Store
+from durapipe.stores.local import LocalStore
+from durapipe.stores.url import AZURITE_ACCOUNT, open_store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_START_TIMEOUT_S = 30.0
+STORE_BACKENDS = ["local", "azurite"]
+
+
+# ---------------------------------------------------------------- helpers
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (bound and released by the OS)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + AZURITE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Azurite exited with code {process.returncode} before listening; its output:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"Azurite did not listen on port {port} within {AZURITE_START_TIMEOUT_S:.0f}s; its output:\n{log.read_text()}")
+
+
+# ---------------------------------------------------------------- Azurite
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The blob endpoint of a real Azurite started for this test session, e.g. http://127.0.0.1:PORT/devstoreaccount1."""
+    if not AZURITE_BIN.exists():
+        pytest.fail(f"Azurite is not installed at {AZURITE_BIN}: run `npm ci` (or `bash scripts/setup.sh`) in {REPO_ROOT}.")
+    workspace = tmp_path_factory.mktemp("azurite")
+    port = free_port()
+    log = workspace / "azurite.log"
+    command = [
+        str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+        # In memory: nothing to clean up, and faster than disk; cwd keeps any stray file in the temp folder.
+        "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry",
+    ]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=workspace, start_new_session=True)
+    try:
+        _wait_until_listening(process, port, log)
+        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def blob_store_url(azurite: str) -> Callable[..., str]:
+    """Make the URL of a fresh, empty Azurite store: `blob_store_url(prefix="")`."""
+
+    def make(prefix: str = "") -> str:
+        container = "t" + uuid.uuid4().hex[:24]
+        return f"{azurite}/{container}" + (f"/{prefix.strip('/')}" if prefix.strip("/") else "")
+
+    return make
+
+
+# ---------------------------------------------------------------- stores
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A fresh, empty store of each backend: a temp folder, and a new Azurite container."""
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    return open_store(request.getfixturevalue("blob_store_url")())

@@ -1,0 +1,63 @@
+"""The pure dataflow decisions the orchestrator wires to Durable tasks."""
+from orchestrators.scheduling import DONE, FAILED, NOT_RUN, REUSED, RUNNING, WAITING, Dataflow, chunks, step_inputs
+
+
+def _spec(edges: dict[str, list[str]]) -> dict:
+    steps = []
+    for name, parents in edges.items():
+        inputs = {f"in_{p}": {"step": p, "output": "out"} for p in parents} or {"raw": {"input": "raw"}}
+        steps.append({"name": name, "inputs": inputs, "outputs": ["out"]})
+    return {"steps": steps}
+
+
+DIAMOND = _spec({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+
+
+def test_only_steps_without_unmet_inputs_are_ready_at_start():
+    flow = Dataflow.from_spec(DIAMOND, {})
+    assert flow.take_ready(10) == ["a"]
+    assert flow.states["a"] == RUNNING and flow.states["b"] == WAITING
+
+
+def test_completing_a_step_releases_its_children_but_not_a_join_with_pending_parents():
+    flow = Dataflow.from_spec(DIAMOND, {})
+    flow.take_ready(10)
+    flow.complete("a", {"out": "A"})
+    assert flow.take_ready(10) == ["b", "c"]
+    flow.complete("b", {"out": "B"})
+    assert flow.take_ready(10) == []
+    flow.complete("c", {"out": "C"})
+    assert flow.take_ready(10) == ["d"]
+
+
+def test_parallelism_limit_caps_the_steps_taken():
+    flow = Dataflow.from_spec(_spec({"a": [], "b": [], "c": []}), {})
+    assert flow.take_ready(2) == ["a", "b"]
+    assert flow.take_ready(0) == []
+    assert flow.take_ready(5) == ["c"]
+
+
+def test_reused_steps_count_as_done_from_the_start():
+    flow = Dataflow.from_spec(DIAMOND, {"a": {"out": "A"}, "b": {"out": "B"}})
+    assert flow.states["a"] == REUSED
+    assert flow.take_ready(10) == ["c"]
+
+
+def test_a_failure_stops_new_steps_and_leaves_the_rest_not_run():
+    flow = Dataflow.from_spec(DIAMOND, {})
+    flow.take_ready(10)
+    flow.complete("a", {"out": "A"})
+    flow.take_ready(1)
+    flow.fail("b")
+    assert flow.take_ready(10) == []
+    flow.finish()
+    assert flow.states == {"a": DONE, "b": FAILED, "c": NOT_RUN, "d": NOT_RUN}
+
+
+def test_step_inputs_bind_pipeline_inputs_and_upstream_outputs():
+    step = {"inputs": {"raw": {"input": "raw"}, "x": {"step": "a", "output": "out"}, "opt": {"input": "missing"}}}
+    assert step_inputs(step, {"raw": "R"}, {"a": {"out": "A"}}) == {"raw": "R", "x": "A"}
+
+
+def test_chunks_cover_every_item_in_order():
+    assert chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]

@@ -1,0 +1,166 @@
+"""The store contract, run over every backend (local folder, Azurite) through the `store` fixture."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from durapipe.errors import InvalidNameError, NotFoundError
+from durapipe.stores.base import Store
+from durapipe.stores.url import open_store
+
+BAD_KEYS = ["", "/abs", "a/../b", "..", "a//b", "a/", ".hidden", "a/./b", "a\\b", "a\x00b", "a\nb", "a" * 1025]
+
+
+def test_get_returns_what_put_stored(store: Store) -> None:
+    assert store.put("runs/r1.json", b'{"ok": true}') is True
+    assert store.get("runs/r1.json") == b'{"ok": true}'
+
+
+def test_put_overwrites_by_default(store: Store) -> None:
+    store.put("k", b"one")
+    assert store.put("k", b"two") is True
+    assert store.get("k") == b"two"
+
+
+def test_get_of_a_missing_key_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.get("steps/missing.json")
+
+
+def test_exists_tells_stored_from_missing(store: Store) -> None:
+    store.put("a/b", b"x")
+    assert store.exists("a/b") is True
+    assert store.exists("a/c") is False
+    assert store.exists("a") is False
+
+
+def test_list_returns_keys_under_a_prefix_sorted(store: Store) -> None:
+    for key in ["steps/b.json", "steps/a.json", "steps/sub/c.json", "stepsx/d", "runs/r.json"]:
+        store.put(key, b"x")
+    assert list(store.list("steps/")) == ["steps/a.json", "steps/b.json", "steps/sub/c.json"]
+    assert list(store.list("steps")) == ["steps/a.json", "steps/b.json", "steps/sub/c.json", "stepsx/d"]
+    assert list(store.list("steps/a")) == ["steps/a.json"]
+    assert list(store.list()) == sorted(["steps/b.json", "steps/a.json", "steps/sub/c.json", "stepsx/d", "runs/r.json"])
+
+
+def test_list_of_an_unknown_prefix_is_empty(store: Store) -> None:
+    assert list(store.list("nothing/")) == []
+
+
+def test_stat_reports_size_etag_and_modified_time(store: Store) -> None:
+    store.put("k", b"12345")
+    first = store.stat("k")
+    assert first.size == 5 and first.etag and isinstance(first.modified, datetime)
+    store.put("k", b"123456")
+    assert store.stat("k").etag != first.etag
+
+
+def test_stat_of_a_missing_key_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.stat("missing")
+
+
+def test_delete_removes_a_key_and_succeeds_when_already_gone(store: Store) -> None:
+    store.put("k", b"x")
+    store.delete("k")
+    assert store.exists("k") is False
+    store.delete("k")
+
+
+def test_put_if_absent_writes_only_the_first_time(store: Store) -> None:
+    assert store.put("steps/f.json", b"first", if_absent=True) is True
+    assert store.put("steps/f.json", b"second", if_absent=True) is False
+    assert store.get("steps/f.json") == b"first"
+
+
+def test_upload_file_if_absent_writes_only_the_first_time(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"first")
+    assert store.upload_file("k", source, if_absent=True) is True
+    source.write_bytes(b"second")
+    assert store.upload_file("k", source, if_absent=True) is False
+    assert store.get("k") == b"first"
+
+
+def test_concurrent_if_absent_commits_from_threads_have_exactly_one_winner(store: Store) -> None:
+    writers = 8
+    barrier = threading.Barrier(writers)
+    results: list[tuple[int, bool]] = []
+
+    def commit(index: int) -> None:
+        barrier.wait()
+        results.append((index, store.put("steps/race.json", f"writer {index}".encode(), if_absent=True)))
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [index for index, won in results if won]
+    assert len(results) == writers and len(winners) == 1
+    assert store.get("steps/race.json") == f"writer {winners[0]}".encode()
+    assert list(store.list("steps/")) == ["steps/race.json"]
+
+
+def _commit_in_process(url: str, index: int, barrier, results) -> None:
+    store = open_store(url)
+    barrier.wait()
+    results.put((index, store.put("steps/race.json", f"writer {index}".encode(), if_absent=True)))
+
+
+def test_concurrent_if_absent_commits_from_processes_have_exactly_one_winner(store: Store) -> None:
+    writers = 4
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    barrier, results = context.Barrier(writers), context.Queue()
+    processes = [context.Process(target=_commit_in_process, args=(store.url, i, barrier, results)) for i in range(writers)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    winners = [index for index, won in outcomes if won]
+    assert len(winners) == 1
+    assert store.get("steps/race.json") == f"writer {winners[0]}".encode()
+    assert list(store.list("steps/")) == ["steps/race.json"]
+
+
+def test_a_multi_megabyte_file_round_trips_streamed(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(9 * 1024 * 1024 + 123))  # more than two 4 MiB chunks
+    assert store.upload_file("artifacts/big", source) is True
+    assert store.stat("artifacts/big").size == source.stat().st_size
+    dest = tmp_path / "out" / "big.bin"
+    store.download_file("artifacts/big", dest)
+    assert dest.read_bytes() == source.read_bytes()
+    assert os.listdir(dest.parent) == ["big.bin"]  # no temp file left beside it
+
+
+def test_download_of_a_missing_key_raises_not_found_and_writes_nothing(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        store.download_file("missing", tmp_path / "out" / "f")
+    assert not (tmp_path / "out" / "f").exists()
+
+
+def test_read_chunks_streams_the_stored_bytes(store: Store) -> None:
+    store.put("k", b"abc" * 1000)
+    assert b"".join(store.read_chunks("k")) == b"abc" * 1000
+
+
+@pytest.mark.parametrize("key", BAD_KEYS, ids=repr)
+def test_invalid_keys_are_rejected_before_any_io(store: Store, key: str) -> None:
+    with pytest.raises(InvalidNameError):
+        store.put(key, b"x")
+    with pytest.raises(InvalidNameError):
+        store.get(key)
+    with pytest.raises(InvalidNameError):
+        store.exists(key)
+
+
+def test_url_reopens_the_same_store(store: Store) -> None:
+    store.put("k", b"x")
+    assert open_store(store.url).get("k") == b"x"
