@@ -160,6 +160,36 @@ def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
     sys.exit(commands.show_run(run_id, store_url, as_json))
 
 
+@main.group()
+def models() -> None:
+    """The model registry: versions and champions."""
+
+
+@models.command("list")
+@click.argument("name")
+@store_option
+@json_option
+@friendly
+def models_list(name: str, store_url: str | None, as_json: bool) -> None:
+    """List the versions of model NAME, marking the champion."""
+    from durapipe import commands
+
+    sys.exit(commands.list_models(name, store_url, as_json))
+
+
+@models.command("export")
+@click.argument("name")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--version", "version", type=int, default=None, help="A version number (default: the champion).")
+@store_option
+@friendly
+def models_export(name: str, dest: str, version: int | None, store_url: str | None) -> None:
+    """Write the artifacts of a model version (default: the champion) into folder DEST."""
+    from durapipe import commands
+
+    sys.exit(commands.export_model(name, Path(dest), version, store_url))
+
+
 def console() -> Console:
     """The console for human output (stderr stays free for errors)."""
     return Console(highlight=False)

@@ -195,3 +195,39 @@ def show_run(run_id: str, store_url: str | None, as_json: bool) -> int:
     """`durapipe runs show`: one run, as `durapipe run --json` prints it."""
     print_run(read_run_record(open_store(store_url), run_id), as_json)
     return EXIT_OK
+
+
+def list_models(name: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models list`: the versions of a model, oldest first."""
+    from durapipe import registry
+
+    store = open_store(store_url)
+    versions = registry.list_versions(store, name)
+    current = registry.champion(store, name)
+    rows = [{"version": v["version"], "champion": bool(current and current["version"] == v["version"]),
+             "metric": v.get("metric"), "value": v["metrics"].get(v.get("metric")), "run_id": v["run_id"],
+             "created": v["created"]} for v in versions]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"model {name} has no versions yet")
+    for row in rows if not as_json else []:
+        mark = "*" if row["champion"] else " "
+        print(f"{mark} v{row['version']}  {row['metric']}={row['value']}  run {row['run_id']}  {row['created']}")
+    return EXIT_OK
+
+
+def export_model(name: str, dest: Path, version: int | None, store_url: str | None) -> int:
+    """`durapipe models export`: write a version's artifacts (default: the champion) into `dest`."""
+    from durapipe import registry
+    from durapipe.stores.artifacts import get_artifact
+
+    store = open_store(store_url)
+    entry = registry.get_version(store, name, version) if version is not None else registry.champion(store, name)
+    if entry is None:
+        raise UsageError(f"Model {name} has no champion yet; run a retraining with --register-model {name} first.")
+    dest.mkdir(parents=True, exist_ok=True)
+    for output, ref in entry["outputs"].items():
+        get_artifact(store, ref, dest / output)
+    print(f"model {name} version {entry['version']} written to {dest}")
+    return EXIT_OK

@@ -218,6 +218,29 @@ class LocalHost:
         """A context manager that keeps the dispatcher from running episodes while it is held."""
         return _Hold(self)
 
+    # -- durable client ----------------------------------------------------------------------
+
+    def serve_rpc(self, port: int = 0) -> str:
+        """Serve the durable client's rpc endpoints on 127.0.0.1 (once) and return the base URL."""
+        from durapipe.local.rpc import RpcRouter, RpcServer
+        with self._lock:
+            if self._rpc is None:
+                self._rpc = RpcServer(RpcRouter(self), port)
+            return self._rpc.base_url
+
+    def call_client_function(self, fn: FunctionInfo, **trigger_args: Any) -> Any:
+        """Invoke a function with a durable client binding, its client pointing at this host's rpc server."""
+        from durapipe.local.async_runner import AsyncRunner
+        from durapipe.local.rpc import client_binding_json
+        client_name = fn.client_binding_name
+        if client_name is None:
+            raise LocalHostError(f"The function {fn.name!r} has no durable client binding.")
+        binding = client_binding_json(self.serve_rpc())
+        with self._lock:
+            if self._async is None:
+                self._async = AsyncRunner()
+        return self._async.run(fn.user_function(**trigger_args, **{client_name: binding}))
+
     # -- resume ----------------------------------------------------------------------------
 
     def resume_unfinished(self) -> list[str]:
@@ -357,9 +380,10 @@ class LocalHost:
             final = (COMPLETED, result.output)
         else:
             tail, work = inst.decide(result, batch, now)
-        tail.append(h.orchestrator_completed(now))
-        for event in tail:
-            inst.note(event)
+        # decide() has already noted the scheduling events it produced.
+        closing = h.orchestrator_completed(now)
+        inst.note(closing)
+        tail.append(closing)
         self._append(inst, new + tail)
         if final is not None:
             self._finish(inst, *final)

@@ -1,0 +1,139 @@
+"""The durable client's rpc endpoints over a LocalHost, as a mountable router plus a tiny 127.0.0.1 server."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from durapipe.errors import LocalHostError
+
+RPC_PREFIX = "/runtime/webhooks/durabletask/"
+TASK_HUB = "DurapipeLocal"
+Response = tuple[int, dict[str, str], bytes]
+
+
+def client_binding_json(base_url: str) -> str:
+    """The durable client binding JSON whose URLs point at the rpc server at base_url (ending in '/')."""
+    rpc = base_url.rstrip("/") + RPC_PREFIX
+    query = f"taskHub={TASK_HUB}&connection=Storage"
+    inst = f"{rpc}instances/INSTANCEID"
+    return json.dumps({
+        "taskHubName": TASK_HUB,
+        "creationUrls": {
+            "createNewInstancePostUri": f"{rpc}orchestrators/{{functionName}}[/{{instanceId}}]?{query}",
+            "createAndWaitOnNewInstancePostUri": f"{rpc}orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{query}",
+        },
+        "managementUrls": {
+            "id": "INSTANCEID",
+            "statusQueryGetUri": f"{inst}?{query}",
+            "sendEventPostUri": f"{inst}/raiseEvent/{{eventName}}?{query}",
+            "terminatePostUri": f"{inst}/terminate?reason={{text}}&{query}",
+            "rewindPostUri": f"{inst}/rewind?reason={{text}}&{query}",
+            "purgeHistoryDeleteUri": f"{inst}?{query}",
+            "restartPostUri": f"{inst}/restart?{query}",
+            "suspendPostUri": f"{inst}/suspend?reason={{text}}&{query}",
+            "resumePostUri": f"{inst}/resume?reason={{text}}&{query}",
+        },
+        "baseUrl": rpc,
+        "requiredQueryStringParameters": "",
+        "rpcBaseUrl": rpc,
+    })
+
+
+def _json(status: int, value: Any) -> Response:
+    return status, {"Content-Type": "application/json"}, json.dumps(value).encode()
+
+
+class RpcRouter:
+    """Maps (method, path below RPC_PREFIX, query, body) to a response, calling the LocalHost."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
+        """Answer one rpc request; path is relative to RPC_PREFIX (e.g. 'instances/abc')."""
+        parts = [unquote(p) for p in path.strip("/").split("/") if p]
+        try:
+            return self._route(method.upper(), parts, query, body.decode("utf-8") if body else "")
+        except LocalHostError as exc:
+            return _json(404, {"Message": str(exc)})
+
+    def _route(self, method: str, parts: list[str], query: dict[str, str], text: str) -> Response:
+        if method == "POST" and parts[:1] == ["orchestrators"] and len(parts) in (2, 3):
+            try:
+                instance_id = self.host.start_new_json(parts[1], parts[2] if len(parts) == 3 else None,
+                                                       text or None)
+            except LocalHostError as exc:
+                return _json(400, {"ExceptionMessage": str(exc)})
+            return _json(202, {"id": instance_id})
+        if parts[:1] != ["instances"]:
+            return _json(404, {"Message": "No such rpc endpoint."})
+        if len(parts) == 1 and method == "GET":
+            statuses = query.get("runtimeStatus")
+            return _json(200, self.host.list_instances(
+                statuses=statuses.split(",") if statuses else None, prefix=query.get("instanceIdPrefix"),
+                created_from=query.get("createdTimeFrom"), created_to=query.get("createdTimeTo")))
+        instance_id = parts[1] if len(parts) > 1 else ""
+        if len(parts) == 2 and method == "GET":
+            show = query.get("showHistory", "").lower() == "true"
+            return _json(200, self.host.get_status(instance_id, show_history=show))
+        if len(parts) == 2 and method == "DELETE":
+            deleted = self.host.purge(instance_id)
+            return _json(200, {"instancesDeleted": 1}) if deleted else _json(404, {"instancesDeleted": 0})
+        if len(parts) == 4 and parts[2] == "raiseEvent" and method == "POST":
+            return self._if_running(instance_id, lambda: self.host.raise_event_json(instance_id, parts[3], text or None))
+        if len(parts) == 3 and parts[2] == "terminate" and method == "POST":
+            return self._if_running(instance_id, lambda: self.host.terminate(instance_id, query.get("reason", "")))
+        return _json(404, {"Message": "No such rpc endpoint."})
+
+    def _if_running(self, instance_id: str, action: Any) -> Response:
+        status = self.host.get_status(instance_id)  # raises (404) when unknown
+        if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+            return _json(410, {"Message": f"The instance {instance_id!r} has already finished."})
+        action()
+        return 202, {}, b""
+
+
+class RpcServer:
+    """Serves an RpcRouter on 127.0.0.1 in a background thread."""
+
+    def __init__(self, router: RpcRouter, port: int = 0) -> None:
+        handler = _handler_for(router)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="durapipe-rpc", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler_for(router: RpcRouter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if not url.path.startswith(RPC_PREFIX):
+                status, headers, payload = _json(404, {"Message": "No such rpc endpoint."})
+            else:
+                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                status, headers, payload = router.handle(self.command, url.path[len(RPC_PREFIX):], query, body)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_DELETE = _serve
+
+        def log_message(self, *args: Any) -> None:  # keep test and CLI output quiet
+            pass
+
+    return Handler
