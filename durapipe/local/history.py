@@ -143,3 +143,8 @@ def timer_fired(timestamp: str, timer_id: int, fire_at: str) -> dict[str, Any]:
 def event_raised(timestamp: str, name: str, input_text: str | None) -> dict[str, Any]:
     """EventRaised: an external event matched by Name, payload JSON text in Input."""
     return _event(EventType.EVENT_RAISED, timestamp, Name=name, Input=input_text)
+
+
+def continue_as_new(timestamp: str, input_text: str | None) -> dict[str, Any]:
+    """ContinueAsNew: the execution ended and a new one starts with this input."""
+    return _event(EventType.CONTINUE_AS_NEW, timestamp, Input=input_text)

@@ -230,16 +230,20 @@ class LocalHost:
 
     def call_client_function(self, fn: FunctionInfo, **trigger_args: Any) -> Any:
         """Invoke a function with a durable client binding, its client pointing at this host's rpc server."""
-        from durapipe.local.async_runner import AsyncRunner
         from durapipe.local.rpc import client_binding_json
         client_name = fn.client_binding_name
         if client_name is None:
             raise LocalHostError(f"The function {fn.name!r} has no durable client binding.")
         binding = client_binding_json(self.serve_rpc())
+        return self._async_runner().run(fn.user_function(**trigger_args, **{client_name: binding}))
+
+    def _async_runner(self) -> Any:
+        """The one long-lived event loop that durable client code runs on."""
+        from durapipe.local.async_runner import AsyncRunner
         with self._lock:
             if self._async is None:
                 self._async = AsyncRunner()
-        return self._async.run(fn.user_function(**trigger_args, **{client_name: binding}))
+            return self._async
 
     # -- resume ----------------------------------------------------------------------------
 
@@ -370,7 +374,7 @@ class LocalHost:
             again, next_input = inst.continue_as_new_input(result)
             if again:
                 tail = [h.orchestrator_completed(now),
-                        {**h._event(EventType.CONTINUE_AS_NEW, now), "Input": next_input}]
+                        h.continue_as_new(now, next_input)]
                 self._append(inst, new + tail)
                 self.journal.reset_history(inst.instance_id)
                 inst.reset_execution(next_input)

@@ -42,6 +42,23 @@ def client_binding_json(base_url: str) -> str:
     })
 
 
+def payload_text(body: str) -> str | None:
+    """The payload as JSON text: the SDK client sends JSON text wrapped in a JSON string, curl sends plain JSON."""
+    if not body.strip():
+        return None
+    try:
+        value = json.loads(body)
+    except json.JSONDecodeError:
+        return body
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return value
+        except json.JSONDecodeError:
+            return body
+    return body
+
+
 def _json(status: int, value: Any) -> Response:
     return status, {"Content-Type": "application/json"}, json.dumps(value).encode()
 
@@ -64,7 +81,7 @@ class RpcRouter:
         if method == "POST" and parts[:1] == ["orchestrators"] and len(parts) in (2, 3):
             try:
                 instance_id = self.host.start_new_json(parts[1], parts[2] if len(parts) == 3 else None,
-                                                       text or None)
+                                                       payload_text(text))
             except LocalHostError as exc:
                 return _json(400, {"ExceptionMessage": str(exc)})
             return _json(202, {"id": instance_id})
@@ -83,7 +100,7 @@ class RpcRouter:
             deleted = self.host.purge(instance_id)
             return _json(200, {"instancesDeleted": 1}) if deleted else _json(404, {"instancesDeleted": 0})
         if len(parts) == 4 and parts[2] == "raiseEvent" and method == "POST":
-            return self._if_running(instance_id, lambda: self.host.raise_event_json(instance_id, parts[3], text or None))
+            return self._if_running(instance_id, lambda: self.host.raise_event_json(instance_id, parts[3], payload_text(text)))
         if len(parts) == 3 and parts[2] == "terminate" and method == "POST":
             return self._if_running(instance_id, lambda: self.host.terminate(instance_id, query.get("reason", "")))
         return _json(404, {"Message": "No such rpc endpoint."})

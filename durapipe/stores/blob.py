@@ -54,12 +54,15 @@ class BlobStore(Store):
             check_prefix(prefix.strip("/") + "/")
         self.container = container
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        service = BlobServiceClient(
-            account_url,
-            credential=credential,
-            retry_policy=LinearRetry(backoff=RETRY_BACKOFF_S, retry_total=retry_total, random_jitter_range=0.2),
-            **CLIENT_OPTIONS,
-        )
+        try:
+            service = BlobServiceClient(
+                account_url,
+                credential=credential,
+                retry_policy=LinearRetry(backoff=RETRY_BACKOFF_S, retry_total=retry_total, random_jitter_range=0.2),
+                **CLIENT_OPTIONS,
+            )
+        except ValueError as error:
+            raise UsageError(f"The blob account URL {account_url.split('?')[0]!r} is not valid: {error}.") from error
         self._client: ContainerClient = service.get_container_client(container)
         self._container_ready = False
         # The client URL may carry a SAS token: keep only scheme, host and path.

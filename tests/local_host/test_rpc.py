@@ -68,3 +68,17 @@ def test_http_starter_uses_the_sdk_client_against_the_host(host, loaded_app):
     assert host.wait(links["id"], timeout=30)["output"] == 20
     status, body = call("GET", links["statusQueryGetUri"].replace("localhost:7071", host.serve_rpc()[7:-1]))
     assert status == 200 and body["output"] == 20
+
+
+def test_sdk_client_raises_events_and_reads_status(host, loaded_app):
+    from azure.durable_functions import DurableOrchestrationClient
+    from durapipe.local.rpc import client_binding_json
+
+    async def scenario():
+        client = DurableOrchestrationClient(client_binding_json(host.serve_rpc()))
+        instance_id = await client.start_new("approval", "sdk-approval")
+        await client.raise_event(instance_id, "approval", {"by": "me"})
+        host.wait(instance_id, timeout=10)
+        return (await client.get_status(instance_id)).output
+
+    assert host._async_runner().run(scenario()) == {"approved": {"by": "me"}}
