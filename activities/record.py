@@ -53,6 +53,9 @@ def build_run_record(outcome: dict[str, Any], started_record: dict[str, Any] | N
 
 def run_summary(record: dict[str, Any]) -> dict[str, Any]:
     """The run as `durapipe run --json` prints it."""
+    order = [s["name"] for s in record.get("spec", {}).get("steps", [])]
+    steps = record.get("steps", {})
+    ordered = {name: steps[name] for name in order if name in steps} | steps
     return {
         "run_id": record["run_id"], "pipeline": record["pipeline"], "status": record["status"],
         "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
@@ -60,7 +63,7 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "registered": record.get("registered"),
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
                   | ({"partitions": s["partitions"]} if s.get("partitions") else {})
-                  for name, s in record.get("steps", {}).items()},
+                  for name, s in ordered.items()},
     }
 
 

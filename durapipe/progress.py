@@ -64,7 +64,11 @@ def summary_table(run: dict[str, Any]) -> Table:
     table = Table(title=f"run {run['run_id']}: {run['status']}", title_justify="left")
     for column in ("step", "status", "duration", "fingerprint"):
         table.add_column(column, justify="right" if column == "duration" else "left")
-    for name, step in run["steps"].items():
+    order = [s["name"] for s in run.get("spec", {}).get("steps", [])]
+    for name in order + [n for n in run["steps"] if n not in order]:
+        if name not in run["steps"]:
+            continue
+        step = run["steps"][name]
         status = step["status"]
         extra = ""
         if step.get("partitions"):

@@ -17,6 +17,11 @@ fi
 say "installing durapipe[ml,test] into .venv (editable)"
 PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml,test]'
 
+if [ "${1:-}" = "--python-only" ]; then
+  say "done (Python only; Azurite is needed for the tests, not for the demo)"
+  exit 0
+fi
+
 command -v npm >/dev/null || { echo "[setup] npm (Node.js) is required to install Azurite for the blob store tests." >&2; exit 1; }
 # npm ci wipes node_modules, so run it only when the lock file changed since the last install.
 stamp=node_modules/.durapipe-lock.sha256
