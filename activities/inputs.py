@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.errors import UsageError
+from durapipe.hashing import HashCache
 from durapipe.names import check_blob_name
 from durapipe.stores.artifacts import put_artifact
 
@@ -36,7 +37,8 @@ def bind_input(store: Any, name: str, source: dict[str, Any]) -> dict[str, Any]:
         path = Path(source["path"])
         if not path.exists():
             raise UsageError(f"The input {name!r} names {path}, which does not exist.")
-        return put_artifact(store, path)
+        # An unchanged external file (same size, mtime, inode) is never hashed twice.
+        return put_artifact(store, path, cache=HashCache())
     if "key" in source:
         key = check_blob_name(source["key"], "input blob name")
         scratch = Path(tempfile.mkdtemp(prefix="durapipe-input-"))

@@ -1,0 +1,161 @@
+"""The sources of the throwaway projects the end-to-end tests run: tiny text-file steps, no ML.
+
+Every step appends `NAME START END` (time.time()) to the file named by $DURAPIPE_TEST_LOG
+when it finishes, and `NAME start START` when it begins, so tests can count executions and
+compare intervals without wall-clock thresholds.
+"""
+from __future__ import annotations
+
+from textwrap import dedent
+
+PYPROJECT = dedent('''\
+    [project]
+    name = "throwaway"
+    version = "0"
+    ''')
+
+# What every pipeline file starts with: the execution log every step writes to.
+_PREAMBLE = dedent('''\
+    import os
+    import time
+
+    from durapipe import Input, Output, pipeline, step
+
+
+    def log(line):
+        with open(os.environ["DURAPIPE_TEST_LOG"], "a") as out:
+            out.write(line + "\\n")
+
+
+    def started(name):
+        now = time.time()
+        log(f"{name} start {now}")
+        return now
+
+
+    def finished(name, since):
+        log(f"{name} end {since} {time.time()}")
+
+    ''')
+
+HELPER = dedent('''\
+    def transform_text(text):
+        return text.upper()
+    ''')
+
+# source -> transform -> finish, and an independent side; only transform uses helper.py.
+CHAIN = _PREAMBLE + dedent('''\
+    import helper
+
+
+    @step
+    def source(out: Output):
+        t = started("source")
+        with open(out, "w") as f:
+            f.write("text")
+        finished("source", t)
+
+
+    @step
+    def transform(src: Input, out: Output):
+        t = started("transform")
+        with open(src) as f, open(out, "w") as g:
+            g.write(helper.transform_text(f.read()))
+        finished("transform", t)
+
+
+    @step
+    def finish(src: Input, out: Output):
+        t = started("finish")
+        with open(src) as f, open(out, "w") as g:
+            g.write(f.read() + "!")
+        finished("finish", t)
+
+
+    @step
+    def side(out: Output):
+        t = started("side")
+        with open(out, "w") as f:
+            f.write("side")
+        finished("side", t)
+
+
+    @pipeline
+    def chain():
+        return {"finish": finish(src=transform(src=source().out).out).out, "side": side().out}
+    ''')
+
+CHAIN_STEPS = ["source", "transform", "finish", "side"]
+
+# Two independent steps that each take about half a second.
+PARALLEL = _PREAMBLE + dedent('''\
+    @step
+    def left(out: Output):
+        t = started("left")
+        time.sleep(0.5)
+        with open(out, "w") as f:
+            f.write("left")
+        finished("left", t)
+
+
+    @step
+    def right(out: Output):
+        t = started("right")
+        time.sleep(0.5)
+        with open(out, "w") as f:
+            f.write("right")
+        finished("right", t)
+
+
+    @pipeline
+    def parallel():
+        return {"left": left().out, "right": right().out}
+    ''')
+
+# Four sequential steps, slow enough to kill the host in the middle of the run.
+SEQUENCE_STEPS = ["s1", "s2", "s3", "s4"]
+SEQUENCE = _PREAMBLE + "".join(dedent(f'''\
+    @step
+    def {name}({"src: Input, " if i else ""}out: Output):
+        t = started("{name}")
+        time.sleep(0.7)
+        with open(out, "w") as f:
+            f.write("{name}")
+        finished("{name}", t)
+
+
+    ''') for i, name in enumerate(SEQUENCE_STEPS)) + dedent('''\
+    @pipeline
+    def sequence():
+        return {"out": s4(src=s3(src=s2(src=s1().out).out).out).out}
+    ''')
+
+# Pipelines that are invalid when they are loaded.
+UNKNOWN_INPUT = _PREAMBLE + dedent('''\
+    @step
+    def make(out: Output):
+        with open(out, "w") as f:
+            f.write("x")
+
+
+    @step
+    def use(src: Input, out: Output):
+        pass
+
+
+    @pipeline
+    def broken():
+        return {"out": use(source=make().out).out}
+    ''')
+
+TYPED_PARAM = _PREAMBLE + dedent('''\
+    @step
+    def make(out: Output, count: int = 1):
+        with open(out, "w") as f:
+            f.write("x" * count)
+
+
+    @pipeline
+    def typed(count: int = 1):
+        return {"out": make(count=count).out}
+    ''')
