@@ -1,11 +1,16 @@
 """The final run record: what every step did, its fingerprint, timings, outputs and errors."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from durapipe.records import read_run_record, write_run_record
 from durapipe.errors import NotFoundError
+from durapipe.names import check_blob_name
 from durapipe.registry import register_from_run
+from durapipe.stores.artifacts import get_artifact
 
 # Orchestrator states -> the step statuses a user sees (`durapipe run --json`).
 STEP_STATUS = {"reused": "reused", "done": "ran", "failed": "failed", "not_run": "not_run",
@@ -78,5 +83,19 @@ def record_run(store: Any, outcome: dict[str, Any]) -> dict[str, Any]:
     if register:
         entry = register_from_run(store, register["model"], record, register.get("metric", "roc_auc"))
         record["registered"] = {"model": entry["name"], "version": entry["version"]} if entry else None
+    if record["status"] == "completed":
+        for output, key in (outcome["request"].get("deliver") or {}).items():
+            deliver_output(store, record["outputs"][output], key)
+        record["delivered"] = outcome["request"].get("deliver") or {}
     write_run_record(store, record)
     return run_summary(record)
+
+
+def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:
+    """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`)."""
+    scratch = Path(tempfile.mkdtemp(prefix="durapipe-deliver-"))
+    try:
+        get_artifact(store, ref, scratch / "output")
+        store.upload_file(check_blob_name(key, "delivery key"), scratch / "output")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -133,8 +133,9 @@ def _remember_modules(folder: Path, before: set[str]) -> None:
 
 
 def _import_module(name: str, shown: str | None = None) -> ModuleType:
+    by_name = shown is None
     shown = shown or f"module {name}"
-    if shown.startswith("module") and os.getcwd() not in sys.path:
+    if by_name and os.getcwd() not in sys.path:
         # As `python -m` does: a package in the working folder is importable by name.
         sys.path.append(os.getcwd())
     try:
@@ -144,7 +145,7 @@ def _import_module(name: str, shown: str | None = None) -> ModuleType:
     except SyntaxError as exc:
         raise UsageError(f"{Path(exc.filename or shown).name} has a syntax error at line {exc.lineno}: {exc.msg}.") from exc
     except ModuleNotFoundError as exc:
-        if exc.name == name and shown.startswith("module"):
+        if exc.name == name and by_name:
             raise UsageError(f"The module {name!r} is not importable from here (no module named {name!r}).") from exc
         raise UsageError(f"Importing {shown} raised ModuleNotFoundError: {exc}.") from exc
     except Exception as exc:

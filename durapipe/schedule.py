@@ -1,0 +1,33 @@
+"""NCRONTAB schedules as Azure Functions writes them: six fields, seconds first."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from croniter import croniter
+
+from durapipe.errors import UsageError
+
+
+def parse_schedule(expression: str) -> str:
+    """Return `expression` when it is a valid six-field NCRONTAB schedule, else raise naming it."""
+    fields = expression.split()
+    if len(fields) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
+        raise UsageError(f"The schedule {expression!r} is not a six-field NCRONTAB expression "
+                         "(second minute hour day month day-of-week), such as '0 0 3 * * *'.")
+    return expression
+
+
+def latest_tick(expression: str, now: datetime | None = None) -> datetime:
+    """The most recent tick of the schedule at or before `now` (UTC)."""
+    now = now or datetime.now(timezone.utc)
+    # croniter's get_prev is strictly before its start, so start a hair after `now`.
+    start = now.replace(microsecond=0) if now.microsecond == 0 else now
+    it = croniter(parse_schedule(expression), start, second_at_beginning=True)
+    prev = it.get_prev(datetime)
+    nxt = croniter(expression, prev, second_at_beginning=True).get_next(datetime)
+    return nxt if nxt <= now else prev
+
+
+def next_tick(expression: str, after: datetime) -> datetime:
+    """The first tick of the schedule strictly after `after`."""
+    return croniter(parse_schedule(expression), after, second_at_beginning=True).get_next(datetime)

@@ -1,0 +1,274 @@
+"""What the function app serves: registered pipelines, run requests built from untrusted
+input (HTTP bodies, arriving blobs, timer ticks), and the views of runs it returns.
+
+Nothing here trusts a caller: pipelines are looked up in the app's own registry (never
+imported by a name from a request), inputs are store keys or artifacts (never local
+paths), and every problem is a `RequestError` carrying the HTTP status to answer with.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from durapipe.errors import DurapipeError, NotFoundError
+from durapipe.names import check_blob_name, check_id
+from durapipe.records import list_runs, read_run_record, write_run_record
+
+MAX_BODY_BYTES = 64 * 1024
+RUN_REQUEST_SCHEMA = 1
+
+
+class RequestError(DurapipeError):
+    """A request the service refuses; `status` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class ServedPipeline:
+    """A pipeline the app serves: `target` is `module:name` importable from `code_root`."""
+
+    target: str
+    code_root: Path
+    register_model: str | None = None
+    _pipeline: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def pipeline(self) -> Any:
+        """The Pipeline object, imported on first use so the app starts without the ML stack."""
+        with self._lock:
+            if self._pipeline is None:
+                from durapipe.loading import load_target
+
+                if str(self.code_root) not in sys.path:
+                    sys.path.insert(0, str(self.code_root))
+                self._pipeline = load_target(self.target)
+            return self._pipeline
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name (its spec name)."""
+        return self.target.rpartition(":")[2]
+
+    def spec_json(self) -> dict[str, Any]:
+        """The pipeline's validated spec, with its version (the hash of the spec)."""
+        return self.pipeline.spec.to_json()
+
+    def describe(self) -> dict[str, Any]:
+        """Name, version, parameters (name, type, default) and inputs, as the API lists them."""
+        spec = self.spec_json()
+        return {
+            "name": spec["name"], "version": spec["version"],
+            "parameters": [{"name": n, "type": p["type"], **({"default": p["default"]} if "default" in p else {}),
+                            "required": "default" not in p} for n, p in spec["params"].items()],
+            "inputs": [{"name": n, "optional": bool(i.get("optional"))} for n, i in spec["inputs"].items()],
+            "registers_model": self.register_model,
+        }
+
+
+class Catalog:
+    """The pipelines an app serves, by name."""
+
+    def __init__(self, served: list[ServedPipeline]) -> None:
+        self._served = {s.name: s for s in served}
+
+    def names(self) -> list[str]:
+        """The served pipeline names, sorted."""
+        return sorted(self._served)
+
+    def get(self, name: str) -> ServedPipeline:
+        """The served pipeline `name`; a RequestError (400) naming the ones that exist otherwise."""
+        try:
+            return self._served[name]
+        except KeyError:
+            raise RequestError(400, f"There is no pipeline named {name!r}; this app serves: "
+                                    f"{', '.join(self.names())}.") from None
+
+
+def parse_json_body(body: bytes, cap: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """A request body as a JSON object, refusing oversize (413) or malformed (400) bodies."""
+    if len(body) > cap:
+        raise RequestError(413, f"The request body is {len(body)} bytes; the limit is {cap} bytes.")
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, "The request body must be a JSON object with 'parameters' and 'inputs'.")
+    return data
+
+
+def run_request_from_body(served: ServedPipeline, body: dict[str, Any], store: Any, run_id: str,
+                          trigger: dict[str, Any]) -> dict[str, Any]:
+    """The orchestrator input for an HTTP run request; validates before anything is written."""
+    unknown = sorted(set(body) - {"parameters", "inputs"})
+    if unknown:
+        raise RequestError(400, f"The request has an unknown field {unknown[0]!r}; use 'parameters' and 'inputs'.")
+    params = body.get("parameters") or {}
+    inputs = body.get("inputs") or {}
+    if not isinstance(params, dict) or not isinstance(inputs, dict):
+        raise RequestError(400, "'parameters' and 'inputs' must be JSON objects.")
+    sources = {name: _input_source(name, value, store) for name, value in inputs.items()}
+    return build_run_request(served, params, sources, run_id=run_id, trigger=trigger)
+
+
+def build_run_request(served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *, run_id: str,
+                      trigger: dict[str, Any], deliver: dict[str, str] | None = None,
+                      max_parallel: int | None = None) -> dict[str, Any]:
+    """The orchestrator input for a served pipeline; raises RequestError (400) for bad parameters or inputs."""
+    from durapipe.spec import resolve_params
+
+    spec = served.pipeline.spec
+    spec_json = spec.to_json()
+    try:
+        resolved = resolve_params(spec, params)
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    for name in sources:
+        if name not in spec_json["inputs"]:
+            raise RequestError(400, f"Pipeline {spec_json['name']} has no input named {name!r}; "
+                                    f"its inputs are: {', '.join(spec_json['inputs']) or 'none'}.")
+    missing = [n for n, i in spec_json["inputs"].items() if not i.get("optional") and n not in sources]
+    if missing:
+        raise RequestError(400, f"Pipeline {spec_json['name']} needs the input {missing[0]!r}.")
+    return {
+        "schema": RUN_REQUEST_SCHEMA, "run_id": check_id(run_id), "spec": spec_json, "params": resolved,
+        "inputs": sources, "code_root": str(served.code_root), "force": [], "max_parallel": max_parallel or 4,
+        "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(),
+        "register": {"model": served.register_model} if served.register_model else None,
+        "deliver": deliver or {},
+    }
+
+
+def _input_source(name: str, value: Any, store: Any) -> dict[str, Any]:
+    """An input given over HTTP: a store key (text or {"key": ...}); never a local path."""
+    key = value.get("key") if isinstance(value, dict) else value
+    if not isinstance(key, str):
+        raise RequestError(400, f"Input {name!r} must be a blob name in the store, such as \"incoming/data.csv\".")
+    try:
+        check_blob_name(key, f"blob name of input {name!r}")
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    if not store.exists(key):
+        raise RequestError(400, f"Input {name!r} names the blob {key!r}, which is not in the store.")
+    return {"key": key}
+
+
+@functools.lru_cache(maxsize=1)
+def app_store() -> Any:
+    """The app's store (DURAPIPE_STORE), opened once per process."""
+    from durapipe.stores.url import open_store
+
+    return open_store()
+
+
+def blob_instance_id(container: str, name: str, etag: str) -> str:
+    """The run id of a blob arrival: the same blob version (container, name, ETag) always maps to it."""
+    digest = hashlib.sha256(f"{container}\n{name}\n{etag}".encode()).hexdigest()[:24]
+    return f"blob-{digest}"
+
+
+def tick_instance_id(pipeline: str, tick: datetime) -> str:
+    """The run id of a timer tick: one tick, one run."""
+    return f"{pipeline}-tick-{tick.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] | None) -> dict[str, Any]:
+    """One run as the API shows it: status, per-step progress, outputs and error."""
+    from activities.record import run_summary
+
+    if status is None and record is None:
+        raise RequestError(404, f"There is no run {run_id!r}.")
+    view: dict[str, Any] = {"run_id": run_id}
+    if record is not None and record.get("status") != "running":
+        view.update(run_summary(record))
+    else:
+        progress = ((status or {}).get("customStatus") or {}).get("steps", {})
+        runtime = (status or {}).get("runtimeStatus")
+        view.update({
+            "pipeline": (record or {}).get("pipeline"), "status": _RUNTIME_TO_STATUS.get(runtime, "running"),
+            "started": (record or {}).get("started"), "finished": None, "outputs": {},
+            "error": (status or {}).get("output") if runtime == "Failed" else None,
+            "steps": {name: {"status": info.get("state")} for name, info in progress.items()},
+        })
+    if status is not None:
+        view["runtime_status"] = status.get("runtimeStatus")
+    return view
+
+
+_RUNTIME_TO_STATUS = {"Pending": "pending", "Running": "running", "Completed": "completed", "Failed": "failed",
+                      "Terminated": "canceled", "ContinuedAsNew": "running"}
+
+
+def read_run(store: Any, run_id: str) -> dict[str, Any] | None:
+    """The run record of `run_id`, or None when it has not been written yet."""
+    try:
+        return read_run_record(store, check_id(run_id))
+    except NotFoundError:
+        return None
+
+
+def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """A page of run summaries, newest first, with the offset of the next page (or None)."""
+    if not 1 <= limit <= 200 or offset < 0:
+        raise RequestError(400, "'limit' must be from 1 to 200 and 'offset' must not be negative.")
+    runs = list_runs(store, pipeline, status)
+    page = runs[offset:offset + limit]
+    return {
+        "runs": [{"run_id": r["run_id"], "pipeline": r.get("pipeline"), "status": r.get("status"),
+                  "started": r.get("started"), "finished": r.get("finished")} for r in page],
+        "next_offset": offset + limit if offset + limit < len(runs) else None,
+        "total": len(runs),
+    }
+
+
+def mark_canceled(store: Any, run_id: str, reason: str) -> None:
+    """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
+    record = read_run(store, run_id)
+    if record is None or record.get("status") != "running":
+        return
+    record.update(status="canceled", finished=datetime.now(timezone.utc).isoformat(), error=reason)
+    write_run_record(store, record)
+
+
+def arrival_request(served: ServedPipeline, store: Any, key: str, etag: str, run_id: str, model: str,
+                    scores_prefix: str = "scores/") -> dict[str, Any]:
+    """The batch-scoring run of an arrived blob, with the champion of `model`; scores go to `scores_prefix`."""
+    from durapipe.registry import champion
+
+    check_blob_name(key, "arrived blob name")
+    current = champion(store, model)
+    if current is None:
+        raise DurapipeError(f"Blob {key} cannot be scored: model {model} has no champion yet; "
+                            "run the retraining pipeline first.")
+    name = key.split("/", 1)[1] if "/" in key else key
+    sources = {"data": {"key": key}, "model": {"artifact": current["outputs"]["model"]},
+               "scaler": {"artifact": current["outputs"]["scaler"]}}
+    trigger = {"kind": "blob", "key": key, "etag": etag, "model": model, "model_version": current["version"]}
+    return build_run_request(served, {}, sources, run_id=run_id, trigger=trigger,
+                             deliver={"scores": f"{scores_prefix}{name}"})
+
+
+def retrain_request(served: ServedPipeline, store: Any, run_id: str, tick: datetime,
+                    training_prefix: str = "training/") -> dict[str, Any]:
+    """The retraining run of a timer tick, on the newest blob under `training_prefix` (if any)."""
+    newest = None
+    for key in store.list(training_prefix):
+        info = store.stat(key)
+        if newest is None or (info.modified, key) > newest[0]:
+            newest = ((info.modified, key), key)
+    sources = {"raw": {"key": newest[1]}} if newest else {}
+    trigger = {"kind": "timer", "tick": tick.isoformat(), "data": newest[1] if newest else None}
+    return build_run_request(served, {}, sources, run_id=run_id, trigger=trigger)

@@ -1,0 +1,138 @@
+"""The HTTP API: thin handlers that parse, call durapipe.service, and shape the response."""
+import functools
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities import names
+from durapipe.errors import DurapipeError
+from durapipe.openapi import openapi_document
+from durapipe.runner import new_run_id
+from durapipe.service import (RequestError, app_store, mark_canceled, page_of_runs, parse_json_body, read_run,
+                              run_request_from_body, run_view)
+from function_app.catalog import CATALOG
+
+bp = df.Blueprint()
+AUTH = func.AuthLevel.FUNCTION
+log = logging.getLogger("durapipe.http")
+
+
+def _json(status: int, body: Any, headers: Optional[Dict[str, str]] = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body, indent=1), status_code=status, mimetype="application/json",
+                             headers=headers)
+
+
+def _origin(req: func.HttpRequest) -> str:
+    url = req.url
+    return url[:url.index("/api/")] if "/api/" in url else url.rstrip("/")
+
+
+def handles_errors(handler: Callable[..., Awaitable[func.HttpResponse]]) -> Callable[..., Awaitable[func.HttpResponse]]:
+    """Answer a refused request with its status and a one-sentence message, never a traceback."""
+    @functools.wraps(handler)
+    async def wrapper(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        try:
+            return await handler(req, client)
+        except RequestError as exc:
+            return _json(exc.status, {"error": str(exc)})
+        except DurapipeError as exc:
+            return _json(400, {"error": str(exc)})
+    return wrapper
+
+
+@bp.function_name("list_pipelines")
+@bp.route(route="pipelines", methods=["GET"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def list_pipelines(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/pipelines: the served pipelines with their version, parameters and inputs."""
+    return _json(200, {"pipelines": [CATALOG.get(n).describe() for n in CATALOG.names()]})
+
+
+@bp.function_name("start_pipeline_run")
+@bp.route(route="pipelines/{name}/runs", methods=["POST"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def start_pipeline_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/pipelines/{name}/runs: validate and start a run; 202 with its status URLs."""
+    body = parse_json_body(req.get_body())
+    served = CATALOG.get(req.route_params.get("name", ""))
+    run_id = new_run_id(served.name)
+    request = run_request_from_body(served, body, app_store(), run_id, {"kind": "http"})
+    await client.start_new(names.PIPELINE_RUN, run_id, request)
+    status_url = f"{_origin(req)}/api/runs/{run_id}"
+    return _json(202, {"run_id": run_id, "status": "pending", "status_url": status_url,
+                       "cancel_url": f"{status_url}/cancel",
+                       "durable": client.create_http_management_payload(run_id)},
+                 headers={"Location": status_url})
+
+
+@bp.function_name("list_runs")
+@bp.route(route="runs", methods=["GET"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/runs?pipeline=&status=&limit=&offset=: runs, newest first, paged."""
+    try:
+        limit = int(req.params.get("limit", "50"))
+        offset = int(req.params.get("offset", "0"))
+    except ValueError:
+        raise RequestError(400, "'limit' and 'offset' must be whole numbers.") from None
+    return _json(200, page_of_runs(app_store(), req.params.get("pipeline"), req.params.get("status"), limit, offset))
+
+
+@bp.function_name("get_run")
+@bp.route(route="runs/{id}", methods=["GET"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/runs/{id}: status, per-step progress, outputs and error."""
+    run_id = req.route_params.get("id", "")
+    record = read_run(app_store(), run_id)
+    status = await _instance_status(client, run_id)
+    return _json(200, run_view(run_id, status, record))
+
+
+@bp.function_name("cancel_run")
+@bp.route(route="runs/{id}/cancel", methods=["POST"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/runs/{id}/cancel: stop a running run; its committed steps stay reusable."""
+    run_id = req.route_params.get("id", "")
+    store = app_store()
+    status = await _instance_status(client, run_id)
+    if status is None:
+        raise RequestError(404, f"There is no run {run_id!r}.")
+    if status["runtimeStatus"] not in ("Pending", "Running"):
+        raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
+    await client.terminate(run_id, "canceled over the HTTP API")
+    mark_canceled(store, run_id, "the run was canceled")
+    return _json(202, {"run_id": run_id, "status": "canceled"})
+
+
+@bp.function_name("openapi")
+@bp.route(route="openapi.json", methods=["GET"], auth_level=AUTH)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def openapi(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/openapi.json: the OpenAPI document of these routes."""
+    return _json(200, openapi_document(f"{_origin(req)}/api"))
+
+
+async def _instance_status(client: df.DurableOrchestrationClient, run_id: str) -> Optional[Dict[str, Any]]:
+    from durapipe.names import check_id
+
+    try:
+        check_id(run_id)
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    status = await client.get_status(run_id)
+    if status is None or not getattr(status, "runtime_status", None):
+        return None
+    data = status.to_json()
+    data["runtimeStatus"] = status.runtime_status.value if hasattr(status.runtime_status, "value") else str(status.runtime_status)
+    return data

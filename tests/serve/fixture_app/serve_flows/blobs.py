@@ -1,0 +1,32 @@
+"""Blob triggers that record each invocation in the folder named by SERVE_FIXTURE_RECORD."""
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+bp = df.Blueprint()
+
+
+def _record(kind: str, value: dict) -> None:
+    folder = Path(os.environ["SERVE_FIXTURE_RECORD"]) / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{time.time():.6f}-{uuid.uuid4().hex}.json").write_text(json.dumps(value))
+
+
+@bp.blob_trigger(arg_name="blob", path="durapipe/incoming/{name}", connection="AzureWebJobsStorage",
+                 source="EventGrid")
+@bp.durable_client_input(client_name="client")
+async def score_arrived_blob(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
+    _record("blobs", {"name": blob.name, "etag": blob.blob_properties["ETag"], "length": blob.length,
+                      "data": blob.read().decode(), "uri": blob.uri})
+
+
+@bp.blob_trigger(arg_name="blob", path="durapipe/failing/{name}", connection="AzureWebJobsStorage",
+                 source="EventGrid")
+def always_fails(blob: func.InputStream) -> None:
+    _record("failures", {"name": blob.name})
+    raise ValueError("cannot score this blob")
