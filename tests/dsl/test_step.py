@@ -158,3 +158,8 @@ def test_invalid_step_name_is_refused():
 def test_alias_with_invalid_name_is_refused():
     with pytest.raises(DefinitionError, match="not valid"):
         fit.alias("../etc")
+
+
+def test_map_outside_a_pipeline_is_refused():
+    with pytest.raises(DefinitionError, match="only for pipeline bodies"):
+        score.map("batch", model=None, batch=None)

@@ -1,0 +1,60 @@
+"""The local host's function key: made once, kept in the state folder (mode 0600), or given by env."""
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Mapping
+
+from durapipe.errors import UsageError
+
+KEY_ENV = "DURAPIPE_FUNCTION_KEY"
+KEYS_FILE = "keys.json"
+# Keys travel in query strings and URL userinfo: keep them to characters that need no escaping.
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{16,256}$")
+
+
+def function_key(state_dir: Path, env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The function key and where it came from: $DURAPIPE_FUNCTION_KEY, else state_dir/keys.json (created once)."""
+    env = os.environ if env is None else env
+    given = env.get(KEY_ENV)
+    if given:
+        if not KEY_PATTERN.match(given):
+            raise UsageError(f"{KEY_ENV} must be 16 to 256 letters, digits, '-' or '_'.")
+        return given, KEY_ENV
+    path = Path(state_dir) / KEYS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _read(path), str(path)
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(32)
+    try:
+        # O_EXCL: two servers starting at once agree on the first key written.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read(path), str(path)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"functionKey": key}, out)
+    return key, str(path)
+
+
+def key_matches(given: str | None, key: str) -> bool:
+    """Whether `given` is the key (constant-time, so timing does not reveal a prefix)."""
+    return given is not None and hmac.compare_digest(given.encode(), key.encode())
+
+
+def _read(path: Path) -> str:
+    with open(path) as stream:
+        if os.fstat(stream.fileno()).st_mode & 0o077:
+            os.chmod(path, 0o600)  # someone widened it; the key must stay private to its owner
+        try:
+            key = json.load(stream)["functionKey"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"The key file {path} is damaged; delete it to make a new key.") from exc
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise UsageError(f"The key file {path} holds an invalid key; delete it to make a new key.")
+    return key

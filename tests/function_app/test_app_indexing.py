@@ -1,0 +1,72 @@
+"""The app loads the way the Azure Functions Python worker loads it, with the bindings we mean."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from durapipe.local.app_loader import load_app
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_SCRIPT_PATTERN = r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*\.py$"  # the worker's check of PYTHON_SCRIPT_FILE_NAME
+
+
+@pytest.fixture(scope="module")
+def app():
+    return load_app(ROOT, "main.py")
+
+
+def test_entry_file_is_valid_for_the_worker_and_not_shadowed_by_the_package():
+    assert re.match(WORKER_SCRIPT_PATTERN, "main.py")
+    assert (ROOT / "main.py").is_file()
+    assert not (ROOT / "function_app.py").exists()  # the function_app/ package would shadow it
+
+
+def test_settings_name_the_entry_file():
+    settings = json.loads((ROOT / "local.settings.json.example").read_text())
+    assert settings["Values"]["PYTHON_SCRIPT_FILE_NAME"] == "main.py"
+    assert "PYTHON_SCRIPT_FILE_NAME" in (ROOT / "infra" / "main.bicep").read_text()
+
+
+def test_every_function_the_app_needs_is_indexed(app):
+    expected = {
+        "pipeline_run": "orchestrationTrigger", "map_partitions": "orchestrationTrigger",
+        "plan_run": "activityTrigger", "run_step": "activityTrigger", "list_partitions": "activityTrigger",
+        "gather_partitions": "activityTrigger", "record_run": "activityTrigger",
+        "list_pipelines": "httpTrigger", "start_pipeline_run": "httpTrigger", "list_runs": "httpTrigger",
+        "get_run": "httpTrigger", "cancel_run": "httpTrigger", "openapi": "httpTrigger",
+        "score_arrived_blob": "blobTrigger", "scheduled_retrain": "timerTrigger",
+    }
+    assert {name: f.trigger_type for name, f in app.functions.items() if name in expected} == expected
+
+
+def test_every_http_route_requires_a_function_key(app):
+    routes = [b for f in app.by_trigger("httpTrigger") for b in f.bindings if b["type"] == "httpTrigger"]
+    assert len(routes) == 6
+    assert {b["authLevel"] for b in routes} == {"FUNCTION"}
+
+
+def test_http_routes_and_methods(app):
+    routes = {(b["route"], tuple(b["methods"])) for f in app.by_trigger("httpTrigger")
+              for b in f.bindings if b["type"] == "httpTrigger"}
+    assert routes == {("pipelines", ("GET",)), ("pipelines/{name}/runs", ("POST",)), ("runs", ("GET",)),
+                      ("runs/{id}", ("GET",)), ("runs/{id}/cancel", ("POST",)), ("openapi.json", ("GET",))}
+
+
+def test_blob_trigger_uses_event_grid_on_the_incoming_prefix_with_an_identity_connection(app):
+    (binding,) = [b for b in app.functions["score_arrived_blob"].bindings if b["type"] == "blobTrigger"]
+    assert binding["source"] == "EventGrid"
+    assert binding["path"] == "durapipe/incoming/{name}"
+    assert binding["connection"] == "AzureWebJobsStorage"
+
+
+def test_timer_reads_its_schedule_from_an_app_setting(app):
+    (binding,) = [b for b in app.functions["scheduled_retrain"].bindings if b["type"] == "timerTrigger"]
+    assert binding["schedule"] == "%DURAPIPE_RETRAIN_SCHEDULE%"
+    assert not binding.get("runOnStartup")
+
+
+def test_triggered_functions_get_a_durable_client(app):
+    for kind in ("httpTrigger", "blobTrigger", "timerTrigger"):
+        for function in app.by_trigger(kind):
+            assert any(b["type"] == "durableClient" for b in function.bindings), function.name

@@ -1,0 +1,57 @@
+"""Requests the function app builds from untrusted input."""
+from pathlib import Path
+
+import pytest
+
+from durapipe.service import (RequestError, blob_instance_id, page_of_runs, parse_json_body, tick_instance_id)
+from datetime import datetime, timezone
+
+
+def test_an_oversize_body_is_refused_with_413():
+    with pytest.raises(RequestError) as caught:
+        parse_json_body(b"{" + b" " * 70_000 + b"}")
+    assert caught.value.status == 413
+
+
+def test_malformed_json_is_refused_with_400_naming_the_problem():
+    with pytest.raises(RequestError) as caught:
+        parse_json_body(b'{"parameters": ')
+    assert caught.value.status == 400 and "not valid JSON" in str(caught.value)
+
+
+def test_a_json_array_body_is_refused():
+    with pytest.raises(RequestError, match="JSON object"):
+        parse_json_body(b"[1, 2]")
+
+
+def test_an_empty_body_means_no_parameters_or_inputs():
+    assert parse_json_body(b"") == {}
+
+
+def test_the_same_blob_version_maps_to_the_same_run_and_a_new_etag_to_another():
+    first = blob_instance_id("durapipe", "incoming/a.csv", '"0x1"')
+    assert first == blob_instance_id("durapipe", "incoming/a.csv", '"0x1"')
+    assert first != blob_instance_id("durapipe", "incoming/a.csv", '"0x2"')
+    assert first != blob_instance_id("durapipe", "incoming/b.csv", '"0x1"')
+
+
+def test_one_tick_one_run_id():
+    tick = datetime(2026, 11, 29, 3, 0, tzinfo=timezone.utc)
+    assert tick_instance_id("retrain", tick) == "retrain-tick-20261129T030000Z"
+
+
+def test_runs_are_paged_newest_first(store):
+    from durapipe.records import write_run_record
+
+    for i in range(5):
+        write_run_record(store, {"run_id": f"r{i}", "pipeline": "p", "status": "completed",
+                                 "started": f"2026-11-29T00:00:0{i}"})
+    first = page_of_runs(store, None, None, limit=2, offset=0)
+    assert [r["run_id"] for r in first["runs"]] == ["r4", "r3"] and first["next_offset"] == 2
+    last = page_of_runs(store, "p", "completed", limit=2, offset=4)
+    assert [r["run_id"] for r in last["runs"]] == ["r0"] and last["next_offset"] is None
+
+
+def test_a_bad_page_size_is_refused(store):
+    with pytest.raises(RequestError):
+        page_of_runs(store, None, None, limit=0, offset=0)
