@@ -1,19 +1,46 @@
 """The app loads the way the Azure Functions Python worker loads it, with the bindings we mean."""
 import json
 import re
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from durapipe.local.app_loader import load_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SCRIPT_PATTERN = r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*\.py$"  # the worker's check of PYTHON_SCRIPT_FILE_NAME
 
 
+# Indexed in a fresh interpreter, as the worker does, so no module of this test process interferes.
+INDEX_SCRIPT = """
+import json, sys
+from durapipe.local.app_loader import load_app
+app = load_app(sys.argv[1], "main.py")
+print(json.dumps({n: {"trigger": f.trigger_type, "bindings": f.bindings} for n, f in app.functions.items()}))
+"""
+
+
+@dataclass
+class Indexed:
+    name: str
+    trigger_type: str
+    bindings: list
+
+
+class IndexedApp:
+    def __init__(self, data: dict) -> None:
+        self.functions = {n: Indexed(n, f["trigger"], f["bindings"]) for n, f in data.items()}
+
+    def by_trigger(self, kind: str) -> list[Indexed]:
+        return [f for f in self.functions.values() if f.trigger_type == kind]
+
+
 @pytest.fixture(scope="module")
 def app():
-    return load_app(ROOT, "main.py")
+    done = subprocess.run([sys.executable, "-c", INDEX_SCRIPT, str(ROOT)], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    return IndexedApp(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def test_entry_file_is_valid_for_the_worker_and_not_shadowed_by_the_package():
