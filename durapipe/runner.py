@@ -45,13 +45,16 @@ class LocalSession:
     store_url: str
     state_dir: Path
     max_parallel: int | None = None
+    # Another app (e.g. a test app served by `durapipe serve --script-root`); None: the durapipe app.
+    script_root: Path | None = None
+    script_file: str | None = APP_SCRIPT_FILE
 
     def __post_init__(self) -> None:
         from durapipe.local.app_loader import load_app
         from durapipe.local.host import LocalHost
 
         self.store = open_store(self.store_url)
-        self.app = load_app(app_script_root(), APP_SCRIPT_FILE)
+        self.app = load_app(self.script_root or app_script_root(), self.script_file)
         self.host = LocalHost(self.app, self.state_dir, max_parallel=self.max_parallel or os.cpu_count() or 1,
                               env={"DURAPIPE_STORE": self.store.url})
         self.host.start()

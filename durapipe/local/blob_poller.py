@@ -53,8 +53,6 @@ def blob_watches(app: LoadedApp, env: Mapping[str, str] | None = None) -> list[B
         cut = rest.find("{")
         prefix, tail = (rest, "") if cut < 0 else (rest[:cut], rest[cut:])
         prefix = env.get(PREFIX_ENV) or prefix
-        if prefix and not prefix.endswith("/") and not tail:
-            tail = ""
         watches.append(BlobWatch(fn, container, prefix, re.compile(re.escape(prefix) + _tail_pattern(tail))))
     return watches
 

@@ -1,0 +1,172 @@
+"""Timer triggers on one machine: six-field NCRONTAB schedules (seconds first, UTC), one invocation per tick."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import azure.functions as func
+from croniter import croniter
+
+from durapipe.errors import UsageError
+from durapipe.local.app_loader import FunctionInfo, LoadedApp
+from durapipe.stores.base import write_file_atomically
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "timers.json"
+# A tick fired this much after its time is reported as past due.
+LATE_S = 1.0
+_SETTING = re.compile(r"%([^%]+)%")
+
+
+@dataclass(frozen=True)
+class TimerSchedule:
+    """One timer-triggered function, its resolved NCRONTAB expression and runOnStartup."""
+
+    function: FunctionInfo
+    expression: str
+    run_on_startup: bool
+
+
+def resolve_settings(text: str, env: Mapping[str, str], where: str) -> str:
+    """`text` with every %NAME% replaced by the app setting (environment variable) NAME."""
+    def lookup(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in env:
+            raise UsageError(f"{where} uses the app setting %{name}%, which is not set; set {name} in the environment.")
+        return env[name]
+    return _SETTING.sub(lookup, text)
+
+
+def check_schedule(expression: str, where: str) -> str:
+    """The expression when it is a valid six-field NCRONTAB (seconds first), else UsageError."""
+    fields = expression.split()
+    if len(fields) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
+        raise UsageError(f"{where} has schedule {expression!r}; write six NCRONTAB fields, seconds first "
+                         f"(e.g. '0 */5 * * * *'); the TimeSpan form is not supported.")
+    return " ".join(fields)
+
+
+def next_tick(expression: str, after: float) -> float:
+    """The first tick of the schedule strictly after `after` (epoch seconds, UTC)."""
+    start = datetime.fromtimestamp(after, tz=timezone.utc)
+    return croniter(expression, start, second_at_beginning=True).get_next(float)
+
+
+def timer_schedules(app: LoadedApp, env: Mapping[str, str] | None = None) -> list[TimerSchedule]:
+    """A TimerSchedule per timerTrigger function; a missing setting or bad expression raises UsageError."""
+    env = os.environ if env is None else env
+    schedules = []
+    for fn in app.by_trigger("timerTrigger"):
+        where = f"The timer trigger {fn.name!r}"
+        expression = resolve_settings(str(fn.trigger.get("schedule") or ""), env, where)
+        schedules.append(TimerSchedule(fn, check_schedule(expression, where),
+                                       bool(fn.trigger.get("runOnStartup", False))))
+    return schedules
+
+
+class TimerScheduler:
+    """Fires each schedule on its own thread; ticks missed while down or busy fire once, marked past due."""
+
+    def __init__(self, schedules: list[TimerSchedule], invoke: Callable[[FunctionInfo, Any], Any],
+                 state_dir: Path) -> None:
+        self.schedules = schedules
+        self.invoke = invoke
+        self._state_path = Path(state_dir) / STATE_FILE
+        self._state_lock = threading.Lock()
+        self._state: dict[str, float] = _load(self._state_path)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> "TimerScheduler":
+        """Start one scheduler thread per timer."""
+        for schedule in self.schedules:
+            thread = threading.Thread(target=self._run, args=(schedule,), daemon=True,
+                                      name=f"durapipe-timer-{schedule.function.name}")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop firing (an invocation under way finishes first, up to 30 s)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+
+    def _run(self, schedule: TimerSchedule) -> None:
+        name, expression = schedule.function.name, schedule.expression
+        now = time.time()
+        last = self._state.get(name)
+        if schedule.run_on_startup:
+            self._fire(schedule, now, past_due=False)
+        elif last is not None and next_tick(expression, last) <= now - LATE_S:
+            # Down across one or more ticks: run once for them, as Azure's schedule monitor does.
+            self._fire(schedule, now, past_due=True)
+        cursor = max(now, last or 0.0)
+        while True:
+            tick = next_tick(expression, cursor)
+            if not self._sleep_until(tick):
+                return
+            now = time.time()
+            past_due = now - tick > LATE_S
+            if next_tick(expression, tick) <= now:
+                # Busy past later ticks too: fire once, for the latest one, and skip the rest.
+                tick = croniter(expression, datetime.fromtimestamp(now, tz=timezone.utc),
+                                second_at_beginning=True).get_prev(float)
+                past_due = True
+            self._fire(schedule, tick, past_due)
+            cursor = tick
+
+    def _sleep_until(self, when: float) -> bool:
+        while True:
+            remaining = when - time.time()
+            if remaining <= 0:
+                return not self._stop.is_set()
+            if self._stop.wait(remaining):
+                return False
+
+    def _fire(self, schedule: TimerSchedule, tick: float, past_due: bool) -> None:
+        name = schedule.function.name
+        last = self._state.get(name)
+        request = func.TimerRequest(
+            past_due=past_due,
+            schedule_status={"Last": _iso(last) if last else None,
+                             "Next": _iso(next_tick(schedule.expression, tick)),
+                             "LastUpdated": _iso(time.time())},
+            schedule={"AdjustForDST": True})
+        # Recorded before the call: a crash mid-invocation must not make a restart fire this tick again.
+        with self._state_lock:
+            self._state[name] = tick
+            _save(self._state_path, self._state)
+        try:
+            self.invoke(schedule.function, request)
+        except Exception:
+            log.exception("timer function %s failed on the tick of %s", name, _iso(tick))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+
+
+def _load(path: Path) -> dict[str, float]:
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        log.warning("%s is damaged; timers start without their last tick", path)
+        return {}
+    return {k: float(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
+
+def _save(path: Path, state: dict[str, float]) -> None:
+    write_file_atomically(path, iter([json.dumps(state).encode()]))
