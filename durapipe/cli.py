@@ -190,6 +190,28 @@ def models_export(name: str, dest: str, version: int | None, store_url: str | No
     sys.exit(commands.export_model(name, Path(dest), version, store_url))
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=7071, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one and prints it).")
+@store_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Activities run at once (default: cores).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+              help="Seconds between looks at the store for arriving blobs.")
+@click.option("--script-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Serve the function app in this folder (entry file: $PYTHON_SCRIPT_FILE_NAME, else "
+                   "function_app.py) instead of durapipe's own.")
+@friendly
+def serve(port: int, store_url: str | None, max_parallel: int | None, poll_interval: float,
+          script_root: Path | None) -> None:
+    """Serve the function app locally, as `func start` does: HTTP routes, blob arrivals, timers."""
+    from durapipe.local.serve import serve_forever
+    from durapipe.runner import APP_SCRIPT_FILE, state_dir_for
+
+    sys.exit(serve_forever(state_dir=state_dir_for(), store_url=store_url, port=port, max_parallel=max_parallel,
+                           poll_interval=poll_interval, script_root=script_root,
+                           script_file=None if script_root else APP_SCRIPT_FILE, echo=click.echo))
+
+
 def console() -> Console:
     """The console for human output (stderr stays free for errors)."""
     return Console(highlight=False)

@@ -88,7 +88,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             elif timer is not None and timer.is_completed:
                 del running[name]
                 timing[name]["finished"] = now
-                errors[name] = f"the step timed out after {steps[name]['options']['timeout']} seconds"
+                errors[name] = f"the step timed out after {float(steps[name]['options']['timeout']):g} seconds"
                 flow.fail(name)
     flow.finish()
     publish()

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import azure.functions as func
+from azure.functions.blob import InputStream
 
 from durapipe.errors import DurapipeError, NotFoundError, UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
@@ -98,7 +98,10 @@ class BlobPoller:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception:  # the poller thread must outlive a bug or a full disk
+                log.exception("polling the store for blob triggers failed")
             self._stop.wait(self.interval)
 
     def poll_once(self) -> None:
@@ -137,7 +140,7 @@ class BlobPoller:
             data = self.store.get(key)
         except NotFoundError:
             return {"etag": etag, "state": DONE, "tries": tries}
-        stream = func.InputStream(
+        stream = InputStream(
             data=data, name=watch.blob_name(key), uri=f"{self.store.url.rstrip('/')}/{key}", length=len(data),
             blob_properties={"ETag": etag, "Length": len(data), "ContentLength": len(data),
                              "BlobType": "BlockBlob", "Container": watch.container},

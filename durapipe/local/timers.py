@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 from durapipe.errors import UsageError
@@ -136,20 +136,20 @@ class TimerScheduler:
 
     def _fire(self, schedule: TimerSchedule, tick: float, past_due: bool) -> None:
         name = schedule.function.name
-        last = self._state.get(name)
-        request = func.TimerRequest(
-            past_due=past_due,
-            schedule_status={"Last": _iso(last) if last else None,
-                             "Next": _iso(next_tick(schedule.expression, tick)),
-                             "LastUpdated": _iso(time.time())},
-            schedule={"AdjustForDST": True})
-        # Recorded before the call: a crash mid-invocation must not make a restart fire this tick again.
-        with self._state_lock:
-            self._state[name] = tick
-            _save(self._state_path, self._state)
         try:
+            last = self._state.get(name)
+            request = TimerRequest(
+                past_due=past_due,
+                schedule_status={"Last": _iso(last) if last else None,
+                                 "Next": _iso(next_tick(schedule.expression, tick)),
+                                 "LastUpdated": _iso(time.time())},
+                schedule={"AdjustForDST": True})
+            # Recorded before the call: a crash mid-invocation must not make a restart fire this tick again.
+            with self._state_lock:
+                self._state[name] = tick
+                _save(self._state_path, self._state)
             self.invoke(schedule.function, request)
-        except Exception:
+        except Exception:  # the scheduler thread must outlive a failing function
             log.exception("timer function %s failed on the tick of %s", name, _iso(tick))
 
 

@@ -6,8 +6,8 @@ from tests.e2e.conftest import step_statuses
 TARGET = "flow.py:chain"
 
 
-def test_rerun_step_with_identical_output_leaves_downstream_reused(make_project):
-    project = make_project()
+def test_rerun_step_with_identical_output_leaves_downstream_reused(store_url, make_project):
+    project = make_project(store_url)
     first = project.run(TARGET)
     assert first.code == 0, first.stderr
     starts_before = project.starts()
