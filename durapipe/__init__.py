@@ -1,11 +1,18 @@
 """durapipe: ML pipelines on Azure Durable Functions, with fingerprint-based reuse."""
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from durapipe.dsl import Input, Output, Pipeline, Step, pipeline, step
 
-try:
-    __version__ = version("durapipe")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str) -> Any:
+    # importlib.metadata costs ~0.1 s at import; every CLI call and worker imports durapipe, few need this.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("durapipe")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0.0.0+unknown"
+    raise AttributeError(f"module 'durapipe' has no attribute {name!r}")
+
 
 __all__ = ["step", "pipeline", "Input", "Output", "Step", "Pipeline", "__version__"]

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-from rich.console import Console
 
 from durapipe.errors import DefinitionError, DurapipeError, SpecError, UsageError
 
@@ -212,8 +211,10 @@ def serve(port: int, store_url: str | None, max_parallel: int | None, poll_inter
                            script_file=None if script_root else APP_SCRIPT_FILE, echo=click.echo))
 
 
-def console() -> Console:
+def console() -> Any:
     """The console for human output (stderr stays free for errors)."""
+    from rich.console import Console  # rich is slow to import; `--json` and most commands never need it
+
     return Console(highlight=False)
 
 

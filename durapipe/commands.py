@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from durapipe.errors import NotFoundError, UsageError
 from durapipe.names import check_name
-from durapipe.progress import reuse_sentence, summary_table, watch
 from durapipe.records import list_runs as records_list_runs
 from durapipe.records import previous_run_with_step, read_run_record
 from durapipe.runner import LocalSession, build_request, new_run_id, state_dir_for, store_of_run
@@ -40,10 +37,21 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
         register={"model": check_name(register_model, "model name")} if register_model else None)
 
 
+def _console() -> Any:
+    # rich takes ~0.1 s to import: only the human-readable paths pay for it.
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
 def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
-    out = Console(highlight=False)
+    from durapipe.progress import watch
+
     live = not as_json and sys.stdout.isatty()
-    status = watch(lambda: session.host.get_status(run_id), f"run {run_id}", live, out)
+    out = _console() if live else None
+    # Between polls, wait on the host itself, so the command returns as soon as the run ends.
+    status = watch(lambda: session.host.get_status(run_id), f"run {run_id}", live, out,
+                   pause=lambda seconds: session.host.wait(run_id, seconds))
     try:
         record = read_run_record(session.store, run_id)
     except NotFoundError:
@@ -53,19 +61,21 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
         if as_json:
             print(json.dumps({"run_id": run_id, "status": "failed", "error": message, "steps": {}}))
         else:
-            out.print(f"[bold red]run {run_id} failed:[/] {message}")
+            (out or _console()).print(f"[bold red]run {run_id} failed:[/] {message}")
         return EXIT_FAILED
     return print_run(record, as_json, out)
 
 
-def print_run(record: dict[str, Any], as_json: bool, out: Console | None = None) -> int:
+def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
     """Print a run record (table or JSON) and return the exit code its status means."""
     from activities.record import run_summary
 
-    out = out or Console(highlight=False)
     if as_json:
         print(json.dumps(run_summary(record), indent=2))
     else:
+        from durapipe.progress import reuse_sentence, summary_table
+
+        out = out or _console()
         out.print(summary_table(record))
         out.print(reuse_sentence(record))
         if record.get("error"):
@@ -89,7 +99,7 @@ def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], st
     """`durapipe run`: run TARGET on the local host and print the outcome."""
     request = _pipeline_request(target, params, inputs, force, max_parallel, register_model=register_model)
     store = open_store(store_url)
-    with LocalSession(store.url, state_dir_for(), max_parallel) as session:
+    with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
         if not as_json:
             print(f"run {run_id} started (store {session.store.url})", file=sys.stderr)
@@ -102,7 +112,7 @@ def resume_run(run_id: str, max_parallel: int | None, as_json: bool) -> int:
     store_url = store_of_run(state_dir, run_id)
     if store_url is None:
         raise UsageError(f"This host has no journal of run {run_id!r}; `durapipe runs list` shows the runs.")
-    with LocalSession(store_url, state_dir, max_parallel) as session:
+    with LocalSession(store_url, state_dir, max_parallel, inline_activities=True) as session:
         session.host.resume(run_id)
         return _finish(session, run_id, as_json)
 
@@ -130,7 +140,7 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     if as_json:
         print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows}, indent=2))
         return EXIT_OK
-    out = Console(highlight=False)
+    out = _console()
     for row in rows:
         if row["action"] == "reuse":
             out.print(f"[cyan]reuse[/] {row['step']}  (fingerprint {row['fingerprint'][:12]})")

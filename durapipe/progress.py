@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+if TYPE_CHECKING:  # rich takes ~0.1 s to import: `--json` runs never draw a table
+    from rich.console import Console
+    from rich.table import Table
 
 STATE_STYLE = {"waiting": "dim", "running": "yellow", "reused": "cyan", "done": "green",
                "ran": "green", "failed": "bold red", "not_run": "dim"}
@@ -25,6 +25,8 @@ def _elapsed(info: dict[str, Any], now: datetime) -> str:
 
 def progress_table(steps: dict[str, dict[str, Any]], title: str) -> Table:
     """A table of each step's state and elapsed time, from the orchestrator's custom status."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("step")
     table.add_column("state")
@@ -36,17 +38,23 @@ def progress_table(steps: dict[str, dict[str, Any]], title: str) -> Table:
     return table
 
 
-def watch(get_status: Callable[[], dict[str, Any]], title: str, live: bool, console: Console) -> dict[str, Any]:
-    """Poll `get_status` until the run ends, showing progress; return the final status."""
+def watch(get_status: Callable[[], dict[str, Any]], title: str, live: bool, console: Console | None,
+          pause: Callable[[float], Any] = time.sleep) -> dict[str, Any]:
+    """Poll `get_status` until the run ends, showing progress; return the final status.
+
+    `pause(seconds)` waits between polls; a pause that returns early when the run ends saves a poll.
+    """
     shown: dict[str, str] = {}
     if live:
+        from rich.live import Live
+
         with Live(progress_table({}, title), console=console, refresh_per_second=8, transient=True) as view:
             while True:
                 status = get_status()
                 view.update(progress_table(_steps(status), title))
                 if _finished(status):
                     return status
-                time.sleep(0.1)
+                pause(0.1)
     while True:
         status = get_status()
         for name, info in _steps(status).items():
@@ -56,11 +64,13 @@ def watch(get_status: Callable[[], dict[str, Any]], title: str, live: bool, cons
                 print(f"  {name}: {state}", file=sys.stderr, flush=True)
         if _finished(status):
             return status
-        time.sleep(0.1)
+        pause(0.1)
 
 
 def summary_table(run: dict[str, Any]) -> Table:
     """The final table of a run: each step's status, duration and fingerprint."""
+    from rich.table import Table
+
     table = Table(title=f"run {run['run_id']}: {run['status']}", title_justify="left")
     for column in ("step", "status", "duration", "fingerprint"):
         table.add_column(column, justify="right" if column == "duration" else "left")

@@ -16,6 +16,9 @@ from durapipe.stores.url import open_store
 
 PIPELINE_RUN = "pipeline_run"  # the orchestrator's function name, as the app registers it
 APP_SCRIPT_FILE = "main.py"
+# Activities (by function name, as the app registers them) that a CLI session runs in its own
+# process: they run no step code, and the CLI has already imported the pipeline they plan.
+INLINE_ACTIVITIES = frozenset({"plan_run", "record_run", "list_partitions", "gather_partitions"})
 
 
 def app_script_root() -> Path:
@@ -48,15 +51,24 @@ class LocalSession:
     # Another app (e.g. a test app served by `durapipe serve --script-root`); None: the durapipe app.
     script_root: Path | None = None
     script_file: str | None = APP_SCRIPT_FILE
+    # Run INLINE_ACTIVITIES in this process (the CLI, which has already imported the pipeline).
+    inline_activities: bool = False
 
     def __post_init__(self) -> None:
         from durapipe.local.app_loader import load_app
         from durapipe.local.host import LocalHost
+        from durapipe.local.workers import ActivityPool, InlineActivities
 
         self.store = open_store(self.store_url)
         self.app = load_app(self.script_root or app_script_root(), self.script_file)
-        self.host = LocalHost(self.app, self.state_dir, max_parallel=self.max_parallel or os.cpu_count() or 1,
-                              env={"DURAPIPE_STORE": self.store.url})
+        max_parallel = self.max_parallel or os.cpu_count() or 1
+        env = {"DURAPIPE_STORE": self.store.url}
+        runner = None
+        if self.inline_activities:
+            # Only the activities that run no step code; steps always run in worker processes.
+            workers = ActivityPool(self.app.script_root, self.app.script_file, max_parallel, env)
+            runner = InlineActivities(self.app, INLINE_ACTIVITIES, workers, env)
+        self.host = LocalHost(self.app, self.state_dir, max_parallel=max_parallel, activity_runner=runner, env=env)
         self.host.start()
 
     def close(self) -> None:

@@ -91,6 +91,7 @@ class Server:
         self.poller: BlobPoller | None = None
         self.timers: TimerScheduler | None = None
         self.invoker: FunctionInvoker | None = None
+        self._router: RpcRouter | None = None
         self.key = ""
 
     @property
@@ -159,6 +160,7 @@ class Server:
         return self.invoker.invoke(fn, trigger_value)
 
     def _rpc_handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Any:
+        assert self._router is not None
         return self._router.handle(method, path, query, body)
 
     def _banner(self, app: LoadedApp, store: str, key_source: str, resumed: list[str]) -> None:
@@ -172,8 +174,8 @@ class Server:
             methods = ",".join(sorted(route.methods)) if route.methods else "ANY"
             lines.append(f"  {route.function.name}: [{methods}] {self.http.route_url(route)}")
         for watch in self.poller.watches:
-            lines.append(f"  {watch.function.name}: blobTrigger on keys {watch.pattern.pattern} "
-                         f"(every {self.poll_interval:g}s)")
+            lines.append(f"  {watch.function.name}: blobTrigger {watch.function.trigger.get('path')}, "
+                         f"store keys under '{watch.prefix}' (every {self.poll_interval:g}s)")
         for schedule in self.timers.schedules:
             lines.append(f"  {schedule.function.name}: timerTrigger '{schedule.expression}' (UTC)")
         for kind in ("orchestrationTrigger", "activityTrigger"):

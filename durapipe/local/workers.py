@@ -5,8 +5,9 @@ import asyncio
 import inspect
 import multiprocessing
 import os
+import threading
 import traceback
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -65,29 +66,88 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
     return call_activity(_worker_app, name, input_text)
 
 
+def _worker_context(entry_module: str) -> Any:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server starts with this process's sys.path, on which load_app has put the script root.
+    context.set_forkserver_preload(["durapipe.local.workers", entry_module])
+    return context
+
+
 class ActivityPool:
-    """Runs activities in up to max_workers processes kept warm between tasks."""
+    """Runs activities in up to max_workers processes kept warm between tasks.
+
+    The processes start with the first activity, not with the pool: a run that reuses every
+    step never needs one, and each costs a fresh interpreter importing the whole app.
+    """
 
     def __init__(self, script_root: Path, script_file: str, max_workers: int,
                  env: dict[str, str] | None = None) -> None:
-        # pebble rather than concurrent.futures: a worker that dies (os._exit, segfault, OOM kill)
-        # fails only its own task and is replaced, whereas ProcessPoolExecutor breaks the whole pool.
-        # 'spawn' because the host process has threads (dispatcher, event loop), which fork would copy
-        # half-way through whatever they were doing.
-        self._pool = pebble.ProcessPool(
-            max_workers=max_workers, initializer=_init_worker,
-            initargs=(str(script_root), script_file, dict(env or {})),
-            context=multiprocessing.get_context("spawn"))
+        self._args = (str(script_root), script_file, dict(env or {}))
+        self._max_workers = max_workers
+        self._lock = threading.Lock()
+        self._pool: pebble.ProcessPool | None = None
+        self._closed = False
+
+    def _started(self) -> pebble.ProcessPool:
+        with self._lock:
+            if self._closed:
+                raise LocalHostError("The activity pool is closed.")
+            if self._pool is None:
+                # pebble rather than concurrent.futures: a worker that dies (os._exit, segfault, OOM
+                # kill) fails only its own task and is replaced, whereas ProcessPoolExecutor breaks the
+                # whole pool. Not 'fork': the host process has threads (dispatcher, event loop), which
+                # fork would copy half-way through whatever they were doing. 'forkserver' forks each
+                # worker from a single-threaded server that has imported the app once, so N workers
+                # cost one app import (~0.4 s) instead of N; if the preload fails, workers import it.
+                self._pool = pebble.ProcessPool(
+                    max_workers=self._max_workers, initializer=_init_worker, initargs=self._args,
+                    context=_worker_context(Path(self._args[1]).stem))
+            return self._pool
 
     def submit(self, name: str, input_text: str | None, on_done: Callable[[Outcome], None]) -> None:
         """Run activity `name` and call on_done(outcome) from a pool thread when it ends."""
-        future = self._pool.schedule(_run_in_worker, args=(name, input_text))
+        future = self._started().schedule(_run_in_worker, args=(name, input_text))
         future.add_done_callback(lambda f: on_done(_outcome(f)))
 
     def close(self) -> None:
         """Stop the workers (running tasks are abandoned; the journal re-runs them on resume)."""
-        self._pool.stop()
-        self._pool.join(timeout=10)
+        with self._lock:
+            self._closed, pool, self._pool = True, self._pool, None
+        if pool is not None:
+            pool.stop()
+            pool.join(timeout=10)
+
+
+class InlineActivities:
+    """Runs the named activities on threads of this process and hands every other one to `workers`.
+
+    For the activities that run no step code (planning, recording, partition lists): in the
+    CLI, which has already imported the pipeline and the app, they cost no process start-up,
+    so a run that reuses every step never starts a worker. They see the environment the
+    workers get.
+    """
+
+    def __init__(self, loaded: Any, names: set[str], workers: Any, env: dict[str, str] | None = None) -> None:
+        os.environ.update(env or {})
+        self._loaded = loaded
+        self._names = set(names)
+        self._workers = workers
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="durapipe-inline")
+
+    def submit(self, name: str, input_text: str | None, on_done: Callable[[Outcome], None]) -> None:
+        """Run activity `name` inline when it is one of ours, else in a worker; on_done(outcome) at the end."""
+        if name not in self._names:
+            self._workers.submit(name, input_text, on_done)
+            return
+        future = self._threads.submit(call_activity, self._loaded, name, input_text)
+        future.add_done_callback(lambda f: on_done(_outcome(f)))
+
+    def close(self) -> None:
+        """Stop the workers; inline activities still running finish on their threads."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
 
 
 def _outcome(future: Future) -> Outcome:

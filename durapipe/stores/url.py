@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlsplit
 
 from durapipe.errors import UsageError
 from durapipe.stores.base import Store
-from durapipe.stores.blob import BlobStore
 from durapipe.stores.local import LocalStore
 from durapipe.stores.project import state_dir
 
@@ -69,6 +68,8 @@ def _open_http(url: str, scheme: str, host: str, path: str) -> Store:
         account_url = f"https://{host}"
         credential = DefaultAzureCredential()
         container, prefix = segments[0], "/".join(segments[1:])
+    from durapipe.stores.blob import BlobStore  # azure-storage-blob takes ~0.4 s to import: only for blob URLs
+
     return BlobStore(account_url, container, prefix, credential, url=url.rstrip("/"))
 
 
@@ -76,6 +77,8 @@ def _open_azblob(url: str, container: str, path: str) -> Store:
     prefix = unquote(path).strip("/")
     if not container:
         raise UsageError(f"The store URL {url!r} is not valid: write azblob://CONTAINER[/prefix].")
+    from durapipe.stores.blob import BlobStore
+
     for name in CONNECTION_STRING_ENVS:
         connection_string = os.environ.get(name)
         if connection_string:

@@ -1,0 +1,100 @@
+"""The HTTP side of `durapipe serve`: routes behind the function key, the durable client, limits."""
+import base64
+import socket
+
+import pytest
+
+from durapipe.local.app_loader import load_app
+from durapipe.local.rpc import RPC_PREFIX
+from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT, call, wait_for
+
+
+def fixture_routes():
+    """(method, path) of every route of the fixture app, parameters filled in, from its bindings."""
+    app = load_app(FIXTURE_APP, FIXTURE_SCRIPT)
+    out = []
+    for fn in app.by_trigger("httpTrigger"):
+        path = fn.trigger["route"].replace("{name}", "x").replace("{id:int}", "1")
+        out += [(method, f"/api/{path}") for method in fn.trigger["methods"]]
+    return out
+
+
+ROUTES = fixture_routes()
+RPC_ENDPOINTS = [("GET", f"{RPC_PREFIX}instances/some-id"), ("GET", f"{RPC_PREFIX}instances/"),
+                 ("POST", f"{RPC_PREFIX}orchestrators/greet"), ("DELETE", f"{RPC_PREFIX}instances/some-id"),
+                 ("POST", f"{RPC_PREFIX}instances/some-id/terminate")]
+
+
+def test_a_durable_starter_runs_an_orchestration_whose_status_url_is_callable(served):
+    status, headers, body = call("POST", f"{served.base_url}/api/greet/bob?code={served.key}")
+    assert status == 202
+    assert body["statusQueryGetUri"].startswith(f"{served.base_url}{RPC_PREFIX}instances/{body['id']}")
+    assert headers["Location"] == body["statusQueryGetUri"]
+
+    def finished():
+        _, _, state = call("GET", body["statusQueryGetUri"])
+        return state if state["runtimeStatus"] in ("Completed", "Failed") else None
+
+    state = wait_for(finished, timeout=60)
+    assert state["runtimeStatus"] == "Completed" and state["output"] == "hello bob"
+
+
+def test_the_function_gets_the_request_and_its_response_is_written_back(served):
+    status, headers, body = call("POST", f"{served.base_url}/api/echo?a=1&a=2", b"payload",
+                                 {"x-functions-key": served.key, "x-echo": "hi"})
+    assert status == 201 and headers["x-served-by"] == "fixture"
+    assert headers["Content-Type"].startswith("application/json")
+    assert body["method"] == "POST" and body["body"] == "payload" and body["header"] == "hi"
+    assert body["params"]["a"] == "1,2" and body["url"].startswith(served.base_url + "/api/echo")
+
+
+def test_route_constraints_and_parameters_are_applied(served):
+    assert call("GET", f"{served.base_url}/api/runs/42?code={served.key}")[2] == {"id": "42"}
+    assert call("GET", f"{served.base_url}/api/runs/abc?code={served.key}")[0] == 404
+
+
+@pytest.mark.parametrize("method,path", ROUTES + RPC_ENDPOINTS + [("GET", "/api/nowhere"), ("GET", "/")])
+def test_every_route_and_rpc_endpoint_refuses_a_missing_key(served, method, path):
+    status, _, body = call(method, served.base_url + path, b"" if method == "POST" else None)
+    assert status == 401 and "function key" in body["error"]
+
+
+@pytest.mark.parametrize("method,path", ROUTES + RPC_ENDPOINTS)
+def test_every_route_and_rpc_endpoint_refuses_a_wrong_key(served, method, path):
+    wrong = "x" * len(served.key)
+    assert call(method, f"{served.base_url}{path}?code={wrong}", b"" if method == "POST" else None)[0] == 401
+    assert call(method, served.base_url + path, b"" if method == "POST" else None,
+                {"x-functions-key": wrong})[0] == 401
+    basic = base64.b64encode(f"durapipe:{wrong}".encode()).decode()
+    assert call(method, served.base_url + path, b"" if method == "POST" else None,
+                {"Authorization": f"Basic {basic}"})[0] == 401
+
+
+def test_rpc_endpoints_accept_the_key(served):
+    status, _, body = call("GET", f"{served.base_url}{RPC_PREFIX}instances/no-such-run?code={served.key}")
+    assert status == 404 and "no-such-run" in body["Message"]
+
+
+def test_an_unknown_route_or_method_with_the_key_is_404(served):
+    status, _, body = call("GET", f"{served.base_url}/api/nowhere?code={served.key}")
+    assert status == 404 and "/api/nowhere" in body["error"]
+    assert call("DELETE", f"{served.base_url}/api/echo?code={served.key}")[0] == 404
+
+
+def test_a_body_over_the_cap_is_413_before_it_is_sent(served):
+    host, port = served.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"POST /api/echo HTTP/1.1\r\nHost: {host}\r\nx-functions-key: {served.key}\r\n"
+                     f"Content-Length: {11 * 1024 * 1024}\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):  # the server closes the connection after answering
+            chunks.append(chunk)
+    answer = b"".join(chunks).decode()
+    assert answer.startswith("HTTP/1.1 413") and "limit" in answer
+
+
+def test_a_raising_function_is_a_generic_500_without_the_traceback(served):
+    status, _, body = call("GET", f"{served.base_url}/api/boom?code={served.key}")
+    text = str(body)
+    assert status == 500 and "boom" in body["error"] and body["incident"]
+    assert "secret internal detail" not in text and "Traceback" not in text and "RuntimeError" not in text

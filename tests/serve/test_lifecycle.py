@@ -1,0 +1,88 @@
+"""Starting and stopping `durapipe serve`: signals, the function key, configuration errors, restarts."""
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from durapipe.stores.local import LocalStore
+from tests.serve.conftest import FIXTURE_APP, POLL_INTERVAL_S, call, serve_env, start_serve, wait_for
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_server_cleanly_with_exit_0(tmp_path, sig):
+    served = start_serve(tmp_path, str(tmp_path / "store"))
+    assert served.stop(sig) == 0
+    assert served.process.stdout.read().strip().endswith("durapipe serve: stopped")
+    with pytest.raises(OSError):
+        call("GET", f"{served.base_url}/api/echo?code={served.key}")
+
+
+def test_the_key_is_made_once_kept_private_and_reused(tmp_path):
+    first = start_serve(tmp_path, str(tmp_path / "store"))
+    assert first.stop() == 0
+    key_file = first.home / "host" / "keys.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    second = start_serve(tmp_path, str(tmp_path / "store"))
+    try:
+        assert second.key == first.key and len(first.key) >= 32
+    finally:
+        assert second.stop() == 0
+
+
+def test_the_key_can_come_from_the_environment(tmp_path):
+    key = "given-key-0123456789abcdef"
+    served = start_serve(tmp_path, str(tmp_path / "store"), serve_env(tmp_path, DURAPIPE_FUNCTION_KEY=key))
+    try:
+        assert served.key == key
+        assert call("GET", f"{served.base_url}/api/echo", headers={"x-functions-key": key})[0] == 201
+    finally:
+        assert served.stop() == 0
+    assert not (served.home / "host" / "keys.json").exists()
+
+
+def test_a_missing_schedule_setting_stops_the_start_with_a_clear_error(tmp_path):
+    env = serve_env(tmp_path)
+    del env["SERVE_FIXTURE_SCHEDULE"]
+    done = subprocess.run([sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--script-root",
+                           str(FIXTURE_APP), "--store", str(tmp_path / "store")],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "SERVE_FIXTURE_SCHEDULE" in done.stderr and "tick" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_blob_handled_before_a_restart_is_not_invoked_again(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    store.put("incoming/before.csv", b"1")
+    first = start_serve(tmp_path, str(tmp_path / "store"))
+    try:
+        wait_for(lambda: first.recorded("blobs"))
+    finally:
+        assert first.stop() == 0
+    second = start_serve(tmp_path, str(tmp_path / "store"))
+    try:
+        time.sleep(10 * POLL_INTERVAL_S)
+        assert [r["name"] for r in second.recorded("blobs")] == ["durapipe/incoming/before.csv"]
+    finally:
+        assert second.stop() == 0
+
+
+def test_an_unfinished_run_resumes_when_the_server_starts(tmp_path):
+    from durapipe.local.app_loader import load_app
+    from durapipe.local.host import LocalHost
+    from tests.serve.conftest import FIXTURE_SCRIPT
+
+    host = LocalHost(load_app(FIXTURE_APP, FIXTURE_SCRIPT), tmp_path / "home" / "host", max_parallel=1).start()
+    with host.hold():  # journaled, never run: as if the process died right after the start
+        host.start_new("greet", "left-behind", {"name": "again"})
+        host.stop()
+    served = start_serve(tmp_path, str(tmp_path / "store"))
+    try:
+        assert any("left-behind" in line for line in served.banner)
+        url = f"{served.base_url}/runtime/webhooks/durabletask/instances/left-behind?code={served.key}"
+        state = wait_for(lambda: (s := call("GET", url)[2])["runtimeStatus"] == "Completed" and s, timeout=60)
+        assert state["output"] == "hello again"
+    finally:
+        assert served.stop() == 0
