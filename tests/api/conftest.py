@@ -1,0 +1,86 @@
+"""A real `durapipe serve` of the repository's function app over an Azurite store."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from durapipe.stores.url import open_store
+from tests.serve.conftest import call
+
+KEY = "api-test-key-0123456789abcdef"
+START_TIMEOUT_S = 90.0
+
+
+@dataclass
+class App:
+    """A running serve of the real app: its URL, key, store and process."""
+
+    process: subprocess.Popen
+    api: str
+    store_url: str
+    home: Path
+
+    @property
+    def store(self) -> Any:
+        return open_store(self.store_url)
+
+    def get(self, path: str, key: str | None = KEY) -> tuple[int, Any]:
+        status, _, body = call("GET", self.api + path, headers={"x-functions-key": key} if key else {})
+        return status, body
+
+    def post(self, path: str, body: bytes = b"", key: str | None = KEY) -> tuple[int, Any]:
+        headers = {"content-type": "application/json", **({"x-functions-key": key} if key else {})}
+        status, _, answer = call("POST", self.api + path, body=body, headers=headers)
+        return status, answer
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_app(tmp: Path, store_url: str, schedule: str = "0 0 3 * * *") -> App:
+    """Start `durapipe serve --port 0` on the repository's app and wait for its banner."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DURAPIPE_") and k != "PYTHON_SCRIPT_FILE_NAME"}
+    env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY,
+                "DURAPIPE_RETRAIN_SCHEDULE": schedule})
+    command = [sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--store", store_url,
+               "--max-parallel", "2", "--poll-interval", "0.3"]
+    process = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.PIPE,
+                               stderr=open(tmp / "serve.err", "ab"), text=True)
+    banner: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            process.wait()
+            pytest.fail(f"durapipe serve exited with {process.returncode}:\n{(tmp / 'serve.err').read_text()}")
+        banner.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl+C"):
+            break
+    base_url = banner[0].rsplit(" ", 1)[1].rstrip("/")
+    return App(process, base_url + "/api", store_url, tmp / "home")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[App]:
+    """One serve of the real app over a fresh Azurite container, shared by a module."""
+    import uuid
+
+    tmp = tmp_path_factory.mktemp("api")
+    running = start_app(tmp, f"{azurite}/api{uuid.uuid4().hex[:20]}")
+    yield running
+    assert running.stop() == 0

@@ -1,0 +1,134 @@
+"""The HTTP API of the real function app, over real HTTP to a `durapipe serve` process with Azurite."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.conftest import KEY, App
+from tests.serve.conftest import call, wait_for
+
+RUN_TIMEOUT_S = 180.0
+
+
+def _wait_for_run(app: App, status_url: str) -> dict:
+    def finished():
+        status, _, body = call("GET", status_url, headers={"x-functions-key": KEY})
+        assert status == 200, body
+        return body if body["status"] in ("completed", "failed", "canceled") else None
+    return wait_for(finished, timeout=RUN_TIMEOUT_S, interval=0.3)
+
+
+@pytest.fixture(scope="module")
+def trained(app: App) -> dict:
+    status, started = app.post("/pipelines/retrain/runs", json.dumps({"parameters": {"C": 0.5}}).encode())
+    assert status == 202, started
+    return {"started": started, "run": _wait_for_run(app, started["status_url"])}
+
+
+def _store_keys(app: App) -> list[str]:
+    return sorted(app.store.list(""))
+
+
+def test_pipelines_lists_the_served_pipelines_with_version_parameters_and_inputs(app):
+    status, body = app.get("/pipelines")
+    assert status == 200
+    by_name = {p["name"]: p for p in body["pipelines"]}
+    assert set(by_name) == {"retrain", "batch_score"}
+    retrain = by_name["retrain"]
+    assert len(retrain["version"]) == 64
+    assert {"name": "C", "type": "float", "default": 1.0, "required": False} in retrain["parameters"]
+    assert {"name": "data", "optional": False} in by_name["batch_score"]["inputs"]
+
+
+def test_a_run_started_over_http_completes_and_its_status_has_outputs(app, trained):
+    started, run = trained["started"], trained["run"]
+    assert started["status_url"].endswith(f"/api/runs/{started['run_id']}")
+    assert run["status"] == "completed", run
+    assert run["steps"]["train"]["status"] == "ran"
+    assert set(run["outputs"]) >= {"model", "scaler", "metrics", "roc_curve"}
+    assert run["registered"] == {"model": "breast_cancer", "version": 1}
+
+
+def test_the_run_record_carries_the_pipeline_version(app, trained):
+    record = json.loads(app.store.get(f"runs/{trained['started']['run_id']}.json"))
+    _, listing = app.get("/pipelines")
+    version = next(p["version"] for p in listing["pipelines"] if p["name"] == "retrain")
+    assert record["pipeline_version"] == version
+    assert record["trigger"] == {"kind": "http"}
+
+
+def test_runs_are_listed_filtered_and_paged(app, trained):
+    status, page = app.get("/runs?pipeline=retrain&status=completed&limit=1")
+    assert status == 200
+    assert [r["run_id"] for r in page["runs"]] == [trained["started"]["run_id"]]
+    status, empty = app.get("/runs?pipeline=batch_score&status=canceled")
+    assert status == 200 and empty["runs"] == []
+
+
+@pytest.mark.parametrize("body, needle", [
+    (b'{"parameters": {"C": ', "not valid JSON"),
+    (b'{"parameters": {"C": "lots"}}', "C"),
+    (b'{"parameters": {"gamma": 1}}', "gamma"),
+    (b'{"inputs": {"raw": "../etc/passwd"}}', "raw"),
+    (b'{"inputs": {"raw": "training/missing.csv"}}', "not in the store"),
+    (b'{"colour": "blue"}', "colour"),
+])
+def test_a_bad_run_request_is_a_400_naming_the_problem_and_writes_nothing(app, trained, body, needle):
+    before = _store_keys(app)
+    status, answer = app.post("/pipelines/retrain/runs", body)
+    assert status == 400, answer
+    assert needle in answer["error"]
+    assert "Traceback" not in answer["error"]
+    assert _store_keys(app) == before
+
+
+def test_an_unknown_pipeline_is_a_400_naming_it_and_starts_nothing(app, trained):
+    before = _store_keys(app)
+    status, answer = app.post("/pipelines/nope/runs", b"{}")
+    assert status == 400 and "nope" in answer["error"]
+    assert _store_keys(app) == before
+
+
+def test_an_oversize_body_is_a_413_and_starts_nothing(app, trained):
+    before = _store_keys(app)
+    status, answer = app.post("/pipelines/retrain/runs", b'{"parameters": {"x": "' + b"a" * 70_000 + b'"}}')
+    assert status == 413 and "limit" in answer["error"]
+    assert _store_keys(app) == before
+
+
+def test_an_unknown_route_is_a_404(app):
+    status, _ = app.get("/nothing/here")
+    assert status == 404
+
+
+def test_an_unknown_run_is_a_404(app):
+    status, answer = app.get("/runs/no-such-run")
+    assert status == 404 and "no-such-run" in answer["error"]
+
+
+def test_every_route_needs_the_function_key(app):
+    _, document = app.get("/openapi.json")
+    routes = [(method.upper(), path.replace("{name}", "retrain").replace("{id}", "some-run"))
+              for path, methods in document["paths"].items() for method in methods]
+    assert len(routes) == 6
+    for method, path in routes:
+        for headers in ({}, {"x-functions-key": "wrong"}):
+            status, _, _ = call(method, app.api + path, body=b"{}" if method == "POST" else None, headers=headers)
+            assert status == 401, (method, path, headers)
+        status, _, _ = call(method, f"{app.api}{path}{'&' if '?' in path else '?'}code=wrong",
+                            body=b"{}" if method == "POST" else None)
+        assert status == 401, (method, path, "code")
+
+
+def test_the_openapi_document_describes_the_routes(app):
+    status, document = app.get(f"/openapi.json?code={KEY}", key=None)
+    assert status == 200
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/pipelines", "/pipelines/{name}/runs", "/runs", "/runs/{id}",
+                                      "/runs/{id}/cancel", "/openapi.json"}
+
+
+def test_a_finished_run_cannot_be_canceled(app, trained):
+    status, answer = app.post(f"/runs/{trained['started']['run_id']}/cancel")
+    assert status == 409 and "ended" in answer["error"]
