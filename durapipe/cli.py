@@ -6,6 +6,7 @@ usage for free, and it is already a dependency of most Python tooling.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,13 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc), EXIT_FAILED)
         except KeyboardInterrupt:
             _fail("interrupted; resume the run with `durapipe resume RUN_ID`.", 130)
+        except (SystemExit, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:  # a bug, not a user mistake: still one sentence, traceback on request
+            if os.environ.get("DURAPIPE_DEBUG"):
+                raise
+            _fail(f"durapipe failed unexpectedly ({type(exc).__name__}: {exc}); "
+                  "set DURAPIPE_DEBUG=1 to see the traceback.", EXIT_FAILED)
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     return wrapper

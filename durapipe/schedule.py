@@ -31,3 +31,18 @@ def latest_tick(expression: str, now: datetime | None = None) -> datetime:
 def next_tick(expression: str, after: datetime) -> datetime:
     """The first tick of the schedule strictly after `after`."""
     return croniter(parse_schedule(expression), after, second_at_beginning=True).get_next(datetime)
+
+
+def current_tick(expression: str, schedule_status: dict | None, now: datetime | None = None) -> datetime:
+    """The tick an invocation belongs to: the one before the host's `Next`, else the latest by the clock.
+
+    The host fills `schedule_status["Next"]` with the occurrence after the one firing, so a late
+    invocation still maps to its own tick rather than to whichever tick the clock has reached.
+    """
+    upcoming = (schedule_status or {}).get("Next")
+    if upcoming:
+        nxt = datetime.fromisoformat(str(upcoming).replace("Z", "+00:00"))
+        if nxt.tzinfo is None:
+            nxt = nxt.replace(tzinfo=timezone.utc)
+        return croniter(parse_schedule(expression), nxt, second_at_beginning=True).get_prev(datetime)
+    return latest_tick(expression, now)

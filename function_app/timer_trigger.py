@@ -6,7 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import names
-from durapipe.schedule import latest_tick
+from durapipe.schedule import current_tick
 from durapipe.service import app_store, retrain_request, tick_instance_id
 from function_app.catalog import RETRAIN
 
@@ -19,7 +19,7 @@ log = logging.getLogger("durapipe.timer")
 @bp.durable_client_input(client_name="client")
 async def scheduled_retrain(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start retraining on the latest data; the run id is the tick, so one tick starts one run."""
-    tick = latest_tick(os.environ["DURAPIPE_RETRAIN_SCHEDULE"])
+    tick = current_tick(os.environ["DURAPIPE_RETRAIN_SCHEDULE"], timer.schedule_status)
     run_id = tick_instance_id(RETRAIN.name, tick)
     existing = await client.get_status(run_id)
     if existing is not None and getattr(existing, "runtime_status", None):

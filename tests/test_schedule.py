@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 
 from durapipe.errors import UsageError
-from durapipe.schedule import latest_tick, next_tick, parse_schedule
+from durapipe.schedule import current_tick, latest_tick, next_tick, parse_schedule
 
 T = datetime(2026, 11, 29, 7, 0, 4, tzinfo=timezone.utc)
 
@@ -29,3 +29,12 @@ def test_next_tick_is_strictly_after():
 def test_a_malformed_schedule_is_refused_naming_it(bad):
     with pytest.raises(UsageError, match="six-field NCRONTAB"):
         parse_schedule(bad)
+
+
+def test_a_late_invocation_belongs_to_the_tick_before_the_hosts_next():
+    late_now = T.replace(second=9)
+    assert current_tick("*/2 * * * * *", {"Next": "2026-11-29T07:00:06+00:00"}, late_now) == T
+
+
+def test_without_schedule_status_the_clock_decides_the_tick():
+    assert current_tick("*/2 * * * * *", None, T.replace(second=5)) == T
