@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.stores.url import open_store
-from tests.serve.conftest import call
+from tests.serve.conftest import call, read_banner
 
 KEY = "api-test-key-0123456789abcdef"
 START_TIMEOUT_S = 90.0
@@ -61,16 +60,7 @@ def start_app(tmp: Path, store_url: str, schedule: str = "0 0 3 * * *") -> App:
                "--max-parallel", "2", "--poll-interval", "0.3"]
     process = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.PIPE,
                                stderr=open(tmp / "serve.err", "ab"), text=True)
-    banner: list[str] = []
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            process.wait()
-            pytest.fail(f"durapipe serve exited with {process.returncode}:\n{(tmp / 'serve.err').read_text()}")
-        banner.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl+C"):
-            break
+    banner = read_banner(process, tmp / "serve.err", START_TIMEOUT_S)
     base_url = banner[0].rsplit(" ", 1)[1].rstrip("/")
     return App(process, base_url + "/api", store_url, tmp / "home")
 

@@ -68,19 +68,25 @@ def start_serve(tmp: Path, store: str, env: dict[str, str] | None = None,
                "--max-parallel", "1", "--poll-interval", str(poll_interval), "--script-root", str(FIXTURE_APP)]
     process = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=open(tmp / "serve.err", "ab"),
                                text=True)
+    banner = read_banner(process, tmp / "serve.err")
+    base_url = banner[0].rsplit(" ", 1)[1]
+    key = next(line for line in banner if line.startswith("function key")).rsplit(" ", 1)[1]
+    return Served(process, base_url, key, Path(env["SERVE_FIXTURE_RECORD"]), Path(env["DURAPIPE_HOME"]), banner, store)
+
+
+def read_banner(process: subprocess.Popen, errors: Path, timeout: float = START_TIMEOUT_S) -> list[str]:
+    """The lines serve prints before it is ready; fails the test with its stderr if it exits first."""
     banner: list[str] = []
-    deadline = time.monotonic() + START_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             process.wait()
-            pytest.fail(f"durapipe serve exited with {process.returncode}:\n{(tmp / 'serve.err').read_text()}")
+            pytest.fail(f"durapipe serve exited with {process.returncode}:\n{errors.read_text()}")
         banner.append(line.rstrip("\n"))
         if line.startswith("Press Ctrl+C"):
             break
-    base_url = banner[0].rsplit(" ", 1)[1]
-    key = next(line for line in banner if line.startswith("function key")).rsplit(" ", 1)[1]
-    return Served(process, base_url, key, Path(env["SERVE_FIXTURE_RECORD"]), Path(env["DURAPIPE_HOME"]), banner, store)
+    return banner
 
 
 def call(method: str, url: str, body: bytes | None = None,
