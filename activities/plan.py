@@ -11,7 +11,7 @@ from typing import Any
 from activities.fingerprints import identify_step
 from activities.inputs import bind_inputs
 from activities.partitions import gather_partitions, list_partitions
-from durapipe.records import find_step_record, write_run_record
+from durapipe.records import create_run_record, find_step_record
 from orchestrators.scheduling import step_inputs
 
 
@@ -82,7 +82,8 @@ def plan_run(store: Any, request: dict[str, Any]) -> dict[str, Any]:
     """The planning activity: make the plan and record the run as started."""
     plan = make_plan(store, request)
     spec = request["spec"]
-    write_run_record(store, {
+    # Created only if absent: a run canceled before planning finished keeps its canceled record.
+    create_run_record(store, {
         "schema": 1, "run_id": request["run_id"], "pipeline": spec["name"],
         "pipeline_version": spec.get("version"), "spec": spec, "params": request["params"],
         "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},

@@ -48,6 +48,11 @@ def write_run_record(store: Any, record: dict[str, Any]) -> None:
     store.put(run_key(record["run_id"]), json.dumps(record, sort_keys=True, indent=1).encode())
 
 
+def create_run_record(store: Any, record: dict[str, Any]) -> bool:
+    """Write the record of a run unless one exists; True when this call created it."""
+    return store.put(run_key(record["run_id"]), json.dumps(record, sort_keys=True, indent=1).encode(), if_absent=True)
+
+
 def read_run_record(store: Any, run_id: str) -> dict[str, Any]:
     """The record of run `run_id`; raises NotFoundError naming it when there is none."""
     try:

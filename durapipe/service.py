@@ -234,12 +234,16 @@ def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: in
     }
 
 
-def mark_canceled(store: Any, run_id: str, reason: str) -> None:
+def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = None) -> None:
     """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
     record = read_run(store, run_id)
-    if record is None or record.get("status") != "running":
+    now = datetime.now(timezone.utc).isoformat()
+    if record is None:
+        # Canceled before planning wrote the record: planning creates it only if absent, so this stays.
+        record = {"schema": 1, "run_id": run_id, "pipeline": pipeline, "started": now, "steps": {}, "outputs": {}}
+    elif record.get("status") != "running":
         return
-    record.update(status="canceled", finished=datetime.now(timezone.utc).isoformat(), error=reason)
+    record.update(status="canceled", finished=now, error=reason)
     write_run_record(store, record)
 
 

@@ -110,7 +110,7 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
     if status["runtimeStatus"] not in ("Pending", "Running"):
         raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
     await client.terminate(run_id, "canceled over the HTTP API")
-    mark_canceled(store, run_id, "the run was canceled")
+    mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))
     return _json(202, {"run_id": run_id, "status": "canceled"})
 
 
@@ -136,3 +136,13 @@ async def _instance_status(client: df.DurableOrchestrationClient, run_id: str) -
     data = status.to_json()
     data["runtimeStatus"] = status.runtime_status.value if hasattr(status.runtime_status, "value") else str(status.runtime_status)
     return data
+
+
+def _pipeline_of(status: Dict[str, Any]) -> Optional[str]:
+    request = status.get("input")
+    if isinstance(request, str):
+        try:
+            request = json.loads(request)
+        except ValueError:
+            return None
+    return ((request or {}).get("spec") or {}).get("name") if isinstance(request, dict) else None

@@ -132,3 +132,14 @@ def test_the_openapi_document_describes_the_routes(app):
 def test_a_finished_run_cannot_be_canceled(app, trained):
     status, answer = app.post(f"/runs/{trained['started']['run_id']}/cancel")
     assert status == 409 and "ended" in answer["error"]
+
+
+def test_a_running_run_can_be_canceled_and_is_recorded_as_canceled(app, trained):
+    status, started = app.post("/pipelines/retrain/runs",
+                               json.dumps({"parameters": {"C": 0.123, "model_type": "tree"}}).encode())
+    assert status == 202
+    status, answer = app.post(f"/runs/{started['run_id']}/cancel")
+    assert status == 202 and answer["status"] == "canceled"
+    run = _wait_for_run(app, started["status_url"])
+    assert run["status"] == "canceled"
+    assert json.loads(app.store.get(f"runs/{started['run_id']}.json"))["status"] == "canceled"
