@@ -3,6 +3,7 @@ registered and where it is called, so the two can never drift apart."""
 
 PIPELINE_RUN = "pipeline_run"
 MAP_PARTITIONS = "map_partitions"
+PIPELINE_SEGMENT = "pipeline_segment"
 
 PLAN_RUN = "plan_run"
 RUN_STEP = "run_step"

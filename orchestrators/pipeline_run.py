@@ -11,23 +11,28 @@ from typing import Any, Generator
 import azure.durable_functions as df
 
 from activities import names
-from orchestrators.scheduling import DONE, FAILED, REUSED, RUNNING, Dataflow, chunks, step_inputs
+from orchestrators.scheduling import (FAILED, NOT_RUN, RUNNING, Dataflow, chunks, segment_dependencies,
+                                      segments, step_inputs)
 
 bp = df.Blueprint()
 
 # Above this many partitions, a mapped step fans out through sub-orchestrations so that no
 # single history grows past a few hundred tasks (every episode replays the whole history).
 PARTITIONS_PER_CHILD = 100
+# Above this many steps to run, a pipeline runs in segments of this many, each a sub-orchestration.
+SEGMENT_STEPS = 50
 DEFAULT_MAX_PARALLEL = 8
 
 
 @bp.function_name(names.PIPELINE_RUN)
 @bp.orchestration_trigger(context_name="context")
 def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """Run one pipeline: a planning activity, dataflow over the rest, then the run record."""
+    """Run one pipeline: a planning activity, dataflow over the rest, then the run record.
+
+    When more than SEGMENT_STEPS steps must run, they run in segments, each a sub-orchestration.
+    """
     request = context.get_input()
     spec = request["spec"]
-    steps = {s["name"]: s for s in spec["steps"]}
     started = context.current_utc_datetime.isoformat()
 
     plan = yield context.call_activity(names.PLAN_RUN, request)
@@ -35,12 +40,56 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     results: dict[str, dict[str, Any]] = dict(plan["reused"])
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}
+    groups = segments(spec, set(plan["reused"]), SEGMENT_STEPS)
+    if len(groups) <= 1:
+        yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors)
+    else:
+        yield from _run_segments(context, request, spec, groups, flow, plan["inputs"], results, timing, errors)
+    flow.finish()
+    _publish(context, request, flow, timing)
+
+    status = "failed" if errors else "completed"
+    record = {
+        "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "status": status,
+        "started": started, "finished": context.current_utc_datetime.isoformat(),
+        "states": flow.states, "results": results, "timing": timing, "errors": errors,
+        "inputs": plan["inputs"], "request": _request_summary(request),
+    }
+    summary = yield context.call_activity(names.RECORD_RUN, record)
+    if errors:
+        first = next(n for n in flow.order if n in errors)
+        raise RuntimeError(f"step {first} failed: {errors[first]}")
+    return summary
+
+
+@bp.function_name(names.PIPELINE_SEGMENT)
+@bp.orchestration_trigger(context_name="context")
+def pipeline_segment(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one segment of a large pipeline's steps as a dataflow; step failures are returned, not raised."""
+    segment = context.get_input()
+    spec = {"name": segment["pipeline"], "steps": segment["steps"]}
+    flow = Dataflow.from_spec(spec, segment["resolved"])
+    results: dict[str, dict[str, Any]] = {}
+    timing: dict[str, dict[str, str]] = {}
+    errors: dict[str, str] = {}
+    yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors)
+    flow.finish()
+    return {"states": flow.states, "results": results, "timing": timing, "errors": errors}
+
+
+def _publish(context: df.DurableOrchestrationContext, request: dict[str, Any], flow: Dataflow,
+             timing: dict[str, dict[str, str]]) -> None:
+    context.set_custom_status({"run_id": request["run_id"], "steps": {
+        name: {"state": flow.states[name], **timing.get(name, {})} for name in flow.order}})
+
+
+def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
+                  flow: Dataflow, run_inputs: dict[str, Any], results: dict[str, dict[str, Any]],
+                  timing: dict[str, dict[str, str]], errors: dict[str, str]) -> Generator[Any, Any, None]:
+    """Schedule `flow`'s steps as soon as their inputs exist, up to max_parallel at once."""
+    steps = {s["name"]: s for s in spec["steps"]}
     max_parallel = max(1, int(request.get("max_parallel") or DEFAULT_MAX_PARALLEL))
     running: dict[str, tuple[Any, Any]] = {}  # step -> (task, timeout timer or None)
-
-    def publish() -> None:
-        context.set_custom_status({"run_id": request["run_id"], "steps": {
-            name: {"state": flow.states[name], **timing.get(name, {})} for name in flow.order}})
 
     def start(name: str) -> None:
         step = steps[name]
@@ -49,7 +98,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         task_input = {
             "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
             "step": step, "params": request["params"], "code_root": request.get("code_root"),
-            "inputs": step_inputs(step, plan["inputs"], flow.outputs),
+            "inputs": step_inputs(step, run_inputs, flow.outputs),
             "force": _forced(request, name),
         }
         if step.get("map"):
@@ -61,13 +110,13 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         timer = context.create_timer(now + timedelta(seconds=timeout)) if timeout else None
         running[name] = (task, timer)
 
-    publish()
+    _publish(context, request, flow, timing)
     while True:
         for name in flow.take_ready(max_parallel - len(running)):
             start(name)
         if not running:
             break
-        publish()
+        _publish(context, request, flow, timing)
         waits = [t for task, timer in running.values() for t in (task, timer) if t is not None]
         yield context.task_any(waits)
         # Collect every task that has finished, not only the winner, so a burst of
@@ -88,23 +137,63 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             elif timer is not None and timer.is_completed:
                 del running[name]
                 timing[name]["finished"] = now
-                errors[name] = f"the step timed out after {float(steps[name]['options']['timeout']):g} seconds"
+                errors[name] = f"the step timed out after {steps[name]['options']['timeout']:g} seconds"
                 flow.fail(name)
-    flow.finish()
-    publish()
 
-    status = "failed" if errors else "completed"
-    record = {
-        "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "status": status,
-        "started": started, "finished": context.current_utc_datetime.isoformat(),
-        "states": flow.states, "results": results, "timing": timing, "errors": errors,
-        "inputs": plan["inputs"], "request": _request_summary(request),
-    }
-    summary = yield context.call_activity(names.RECORD_RUN, record)
-    if errors:
-        first = next(n for n in flow.order if n in errors)
-        raise RuntimeError(f"step {first} failed: {errors[first]}")
-    return summary
+
+def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
+                  groups: list[list[str]], flow: Dataflow, run_inputs: dict[str, Any],
+                  results: dict[str, dict[str, Any]], timing: dict[str, dict[str, str]],
+                  errors: dict[str, str]) -> Generator[Any, Any, None]:
+    """Run each segment as a sub-orchestration once the segments it reads from have finished.
+
+    Every episode replays the whole history, so one orchestration over a large graph costs time
+    quadratic in its size; segments keep every history to about SEGMENT_STEPS steps.
+    """
+    steps = {s["name"]: s for s in spec["steps"]}
+    deps = segment_dependencies(spec, groups)
+    pending, done = list(range(len(groups))), set()
+    running: dict[int, Any] = {}
+    while True:
+        for i in [i for i in pending if not errors and deps[i] <= done]:
+            pending.remove(i)
+            members = set(groups[i])
+            outside = sorted({b["step"] for n in groups[i] for b in steps[n]["inputs"].values()
+                              if "step" in b and b["step"] not in members})
+            for name in groups[i]:
+                flow.states[name] = RUNNING
+            segment = {
+                "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
+                "steps": [steps[n] for n in groups[i]], "params": request["params"],
+                "code_root": request.get("code_root"), "force": request.get("force") or [],
+                "max_parallel": request.get("max_parallel"), "inputs": run_inputs,
+                "resolved": {p: flow.outputs[p] for p in outside},
+            }
+            running[i] = context.call_sub_orchestrator(names.PIPELINE_SEGMENT, segment,
+                                                       f"{context.instance_id}.segment-{i}")
+        if not running:
+            break
+        _publish(context, request, flow, timing)
+        yield context.task_any(list(running.values()))
+        for i, task in list(running.items()):
+            if not task.is_completed:
+                continue
+            del running[i]
+            done.add(i)
+            if _failed(task):
+                errors[groups[i][0]] = _error_text(task)
+                for name in groups[i]:
+                    flow.states[name] = NOT_RUN
+                flow.states[groups[i][0]] = FAILED
+                continue
+            outcome = task.result
+            results.update(outcome["results"])
+            timing.update(outcome["timing"])
+            errors.update(outcome["errors"])
+            for name, state in outcome["states"].items():
+                flow.states[name] = state
+                if name in outcome["results"]:
+                    flow.outputs[name] = outcome["results"][name]["outputs"]
 
 
 @bp.function_name(names.MAP_PARTITIONS)

@@ -32,11 +32,13 @@ class Dataflow:
         upstream: dict[str, set[str]] = {}
         downstream: dict[str, list[str]] = {s["name"]: [] for s in spec["steps"]}
         for s in spec["steps"]:
-            parents = {b["step"] for b in s["inputs"].values() if "step" in b}
+            # A parent outside `spec` (a segment of a larger graph) must be in `resolved`.
+            parents = {b["step"] for b in s["inputs"].values() if "step" in b and b["step"] in downstream}
             upstream[s["name"]] = parents
             for parent in sorted(parents):
                 downstream[parent].append(s["name"])
         flow = cls(upstream=upstream, downstream=downstream, order=[s["name"] for s in spec["steps"]])
+        flow.outputs.update({name: outs for name, outs in resolved.items() if name not in downstream})
         for name in flow.order:
             if name in resolved:
                 flow.states[name] = REUSED
@@ -101,3 +103,24 @@ def step_inputs(step: dict[str, Any], run_inputs: dict[str, Any], outputs: dict[
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     """Split `items` into consecutive lists of at most `size`."""
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def segments(spec: dict[str, Any], resolved: set[str], size: int) -> list[list[str]]:
+    """The steps still to run (spec order, which is topological), cut into runs of at most `size`."""
+    remaining = [s["name"] for s in spec["steps"] if s["name"] not in resolved]
+    return chunks(remaining, size)
+
+
+def segment_dependencies(spec: dict[str, Any], groups: list[list[str]]) -> list[set[int]]:
+    """For each segment, the earlier segments whose steps it reads."""
+    where = {name: i for i, group in enumerate(groups) for name in group}
+    deps: list[set[int]] = [set() for _ in groups]
+    for s in spec["steps"]:
+        mine = where.get(s["name"])
+        if mine is None:
+            continue
+        for b in s["inputs"].values():
+            other = where.get(b.get("step", ""))
+            if other is not None and other != mine:
+                deps[mine].add(other)
+    return deps

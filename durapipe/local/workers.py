@@ -66,13 +66,27 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
     return call_activity(_worker_app, name, input_text)
 
 
-def _worker_context(entry_module: str) -> Any:
+# What the fork server imports once for every worker: the SDKs and durapipe's own app package.
+# Python 3.11's fork server ignores the parent's sys.path, so the app's entry file itself (in the
+# script root) is not importable there: the worker imports it, which is cheap once these are loaded.
+# A module that fails to import here is skipped; the worker then imports it itself.
+_PRELOAD = ["durapipe.local.workers", "azure.functions", "azure.durable_functions", "function_app"]
+
+
+def _worker_context() -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # The server starts with this process's sys.path, on which load_app has put the script root.
-    context.set_forkserver_preload(["durapipe.local.workers", entry_module])
+    context.set_forkserver_preload(_PRELOAD)
     return context
+
+
+def prewarm() -> None:
+    """Start the fork server now, so its imports overlap with the caller's own start-up."""
+    context = _worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
 
 
 class ActivityPool:
@@ -103,7 +117,7 @@ class ActivityPool:
                 # cost one app import (~0.4 s) instead of N; if the preload fails, workers import it.
                 self._pool = pebble.ProcessPool(
                     max_workers=self._max_workers, initializer=_init_worker, initargs=self._args,
-                    context=_worker_context(Path(self._args[1]).stem))
+                    context=_worker_context())
             return self._pool
 
     def submit(self, name: str, input_text: str | None, on_done: Callable[[Outcome], None]) -> None:

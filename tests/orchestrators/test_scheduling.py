@@ -1,5 +1,6 @@
 """The pure dataflow decisions the orchestrator wires to Durable tasks."""
-from orchestrators.scheduling import DONE, FAILED, NOT_RUN, REUSED, RUNNING, WAITING, Dataflow, chunks, step_inputs
+from orchestrators.scheduling import (DONE, FAILED, NOT_RUN, REUSED, RUNNING, WAITING, Dataflow, chunks,
+                                      segment_dependencies, segments, step_inputs)
 
 
 def _spec(edges: dict[str, list[str]]) -> dict:
@@ -61,3 +62,21 @@ def test_step_inputs_bind_pipeline_inputs_and_upstream_outputs():
 
 def test_chunks_cover_every_item_in_order():
     assert chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_segments_cut_the_steps_still_to_run_in_spec_order():
+    spec = _spec({"a": [], "b": ["a"], "c": ["b"], "d": ["c"], "e": ["d"]})
+    assert segments(spec, {"a"}, 2) == [["b", "c"], ["d", "e"]]
+
+
+def test_a_segment_depends_on_the_earlier_segments_it_reads():
+    spec = _spec({"a": [], "b": [], "c": ["a"], "d": ["b", "c"]})
+    assert segment_dependencies(spec, [["a", "b"], ["c"], ["d"]]) == [set(), {0}, {0, 1}]
+
+
+def test_a_segment_flow_takes_parents_outside_it_as_resolved():
+    spec = _spec({"a": [], "b": ["a"], "c": ["b"]})
+    segment = {"steps": [s for s in spec["steps"] if s["name"] in ("b", "c")]}
+    flow = Dataflow.from_spec(segment, {"a": {"out": "A"}})
+    assert flow.take_ready(5) == ["b"]
+    assert flow.outputs["a"] == {"out": "A"}
