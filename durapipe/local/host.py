@@ -25,6 +25,9 @@ from durapipe.local.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMIN
 from durapipe.local.journal import Journal
 from durapipe.local.workers import ActivityPool, Outcome
 
+# How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
+COALESCE_S = 0.004
+COALESCE_MAX_S = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -40,8 +43,10 @@ class LocalHost:
     """Runs orchestrations of a loaded app; every public method is thread-safe."""
 
     def __init__(self, app: LoadedApp, state_dir: Path, max_parallel: int | None = None,
-                 activity_runner: ActivityRunner | None = None, env: dict[str, str] | None = None) -> None:
+                 activity_runner: ActivityRunner | None = None, env: dict[str, str] | None = None,
+                 coalesce_s: float = COALESCE_S) -> None:
         self.app = app
+        self.coalesce_s = coalesce_s
         self.journal = Journal(Path(state_dir))
         self.max_parallel = max_parallel or os.cpu_count() or 1
         self._env = dict(env or {})
@@ -304,6 +309,8 @@ class LocalHost:
                 instance_id = self._ready.popleft()
                 self._ready_set.discard(instance_id)
                 inst = self._instances.get(instance_id)
+                if inst is not None:
+                    self._gather_completions(inst)
             if inst is None:
                 continue
             try:
@@ -312,6 +319,26 @@ class LocalHost:
                 log.exception("episode of %s failed", instance_id)
                 with self._changed:
                     self._finish(inst, FAILED, f"The local host failed while running the orchestration: {exc!r}.")
+
+    def _gather_completions(self, inst: Instance) -> None:
+        """Wait briefly while more of the instance's work is finishing, so one episode takes them all.
+
+        Every episode replays the whole history, so episodes, not tasks, are the unit of cost.
+        The Azure host batches the completions that arrive together; here a completion gets
+        `coalesce_s` for a sibling to follow, up to COALESCE_MAX_S in all. The wait ends at once
+        when nothing else is in flight. Called with the lock held; the wait releases it.
+        """
+        if self.coalesce_s <= 0:
+            return
+        deadline = time.monotonic() + COALESCE_MAX_S
+        while not self._stopping and len(inst.inbox) < len(inst.open_activities) + len(inst.open_children):
+            seen = len(inst.inbox)
+            remaining = min(self.coalesce_s, deadline - time.monotonic())
+            if remaining <= 0:
+                return
+            self._changed.wait(remaining)
+            if len(inst.inbox) == seen:
+                return
 
     def _until_next_timer(self) -> float | None:
         if not self._timers:
