@@ -9,24 +9,14 @@ from typing import Any
 from durapipe.errors import UsageError
 from durapipe.hashing import HashCache
 from durapipe.names import check_blob_name
+from durapipe.run_request import check_inputs
 from durapipe.stores.artifacts import put_artifact
 
 
 def bind_inputs(store: Any, spec: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
     """Artifact refs for the pipeline's inputs; a missing required input is an error naming it."""
-    unknown = sorted(set(sources) - set(spec["inputs"]))
-    if unknown:
-        raise UsageError(f"Pipeline {spec['name']} has no input named {unknown[0]!r}; "
-                         f"its inputs are: {', '.join(spec['inputs']) or 'none'}.")
-    refs: dict[str, Any] = {}
-    for name, declared in spec["inputs"].items():
-        source = sources.get(name)
-        if source is None:
-            if not declared.get("optional"):
-                raise UsageError(f"Pipeline {spec['name']} needs the input {name!r}; give it with --input {name}=PATH.")
-            continue
-        refs[name] = bind_input(store, name, source)
-    return refs
+    check_inputs(spec, [name for name, source in sources.items() if source is not None])
+    return {name: bind_input(store, name, source) for name, source in sources.items() if source is not None}
 
 
 def bind_input(store: Any, name: str, source: dict[str, Any]) -> dict[str, Any]:

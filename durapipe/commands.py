@@ -10,7 +10,8 @@ from durapipe.errors import NotFoundError, UsageError
 from durapipe.names import check_name
 from durapipe.records import list_runs as records_list_runs
 from durapipe.records import previous_run_with_step, read_run_record
-from durapipe.runner import LocalSession, build_request, new_run_id, state_dir_for, store_of_run
+from durapipe.run_request import build_run_request, new_run_id
+from durapipe.runner import LocalSession, state_dir_for, store_of_run
 from durapipe.stores.url import open_store
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -26,15 +27,12 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
     spec = pipeline.spec
     spec_json = spec.to_json()
     sources = {name: {"path": str(Path(path).resolve())} for name, path in inputs.items()}
-    for name in sources:
-        if name not in spec_json["inputs"]:
-            raise UsageError(f"Pipeline {spec_json['name']} has no input named {name!r}; "
-                             f"its inputs are: {', '.join(spec_json['inputs']) or 'none'}.")
-    return build_request(
+    return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
         code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
         trigger={"kind": "cli", "target": target},
-        register={"model": check_name(register_model, "model name")} if register_model else None)
+        register={"model": check_name(register_model, "model name")} if register_model else None,
+        input_hint="; give it with --input {name}=PATH")
 
 
 def _console() -> Any:

@@ -4,14 +4,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from durapipe.errors import UsageError
-from durapipe.names import check_name
 from durapipe.stores.url import open_store
 
 PIPELINE_RUN = "pipeline_run"  # the orchestrator's function name, as the app registers it
@@ -33,12 +30,6 @@ def state_dir_for(project: Path | None = None) -> Path:
     """The local host's state folder (journals, keys) for the project in `project` or the cwd."""
     base = Path(os.environ.get("DURAPIPE_HOME") or (project or Path.cwd()) / ".durapipe")
     return base / "host"
-
-
-def new_run_id(pipeline: str) -> str:
-    """A fresh, sortable run id such as `retrain-20261129-101500-3fa2c1`."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return f"{check_name(pipeline, 'pipeline name')}-{stamp}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -86,20 +77,6 @@ class LocalSession:
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)
         return self.host.start_new(PIPELINE_RUN, run_id, request)
-
-
-def build_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict[str, Any], *, run_id: str,
-                  code_root: str | None, force: list[str], max_parallel: int | None,
-                  trigger: dict[str, Any], register: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The orchestrator's input for one run."""
-    unknown = [f for f in force if f != "all" and f not in {s["name"] for s in spec["steps"]}]
-    if unknown:
-        raise UsageError(f"--force names step {unknown[0]!r}, which pipeline {spec['name']} does not have.")
-    return {
-        "schema": 1, "run_id": run_id, "spec": spec, "params": params, "inputs": inputs,
-        "code_root": code_root, "force": force, "max_parallel": max_parallel or os.cpu_count() or 1,
-        "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(), "register": register,
-    }
 
 
 def store_of_run(state_dir: Path, run_id: str) -> str | None:

@@ -20,9 +20,10 @@ from typing import Any
 from durapipe.errors import DurapipeError, NotFoundError
 from durapipe.names import check_blob_name, check_id
 from durapipe.records import list_runs, read_run_record, write_run_record
+from durapipe.run_request import build_run_request
 
 MAX_BODY_BYTES = 64 * 1024
-RUN_REQUEST_SCHEMA = 1
+SERVED_MAX_PARALLEL = 4
 
 
 class RequestError(DurapipeError):
@@ -121,35 +122,23 @@ def run_request_from_body(served: ServedPipeline, body: dict[str, Any], store: A
     if not isinstance(params, dict) or not isinstance(inputs, dict):
         raise RequestError(400, "'parameters' and 'inputs' must be JSON objects.")
     sources = {name: _input_source(name, value, store) for name, value in inputs.items()}
-    return build_run_request(served, params, sources, run_id=run_id, trigger=trigger)
+    return served_run_request(served, params, sources, run_id=run_id, trigger=trigger)
 
 
-def build_run_request(served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *, run_id: str,
+def served_run_request(served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *, run_id: str,
                       trigger: dict[str, Any], deliver: dict[str, str] | None = None,
                       max_parallel: int | None = None) -> dict[str, Any]:
     """The orchestrator input for a served pipeline; raises RequestError (400) for bad parameters or inputs."""
     from durapipe.spec import resolve_params
 
     spec = served.pipeline.spec
-    spec_json = spec.to_json()
     try:
-        resolved = resolve_params(spec, params)
+        return build_run_request(
+            spec.to_json(), resolve_params(spec, params), sources, run_id=run_id,
+            code_root=str(served.code_root), trigger=trigger, max_parallel=max_parallel or SERVED_MAX_PARALLEL,
+            register={"model": served.register_model} if served.register_model else None, deliver=deliver)
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
-    for name in sources:
-        if name not in spec_json["inputs"]:
-            raise RequestError(400, f"Pipeline {spec_json['name']} has no input named {name!r}; "
-                                    f"its inputs are: {', '.join(spec_json['inputs']) or 'none'}.")
-    missing = [n for n, i in spec_json["inputs"].items() if not i.get("optional") and n not in sources]
-    if missing:
-        raise RequestError(400, f"Pipeline {spec_json['name']} needs the input {missing[0]!r}.")
-    return {
-        "schema": RUN_REQUEST_SCHEMA, "run_id": check_id(run_id), "spec": spec_json, "params": resolved,
-        "inputs": sources, "code_root": str(served.code_root), "force": [], "max_parallel": max_parallel or 4,
-        "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(),
-        "register": {"model": served.register_model} if served.register_model else None,
-        "deliver": deliver or {},
-    }
 
 
 def _input_source(name: str, value: Any, store: Any) -> dict[str, Any]:
@@ -261,8 +250,8 @@ def arrival_request(served: ServedPipeline, store: Any, key: str, etag: str, run
     sources = {"data": {"key": key}, "model": {"artifact": current["outputs"]["model"]},
                "scaler": {"artifact": current["outputs"]["scaler"]}}
     trigger = {"kind": "blob", "key": key, "etag": etag, "model": model, "model_version": current["version"]}
-    return build_run_request(served, {}, sources, run_id=run_id, trigger=trigger,
-                             deliver={"scores": f"{scores_prefix}{name}"})
+    return served_run_request(served, {}, sources, run_id=run_id, trigger=trigger,
+                              deliver={"scores": f"{scores_prefix}{name}"})
 
 
 def retrain_request(served: ServedPipeline, store: Any, run_id: str, tick: datetime,
@@ -275,4 +264,4 @@ def retrain_request(served: ServedPipeline, store: Any, run_id: str, tick: datet
             newest = ((info.modified, key), key)
     sources = {"raw": {"key": newest[1]}} if newest else {}
     trigger = {"kind": "timer", "tick": tick.isoformat(), "data": newest[1] if newest else None}
-    return build_run_request(served, {}, sources, run_id=run_id, trigger=trigger)
+    return served_run_request(served, {}, sources, run_id=run_id, trigger=trigger)

@@ -10,7 +10,7 @@ import azure.functions as func
 from activities import names
 from durapipe.errors import DurapipeError
 from durapipe.openapi import openapi_document
-from durapipe.runner import new_run_id
+from durapipe.run_request import new_run_id
 from durapipe.service import (RequestError, app_store, mark_canceled, page_of_runs, parse_json_body, read_run,
                               run_request_from_body, run_view)
 from function_app.catalog import CATALOG
