@@ -134,10 +134,10 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
         row = {"step": step.name, "action": "reuse" if step.reused else "run", "reason": step.reason,
                "fingerprint": step.fingerprint, "changes": []}
         if step.reused is None and step.components is not None:
-            old = next((r["steps"][step.name]["components"] for r in previous
-                        if (r.get("steps", {}).get(step.name) or {}).get("components")), None)
+            old = previous_run_with_step(store, request["spec"]["name"], step.name, runs=previous)
             if old is not None:
-                row["changes"] = [c.describe() for c in explain_components(old, step.components)]
+                row["changes"] = [c.describe() for c in
+                                  explain_components(old["steps"][step.name]["components"], step.components)]
         rows.append(row)
     if as_json:
         print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows}, indent=2))
@@ -162,7 +162,7 @@ def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool) -
     entry = run.get("steps", {}).get(step)
     if entry is None:
         raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
-    previous = previous_run_with_step(store, run, step)
+    previous = previous_run_with_step(store, run.get("pipeline"), step, before=run)
     if entry["status"] == "reused":
         lines = [f"Step {step} was reused: its fingerprint {entry['fingerprint'][:12]} was already committed."]
         changes: list[Any] = []

@@ -80,10 +80,13 @@ def list_runs(store: Any, pipeline: str | None = None, status: str | None = None
     return runs
 
 
-def previous_run_with_step(store: Any, run: dict[str, Any], step: str) -> dict[str, Any] | None:
-    """The newest run of the same pipeline, started before `run`, that has a fingerprint for `step`."""
-    for other in list_runs(store, pipeline=run.get("pipeline")):
-        if other["run_id"] == run["run_id"] or (other.get("started") or "") > (run.get("started") or ""):
+def previous_run_with_step(store: Any, pipeline: str | None, step: str,
+                           before: dict[str, Any] | None = None,
+                           runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The newest run of `pipeline` (started before run `before`, if given) with a fingerprint for `step`."""
+    for other in runs if runs is not None else list_runs(store, pipeline=pipeline):
+        if before is not None and (other["run_id"] == before["run_id"]
+                                   or (other.get("started") or "") > (before.get("started") or "")):
             continue
         if (other.get("steps", {}).get(step) or {}).get("components"):
             return other
