@@ -1,13 +1,14 @@
 """From a step task to the step's identity: its callable, concrete parameters, inputs and fingerprint."""
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
-from durapipe.fingerprint.project import find_project_root
+from durapipe.project import find_project_root
 from durapipe.loading import resolve_step
 
 
@@ -44,6 +45,12 @@ def task_inputs(task: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
+@functools.lru_cache(maxsize=64)
+def _project_of(source_file: str) -> Path:
+    # One lookup per step file, not per step: a pipeline's steps mostly share one file.
+    return find_project_root(Path(source_file))
+
+
 def identify_step(task: dict[str, Any]) -> StepIdentity:
     """Resolve the step's code (only durapipe steps, never arbitrary callables) and fingerprint it."""
     step = task["step"]
@@ -51,7 +58,7 @@ def identify_step(task: dict[str, Any]) -> StepIdentity:
     func = user_step.func
     params = concrete_params(step, task["params"])
     inputs = task_inputs(task)
-    project_root = find_project_root(Path(inspect.getsourcefile(func) or "."))
+    project_root = _project_of(inspect.getsourcefile(func) or ".")
     components = step_components(
         func, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
         step["options"].get("version"))

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from typing import Any
 
 
 def canonical_json(value: Any) -> str:
     """Serialise `value` deterministically (sorted keys, no spaces); reject NaN and infinities."""
-    _reject_non_finite(value)
+    # allow_nan=False raises ValueError for NaN and infinities at any depth.
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
@@ -22,13 +21,3 @@ def hash_value(value: Any) -> str:
     """Hex sha256 of the canonical JSON of `value`."""
     return sha256_text(canonical_json(value))
 
-
-def _reject_non_finite(value: Any) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a JSON number")
-    if isinstance(value, dict):
-        for item in value.values():
-            _reject_non_finite(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _reject_non_finite(item)

@@ -13,7 +13,7 @@ from typing import Any
 
 from durapipe.canonical import canonical_json, sha256_text
 from durapipe.errors import UsageError
-from durapipe.stores.project import state_dir
+from durapipe.project import state_dir
 
 READ_SIZE = 1024 * 1024
 # A file modified this recently may still change within the same mtime tick: never cache its hash.

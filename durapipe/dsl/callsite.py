@@ -1,6 +1,7 @@
 """Where in the user's code a definition mistake was made, as `file.py:line`."""
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sys
@@ -38,6 +39,7 @@ def _def_line(filename: str, first: int) -> int:
     return first
 
 
+@functools.lru_cache(maxsize=256)
 def _is_internal(filename: str) -> bool:
     try:
         return str(Path(filename).resolve().parent) == _DSL_DIR

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from durapipe.errors import UsageError
 from durapipe.stores.base import Store
 from durapipe.stores.local import LocalStore
-from durapipe.stores.project import state_dir
+from durapipe.project import state_dir
 
 STORE_ENV = "DURAPIPE_STORE"
 CONNECTION_STRING_ENVS = ("DURAPIPE_STORE_CONNECTION_STRING", "AzureWebJobsStorage")
