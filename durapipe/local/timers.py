@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from azure.functions.timer import TimerRequest
-from croniter import croniter
 
 from durapipe.errors import UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
+from durapipe.schedule import latest_tick, parse_schedule
+from durapipe.schedule import next_tick as schedule_next_tick
 from durapipe.stores.base import write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,12 @@ def resolve_settings(text: str, env: Mapping[str, str], where: str) -> str:
 
 def check_schedule(expression: str, where: str) -> str:
     """The expression when it is a valid six-field NCRONTAB (seconds first), else UsageError."""
-    fields = expression.split()
-    if len(fields) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
-        raise UsageError(f"{where} has schedule {expression!r}; write six NCRONTAB fields, seconds first "
-                         f"(e.g. '0 */5 * * * *'); the TimeSpan form is not supported.")
-    return " ".join(fields)
+    return parse_schedule(expression, where)
 
 
 def next_tick(expression: str, after: float) -> float:
     """The first tick of the schedule strictly after `after` (epoch seconds, UTC)."""
-    start = datetime.fromtimestamp(after, tz=timezone.utc)
-    return croniter(expression, start, second_at_beginning=True).get_next(float)
+    return schedule_next_tick(expression, datetime.fromtimestamp(after, tz=timezone.utc)).timestamp()
 
 
 def timer_schedules(app: LoadedApp, env: Mapping[str, str] | None = None) -> list[TimerSchedule]:
@@ -120,8 +116,7 @@ class TimerScheduler:
             past_due = now - tick > LATE_S
             if next_tick(expression, tick) <= now:
                 # Busy past later ticks too: fire once, for the latest one, and skip the rest.
-                tick = croniter(expression, datetime.fromtimestamp(now, tz=timezone.utc),
-                                second_at_beginning=True).get_prev(float)
+                tick = latest_tick(expression, datetime.fromtimestamp(now, tz=timezone.utc)).timestamp()
                 past_due = True
             self._fire(schedule, tick, past_due)
             cursor = tick
