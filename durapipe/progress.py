@@ -27,7 +27,7 @@ def progress_table(steps: dict[str, dict[str, Any]], title: str) -> Table:
     """A table of each step's state and elapsed time, from the orchestrator's custom status."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
     table.add_column("step")
     table.add_column("state")
     table.add_column("elapsed", justify="right")
@@ -71,7 +71,8 @@ def summary_table(run: dict[str, Any]) -> Table:
     """The final table of a run: each step's status, duration and fingerprint."""
     from rich.table import Table
 
-    table = Table(title=f"run {run['run_id']}: {run['status']}", title_justify="left")
+    title = f"run {run['run_id']}: {run['status']}"
+    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
     for column in ("step", "status", "duration", "fingerprint"):
         table.add_column(column, justify="right" if column == "duration" else "left")
     order = [s["name"] for s in run.get("spec", {}).get("steps", [])]
