@@ -36,8 +36,11 @@ def ensure_peers() -> Path:
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
           timeout: float = 1800) -> tuple[float, subprocess.CompletedProcess]:
     """Run `cmd`, returning (wall seconds, completed process); raise when it fails."""
+    # Every tool runs as on a user's machine: Python caches bytecode. (This workplace sets
+    # PYTHONDONTWRITEBYTECODE, which would recompile each tool's own modules on every start.)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+    proc = subprocess.run(cmd, cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

@@ -16,6 +16,9 @@ fi
 
 say "installing durapipe[ml,test] into .venv (editable)"
 PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml,test]'
+# An editable install leaves the repository's modules uncompiled; compile them once so every
+# worker and CLI start reads bytecode even where PYTHONDONTWRITEBYTECODE is set.
+.venv/bin/python -m compileall -q durapipe activities orchestrators function_app main.py pipelines >/dev/null
 
 if [ "${1:-}" = "--python-only" ]; then
   say "done (Python only; Azurite is needed for the tests, not for the demo)"
