@@ -15,7 +15,8 @@ from azure.functions.blob import InputStream
 
 from durapipe.errors import DurapipeError, NotFoundError, UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
-from durapipe.stores.base import Store, write_file_atomically
+from durapipe.local.state_file import load_state, save_state
+from durapipe.stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ class BlobPoller:
         self.interval = interval
         self.max_tries = max_tries
         self._state_path = Path(state_dir) / STATE_FILE
-        self._state: dict[str, dict[str, dict[str, Any]]] = _load(self._state_path)
+        self._state: dict[str, dict[str, dict[str, Any]]] = load_state(
+            self._state_path, "every blob will be seen as new")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,7 +132,7 @@ class BlobPoller:
                 continue
             tries = record["tries"] if record is not None and record["etag"] == info.etag else 0
             seen[key] = self._attempt(watch, key, info.etag, info.size, tries)
-            _save(self._state_path, self._state)
+            save_state(self._state_path, self._state)
 
     def _attempt(self, watch: BlobWatch, key: str, etag: str, size: int, tries: int) -> dict[str, Any]:
         if size > MAX_BLOB_BYTES:
@@ -167,17 +169,3 @@ class BlobPoller:
         log.error("blob %s is poisoned for %s after %d tries: %s", key, watch.function.name, tries, reason)
         return {"etag": etag, "state": POISONED, "tries": tries}
 
-
-def _load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    try:
-        state = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except ValueError:
-        log.warning("%s is damaged; every blob will be seen as new", path)
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _save(path: Path, state: dict[str, Any]) -> None:
-    write_file_atomically(path, iter([json.dumps(state).encode()]))

@@ -1,7 +1,6 @@
 """Timer triggers on one machine: six-field NCRONTAB schedules (seconds first, UTC), one invocation per tick."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -18,7 +17,7 @@ from durapipe.errors import UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
 from durapipe.schedule import latest_tick, parse_schedule
 from durapipe.schedule import next_tick as schedule_next_tick
-from durapipe.stores.base import write_file_atomically
+from durapipe.local.state_file import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,8 @@ class TimerScheduler:
         self.invoke = invoke
         self._state_path = Path(state_dir) / STATE_FILE
         self._state_lock = threading.Lock()
-        self._state: dict[str, float] = _load(self._state_path)
+        last_ticks = load_state(self._state_path, "timers start without their last tick")
+        self._state: dict[str, float] = {name: float(tick) for name, tick in last_ticks.items()}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -142,7 +142,7 @@ class TimerScheduler:
             # Recorded before the call: a crash mid-invocation must not make a restart fire this tick again.
             with self._state_lock:
                 self._state[name] = tick
-                _save(self._state_path, self._state)
+                save_state(self._state_path, self._state)
             self.invoke(schedule.function, request)
         except Exception:  # the scheduler thread must outlive a failing function
             log.exception("timer function %s failed on the tick of %s", name, _iso(tick))
@@ -151,17 +151,3 @@ class TimerScheduler:
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
 
-
-def _load(path: Path) -> dict[str, float]:
-    try:
-        state = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except ValueError:
-        log.warning("%s is damaged; timers start without their last tick", path)
-        return {}
-    return {k: float(v) for k, v in state.items()} if isinstance(state, dict) else {}
-
-
-def _save(path: Path, state: dict[str, float]) -> None:
-    write_file_atomically(path, iter([json.dumps(state).encode()]))
