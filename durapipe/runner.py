@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.errors import UsageError
+from durapipe.project import state_dir
 from durapipe.stores.url import open_store
 
 PIPELINE_RUN = "pipeline_run"  # the orchestrator's function name, as the app registers it
@@ -27,9 +28,9 @@ def app_script_root() -> Path:
 
 
 def state_dir_for(project: Path | None = None) -> Path:
-    """The local host's state folder (journals, keys) for the project in `project` or the cwd."""
-    base = Path(os.environ.get("DURAPIPE_HOME") or (project or Path.cwd()) / ".durapipe")
-    return base / "host"
+    """The local host's state folder (journals, keys): $DURAPIPE_HOME/host, else in the project's `.durapipe/`."""
+    home = os.environ.get("DURAPIPE_HOME")
+    return (Path(home) if home else state_dir(project)) / "host"
 
 
 @dataclass
