@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from activities import names
 from durapipe.errors import UsageError
+from durapipe.local.state_file import load_state, save_state
 from durapipe.project import state_dir
 from durapipe.stores.url import open_store
 
-PIPELINE_RUN = "pipeline_run"  # the orchestrator's function name, as the app registers it
 APP_SCRIPT_FILE = "main.py"
-# Activities (by function name, as the app registers them) that a CLI session runs in its own
-# process: they run no step code, and the CLI has already imported the pipeline they plan.
-INLINE_ACTIVITIES = frozenset({"plan_run", "record_run", "list_partitions", "gather_partitions"})
+# Activities that a CLI session runs in its own process: they run no step code, and the CLI
+# has already imported the pipeline they plan.
+INLINE_ACTIVITIES = frozenset({names.PLAN_RUN, names.RECORD_RUN, names.LIST_PARTITIONS, names.GATHER_PARTITIONS})
 
 
 def app_script_root() -> Path:
@@ -77,20 +77,13 @@ class LocalSession:
         """Start the pipeline orchestrator for `request` and remember which store it uses."""
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)
-        return self.host.start_new(PIPELINE_RUN, run_id, request)
+        return self.host.start_new(names.PIPELINE_RUN, run_id, request)
 
 
 def store_of_run(state_dir: Path, run_id: str) -> str | None:
     """The store URL a locally started run used, if this host started it."""
-    path = state_dir / "runs" / f"{run_id}.json"
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())["store"]
+    return load_state(state_dir / "runs" / f"{run_id}.json", "its store is unknown").get("store")
 
 
 def _remember_store(state_dir: Path, run_id: str, store_url: str) -> None:
-    folder = state_dir / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{run_id}.tmp"
-    tmp.write_text(json.dumps({"store": store_url}))
-    tmp.replace(folder / f"{run_id}.json")
+    save_state(state_dir / "runs" / f"{run_id}.json", {"store": store_url})
