@@ -23,6 +23,7 @@ from durapipe.local.history import EventType
 from durapipe.local.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMINATED, Instance, Work,
                                      event_text)
 from durapipe.local.journal import Journal
+from durapipe.local.sdk_timestamps import use_fast_timestamps
 from durapipe.local.workers import ActivityPool, Outcome
 
 # How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
@@ -47,6 +48,7 @@ class LocalHost:
                  coalesce_s: float = COALESCE_S) -> None:
         self.app = app
         self.coalesce_s = coalesce_s
+        use_fast_timestamps()
         self.journal = Journal(Path(state_dir))
         self.max_parallel = max_parallel or os.cpu_count() or 1
         self._env = dict(env or {})
