@@ -60,6 +60,7 @@ from durapipe.local.http_server import HttpServer, app_routes, route_prefix
 from durapipe.local.invoker import FunctionInvoker
 from durapipe.local.keys import function_key
 from durapipe.local.rpc import RpcRouter
+from durapipe.local.settings import SETTINGS_FILE, load_local_settings
 from durapipe.local.timers import TimerScheduler, timer_schedules
 from durapipe.runner import APP_SCRIPT_FILE, LocalSession, app_script_root
 from durapipe.stores.url import STORE_ENV, open_store
@@ -202,6 +203,9 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     def on_signal(signum: int, frame: Any) -> None:
         stopping.set()
 
+    applied = load_local_settings(script_root or app_script_root())
+    if applied:
+        echo(f"app settings from {SETTINGS_FILE}: {', '.join(sorted(applied))}")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server = Server(state_dir=state_dir, store_url=store_url, port=port, max_parallel=max_parallel,
