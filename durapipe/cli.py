@@ -127,6 +127,18 @@ def explain(run_id: str, step: str, store_url: str | None, as_json: bool) -> Non
 
 @main.command()
 @click.argument("run_id")
+@click.argument("step")
+@store_option
+@friendly
+def logs(run_id: str, step: str, store_url: str | None) -> None:
+    """Print what STEP wrote (stdout, stderr, traceback) when it ran for RUN_ID."""
+    from durapipe import commands
+
+    sys.exit(commands.show_log(run_id, step, store_url))
+
+
+@main.command()
+@click.argument("run_id")
 @click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Steps run at once (default: cores).")
 @json_option
 @friendly

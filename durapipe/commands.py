@@ -243,3 +243,31 @@ def export_model(name: str, dest: Path, version: int | None, store_url: str | No
         get_artifact(store, ref, dest / output)
     print(f"model {name} version {entry['version']} written to {dest}")
     return EXIT_OK
+
+
+def show_log(run_id: str, step: str, store_url: str | None) -> int:
+    """`durapipe logs`: what a step printed (stdout, stderr, traceback) when it ran."""
+    import re
+
+    from durapipe.stores.artifacts import read_artifact_bytes
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    entry = run.get("steps", {}).get(step)
+    if entry is None:
+        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
+    ref = entry.get("log")
+    if ref is None:
+        # A failed step has no commit; its error names the log artifact by the start of its hash.
+        found = re.search(r"\(log artifact ([0-9a-f]{12})\)", entry.get("error") or "")
+        keys = list(store.list(f"artifacts/{found.group(1)}")) if found else []
+        if len(keys) == 1:
+            digest = keys[0].rsplit("/", 1)[1]
+            ref = {"hash": digest, "kind": "file", "size": store.stat(keys[0]).size}
+    if ref is None:
+        raise UsageError(f"Step {step} of run {run_id} has no log: it {entry['status'].replace('_', ' ')}"
+                         f"{' before it could write one' if entry['status'] == 'failed' else ''}.")
+    if entry["status"] == "reused":
+        print(f"# step {step} was reused; this is the log of the run that made its result", file=sys.stderr)
+    sys.stdout.write(read_artifact_bytes(store, ref).decode("utf-8", errors="replace"))
+    return EXIT_OK

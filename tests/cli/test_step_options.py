@@ -25,11 +25,13 @@ def _attempt(name):
 def flaky(out: Output):
     if _attempt("flaky") < 3:
         raise RuntimeError("not yet")
+    print("flaky made it")
     out.write_text("ok")
 
 @step(retries=1, retry_interval=0.2)
 def hopeless(out: Output):
     _attempt("hopeless")
+    print("about to break")
     raise ValueError("always broken")
 
 @step(timeout=1)
@@ -92,3 +94,28 @@ def test_a_step_over_its_timeout_fails_with_a_timeout_error(project):
     assert code == 1
     assert run["steps"]["slow"]["status"] == "failed"
     assert "timed out after 1 seconds" in run["steps"]["slow"]["error"]
+
+
+def _logs(project: Path, run_id: str, step: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DURAPIPE_STORE"}
+    return subprocess.run([DURAPIPE, "logs", run_id, step], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_logs_print_what_a_step_that_ran_printed(project):
+    _, run, _ = _run(project, "retried")
+    shown = _logs(project, run["run_id"], "flaky")
+    assert shown.returncode == 0 and "flaky made it" in shown.stdout
+
+
+def test_logs_of_a_failed_step_show_its_output_and_traceback(project):
+    _, run, _ = _run(project, "exhausted")
+    shown = _logs(project, run["run_id"], "hopeless")
+    assert shown.returncode == 0
+    assert "about to break" in shown.stdout and "ValueError: always broken" in shown.stdout
+
+
+def test_logs_of_an_unknown_step_exit_2_naming_the_steps(project):
+    _, run, _ = _run(project, "retried")
+    shown = _logs(project, run["run_id"], "nope")
+    assert shown.returncode == 2 and "flaky" in shown.stderr and "Traceback" not in shown.stderr
