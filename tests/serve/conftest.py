@@ -37,7 +37,7 @@ class Served:
         folder = self.records / kind
         if not folder.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(folder.iterdir())]
+        return [json.loads(p.read_text()) for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> int:
         if self.process.poll() is None:

@@ -14,7 +14,10 @@ bp = df.Blueprint()
 def _record(kind: str, value: dict) -> None:
     folder = Path(os.environ["SERVE_FIXTURE_RECORD"]) / kind
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{time.time():.6f}-{uuid.uuid4().hex}.json").write_text(json.dumps(value))
+    name = f"{time.time():.6f}-{uuid.uuid4().hex}.json"
+    # Written under a dot name, then renamed, so a reader never sees a half-written record.
+    (folder / f".{name}.tmp").write_text(json.dumps(value))
+    os.replace(folder / f".{name}.tmp", folder / name)
 
 
 @bp.blob_trigger(arg_name="blob", path="durapipe/incoming/{name}", connection="AzureWebJobsStorage",

@@ -16,4 +16,7 @@ bp = df.Blueprint()
 async def tick(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     folder = Path(os.environ["SERVE_FIXTURE_RECORD"]) / "ticks"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{uuid.uuid4().hex}.json").write_text(json.dumps({"at": time.time(), "past_due": timer.past_due}))
+    name = f"{uuid.uuid4().hex}.json"
+    # Written under a dot name, then renamed, so a reader never sees a half-written record.
+    (folder / f".{name}.tmp").write_text(json.dumps({"at": time.time(), "past_due": timer.past_due}))
+    os.replace(folder / f".{name}.tmp", folder / name)
