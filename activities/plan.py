@@ -11,6 +11,7 @@ from typing import Any
 from activities.fingerprints import identify_step
 from activities.inputs import bind_inputs
 from activities.partitions import gather_partitions, list_partitions
+from activities.run_step import step_result
 from durapipe.records import create_run_record, find_step_record
 from orchestrators.scheduling import step_inputs
 
@@ -61,11 +62,7 @@ def make_plan(store: Any, request: dict[str, Any]) -> Plan:
             identity = identify_step(task)
             step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
             record = find_step_record(store, identity.fingerprint)
-            result = None if record is None else {
-                "step": name, "status": "reused", "fingerprint": record["fingerprint"],
-                "outputs": record["outputs"], "components": record.get("components"),
-                "duration_s": 0.0, "started": record.get("started"), "finished": record.get("finished"),
-                "log": record.get("log")}
+            result = None if record is None else step_result(record, "reused", task)
         if "all" in force or name in force:
             step_plan.reason = "it was forced with --force"
         elif not step["options"].get("cache", True):
@@ -101,6 +98,5 @@ def _resolve_mapped(store: Any, task: dict[str, Any]) -> dict[str, Any] | None:
         record = find_step_record(store, identity.fingerprint)
         if record is None:
             return None
-        parts.append({"step": task["step"]["name"], "status": "reused", "fingerprint": identity.fingerprint,
-                      "outputs": record["outputs"], "partition": partition, "duration_s": 0.0})
+        parts.append(step_result(record, "reused", {**task, "partition": partition}))
     return gather_partitions(store, {**task, "partitions": parts})

@@ -34,11 +34,11 @@ def run_step(store: Any, task: dict[str, Any]) -> dict[str, Any]:
     if cache and not task.get("force"):
         record = find_step_record(store, identity.fingerprint)
         if record is not None:
-            return _result(record, "reused")
+            return step_result(record, "reused", task)
     record = _execute(store, task, identity)
     if cache:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))
-    return _result(record, "ran")
+    return step_result(record, "ran", task)
 
 
 def _execute(store: Any, task: dict[str, Any], identity: StepIdentity) -> dict[str, Any]:
@@ -115,11 +115,16 @@ def _redirected_fds(target_fd: int) -> Iterator[None]:
             os.close(fd)
 
 
-def _result(record: dict[str, Any], status: str) -> dict[str, Any]:
+def step_result(record: dict[str, Any], status: str, task: dict[str, Any]) -> dict[str, Any]:
+    """What a step task returns to the orchestrator, from the commit record it ran or reused.
+
+    The step name and partition are the task's own: a reused record may have been committed by
+    another step, or another partition file, with the same fingerprint.
+    """
     return {
-        "step": record["step"], "status": status, "fingerprint": record["fingerprint"],
+        "step": task["step"]["name"], "status": status, "fingerprint": record["fingerprint"],
         "outputs": record["outputs"], "components": record.get("components"),
         "duration_s": record.get("duration_s") if status == "ran" else 0.0,
         "started": record.get("started"), "finished": record.get("finished"),
-        "log": record.get("log"), "partition": record.get("partition"),
+        "log": record.get("log"), "partition": task.get("partition"),
     }
