@@ -153,15 +153,21 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     return EXIT_OK
 
 
+def _run_step(store: Any, run_id: str, step: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record of run `run_id` and its entry for `step`; a UsageError naming the steps it has."""
+    run = read_run_record(store, run_id)
+    entry = run.get("steps", {}).get(step)
+    if entry is None:
+        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
+    return run, entry
+
+
 def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool) -> int:
     """`durapipe explain`: why STEP ran in RUN_ID, against the previous run of its pipeline."""
     from durapipe.fingerprint.explain import explain as explain_components
 
     store = open_store(store_url)
-    run = read_run_record(store, run_id)
-    entry = run.get("steps", {}).get(step)
-    if entry is None:
-        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
+    run, entry = _run_step(store, run_id, step)
     previous = previous_run_with_step(store, run.get("pipeline"), step, before=run)
     if entry["status"] == "reused":
         lines = [f"Step {step} was reused: its fingerprint {entry['fingerprint'][:12]} was already committed."]
@@ -252,10 +258,7 @@ def show_log(run_id: str, step: str, store_url: str | None) -> int:
     from durapipe.stores.artifacts import read_artifact_bytes
 
     store = open_store(store_url)
-    run = read_run_record(store, run_id)
-    entry = run.get("steps", {}).get(step)
-    if entry is None:
-        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
+    run, entry = _run_step(store, run_id, step)
     ref = entry.get("log")
     if ref is None:
         # A failed step has no commit; its error names the log artifact by the start of its hash.
