@@ -39,6 +39,11 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc), EXIT_FAILED)
         except KeyboardInterrupt:
             _fail("interrupted; resume the run with `durapipe resume RUN_ID`.", 130)
+        except BrokenPipeError:
+            # The reader left (`durapipe runs list | head`): nothing more can reach it, and
+            # that is no error to report. Later writes go nowhere instead of failing again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_FAILED)
         except (SystemExit, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # a bug, not a user mistake: still one sentence, traceback on request
@@ -238,5 +243,46 @@ def console() -> Any:
     return Console(highlight=False)
 
 
+def entry() -> None:
+    """The `durapipe` console script: run the command, then leave without tearing the interpreter down."""
+    try:
+        main()  # click's standalone mode ends every command with SystemExit
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    leave(code)
+
+
+def leave(code: Any) -> None:
+    """Exit with `code` once output is flushed and exit handlers have run, skipping module teardown.
+
+    Tearing down the modules that host the app (azure.functions, the Durable SDK, asyncio)
+    takes 40-60 ms, a sixth of a run that reuses every step, and frees nothing the operating
+    system would not. Everything durapipe writes is committed before a command returns, so
+    only interpreter teardown is skipped: output is flushed and atexit handlers still run.
+    While a non-daemon thread is alive, the normal exit (which waits for it) is kept.
+    """
+    if isinstance(code, str):
+        click.echo(code, err=True)
+        code = EXIT_FAILED
+    code = EXIT_OK if code is None else int(code)
+    import threading
+
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach the reader
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -159,8 +159,8 @@ class InlineActivities:
         future.add_done_callback(lambda f: on_done(_outcome(f)))
 
     def close(self) -> None:
-        """Stop the workers; inline activities still running finish on their threads."""
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers, after inline activities still running have finished."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
         self._workers.close()
 
 

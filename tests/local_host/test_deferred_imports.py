@@ -1,4 +1,4 @@
-"""The host defers the SDK's client HTTP helpers (and aiohttp) until the durable client sends a request."""
+"""The host imports the SDK's client HTTP helpers (and aiohttp) and werkzeug's package init on first use."""
 import json
 import subprocess
 import sys
@@ -67,3 +67,23 @@ def test_other_attributes_of_the_deferred_module_load_the_sdk_module():
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_werkzeug_submodules_work_without_its_package_init_which_runs_when_a_name_of_it_is_used():
+    script = textwrap.dedent("""
+        import json, sys
+        import durapipe.local
+        import azure.functions as func
+
+        loaded_early = "werkzeug.serving" in sys.modules or "werkzeug.test" in sys.modules
+        request = func.HttpRequest("POST", "http://localhost/api/x", headers={
+            "Content-Type": "application/x-www-form-urlencoded"}, body=b"a=1&b=two")
+        form = dict(request.form)
+        from werkzeug import Request
+        print(json.dumps({"loaded_early": loaded_early, "form": form, "request": Request.__module__,
+                          "serving_after": "werkzeug.serving" in sys.modules}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"loaded_early": False, "form": {"a": "1", "b": "two"},
+                                      "request": "werkzeug.wrappers.request", "serving_after": True}

@@ -1,0 +1,87 @@
+"""How the `durapipe` command ends: exit codes, flushed output, exit handlers, and a reader that left."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+DURAPIPE = str(Path(sys.executable).with_name("durapipe"))
+
+PIPELINE = '''
+from durapipe import step, pipeline, Output
+
+@step
+def hello(out: Output):
+    out.write_text("hello")
+
+@pipeline
+def greet():
+    return {"out": hello().out}
+'''
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'exit-test'\n")
+    (tmp_path / "flows.py").write_text(textwrap.dedent(PIPELINE))
+    return tmp_path
+
+
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in ("DURAPIPE_STORE", "DURAPIPE_DEBUG")}
+
+
+def test_a_run_prints_its_whole_json_document_and_exits_0(tmp_path):
+    done = subprocess.run([DURAPIPE, "run", "flows.py:greet", "--json"], cwd=_project(tmp_path), env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["steps"]["hello"]["status"] == "ran"
+
+
+def test_output_to_a_reader_that_left_ends_quietly_with_exit_1(tmp_path):
+    project = _project(tmp_path)
+    subprocess.run([DURAPIPE, "run", "flows.py:greet", "--json"], cwd=project, env=_env(), check=True,
+                   capture_output=True, timeout=120)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write the command makes now fails with EPIPE
+    try:
+        done = subprocess.run([DURAPIPE, "runs", "list"], cwd=project, env=_env(), stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert done.stderr == ""
+
+
+LEAVE = '''
+import atexit, sys, threading, time
+from pathlib import Path
+from durapipe.cli import leave
+
+out = Path(sys.argv[1])
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+
+def late():
+    time.sleep(0.3)
+    (out / "thread").write_text("finished")
+
+if sys.argv[2] == "thread":
+    threading.Thread(target=late).start()
+print("printed before leaving", end="")
+leave(int(sys.argv[3]))
+'''
+
+
+def test_leaving_flushes_output_runs_exit_handlers_and_keeps_the_exit_code(tmp_path):
+    done = subprocess.run([sys.executable, "-c", LEAVE, str(tmp_path), "none", "3"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stdout == "printed before leaving"
+    assert (tmp_path / "atexit").read_text() == "ran"
+
+
+def test_leaving_waits_for_a_thread_that_is_still_working(tmp_path):
+    done = subprocess.run([sys.executable, "-c", LEAVE, str(tmp_path), "thread", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "thread").read_text() == "finished"
