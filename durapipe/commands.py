@@ -48,7 +48,7 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
     live = not as_json and sys.stdout.isatty()
     out = _console() if live else None
     # Between polls, wait on the host itself, so the command returns as soon as the run ends.
-    status = watch(lambda: session.host.get_status(run_id), f"run {run_id}", live, out,
+    status = watch(lambda: session.host.get_status(run_id, show_input=False), f"run {run_id}", live, out,
                    pause=lambda seconds: session.host.wait(run_id, seconds))
     try:
         record = read_run_record(session.store, run_id)

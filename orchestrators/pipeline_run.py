@@ -11,7 +11,7 @@ from typing import Any, Generator
 import azure.durable_functions as df
 
 from activities import names
-from orchestrators.scheduling import (FAILED, NOT_RUN, RUNNING, Dataflow, chunks, segment_dependencies,
+from orchestrators.scheduling import (FAILED, NOT_RUN, RUNNING, Dataflow, StepBoard, chunks, segment_dependencies,
                                       segments, step_inputs)
 
 bp = df.Blueprint()
@@ -40,13 +40,15 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     results: dict[str, dict[str, Any]] = dict(plan["reused"])
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}
+    board = _publish(context, request, flow, timing)
     groups = segments(spec, set(plan["reused"]), SEGMENT_STEPS)
     if len(groups) <= 1:
-        yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors)
+        yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors, board)
     else:
-        yield from _run_segments(context, request, spec, groups, flow, plan["inputs"], results, timing, errors)
+        yield from _run_segments(context, request, spec, groups, flow, plan["inputs"], results, timing, errors,
+                                 board)
     flow.finish()
-    _publish(context, request, flow, timing)
+    board.touch(flow.order, flow, timing)
 
     status = "failed" if errors else "completed"
     record = {
@@ -72,20 +74,25 @@ def pipeline_segment(context: df.DurableOrchestrationContext) -> Generator[Any, 
     results: dict[str, dict[str, Any]] = {}
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}
-    yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors)
+    board = _publish(context, segment, flow, timing)
+    yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors, board)
     flow.finish()
+    board.touch(flow.order, flow, timing)
     return {"states": flow.states, "results": results, "timing": timing, "errors": errors}
 
 
 def _publish(context: df.DurableOrchestrationContext, request: dict[str, Any], flow: Dataflow,
-             timing: dict[str, dict[str, str]]) -> None:
-    context.set_custom_status({"run_id": request["run_id"], "steps": {
-        name: {"state": flow.states[name], **timing.get(name, {})} for name in flow.order}})
+             timing: dict[str, dict[str, str]]) -> StepBoard:
+    """Make a board of every step the custom status; later changes to it are what the episode reports."""
+    board = StepBoard.of(request["run_id"], flow, timing)
+    context.set_custom_status(board.doc)
+    return board
 
 
 def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
                   flow: Dataflow, run_inputs: dict[str, Any], results: dict[str, dict[str, Any]],
-                  timing: dict[str, dict[str, str]], errors: dict[str, str]) -> Generator[Any, Any, None]:
+                  timing: dict[str, dict[str, str]], errors: dict[str, str],
+                  board: StepBoard) -> Generator[Any, Any, None]:
     """Schedule `flow`'s steps as soon as their inputs exist, up to max_parallel at once."""
     steps = {s["name"]: s for s in spec["steps"]}
     max_parallel = max(1, int(request.get("max_parallel") or DEFAULT_MAX_PARALLEL))
@@ -110,18 +117,21 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
         timer = context.create_timer(now + timedelta(seconds=timeout)) if timeout else None
         running[name] = (task, timer)
 
-    _publish(context, request, flow, timing)
     while True:
-        for name in flow.take_ready(max_parallel - len(running)):
+        started = flow.take_ready(max_parallel - len(running))
+        for name in started:
             start(name)
+        board.touch(started, flow, timing)
         if not running:
             break
-        _publish(context, request, flow, timing)
         waits = [t for task, timer in running.values() for t in (task, timer) if t is not None]
         yield context.task_any(waits)
         # Collect every task that has finished, not only the winner, so a burst of
         # completions is handled in one pass.
-        for name, (task, timer) in list(running.items()):
+        ended = [name for name, (task, timer) in running.items()
+                 if task.is_completed or (timer is not None and timer.is_completed)]
+        for name in ended:
+            task, timer = running[name]
             now = context.current_utc_datetime.isoformat()
             if task.is_completed:
                 del running[name]
@@ -139,12 +149,13 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
                 timing[name]["finished"] = now
                 errors[name] = f"the step timed out after {steps[name]['options']['timeout']:g} seconds"
                 flow.fail(name)
+        board.touch(ended, flow, timing)
 
 
 def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
                   groups: list[list[str]], flow: Dataflow, run_inputs: dict[str, Any],
                   results: dict[str, dict[str, Any]], timing: dict[str, dict[str, str]],
-                  errors: dict[str, str]) -> Generator[Any, Any, None]:
+                  errors: dict[str, str], board: StepBoard) -> Generator[Any, Any, None]:
     """Run each segment as a sub-orchestration once the segments it reads from have finished.
 
     Every episode replays the whole history, so one orchestration over a large graph costs time
@@ -162,6 +173,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                               if "step" in b and b["step"] not in members})
             for name in groups[i]:
                 flow.states[name] = RUNNING
+            board.touch(groups[i], flow, timing)
             segment = {
                 "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
                 "steps": [steps[n] for n in groups[i]], "params": request["params"],
@@ -173,7 +185,6 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                                                        f"{context.instance_id}.segment-{i}")
         if not running:
             break
-        _publish(context, request, flow, timing)
         yield context.task_any(list(running.values()))
         for i, task in list(running.items()):
             if not task.is_completed:
@@ -185,6 +196,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                 for name in groups[i]:
                     flow.states[name] = NOT_RUN
                 flow.states[groups[i][0]] = FAILED
+                board.touch(groups[i], flow, timing)
                 continue
             outcome = task.result
             results.update(outcome["results"])
@@ -194,6 +206,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                 flow.states[name] = state
                 if name in outcome["results"]:
                     flow.outputs[name] = outcome["results"][name]["outputs"]
+            board.touch(groups[i], flow, timing)
 
 
 @bp.function_name(names.MAP_PARTITIONS)

@@ -87,6 +87,31 @@ class Dataflow:
         return [n for n in self.order if self.states[n] == RUNNING]
 
 
+@dataclass
+class StepBoard:
+    """A run's custom status: each step's state and times, kept current one step at a time.
+
+    The orchestrator publishes this one document and the SDK serialises it when the episode
+    ends, so a change costs the steps it touches, not a rebuild of every step on every pass
+    of the loop (and replay repeats every pass of the history).
+    """
+
+    doc: dict[str, Any]
+
+    @classmethod
+    def of(cls, run_id: str, flow: Dataflow, timing: dict[str, dict[str, str]]) -> "StepBoard":
+        """A board showing every step of `flow` as it is now."""
+        board = cls({"run_id": run_id, "steps": {}})
+        board.touch(flow.order, flow, timing)
+        return board
+
+    def touch(self, names: Any, flow: Dataflow, timing: dict[str, dict[str, str]]) -> None:
+        """Show the current state and times of `names`."""
+        steps = self.doc["steps"]
+        for name in names:
+            steps[name] = {"state": flow.states[name], **timing.get(name, {})}
+
+
 def step_inputs(step: dict[str, Any], run_inputs: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Concrete artifact refs for a step's inputs: pipeline inputs or upstream outputs."""
     bound: dict[str, Any] = {}

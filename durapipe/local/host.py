@@ -135,16 +135,16 @@ class LocalHost:
             self._mark_ready(inst)
         return instance_id
 
-    def get_status(self, instance_id: str, show_history: bool = False) -> dict[str, Any]:
-        """Durable-style status of the instance (raises LocalHostError when unknown)."""
+    def get_status(self, instance_id: str, show_history: bool = False, show_input: bool = True) -> dict[str, Any]:
+        """Durable-style status of the instance (raises LocalHostError when unknown); input is None unless shown."""
         with self._lock:
             inst = self._instances.get(instance_id)
             if inst is not None:
-                return self._status(inst, show_history)
+                return self._status(inst, show_history, show_input)
         meta = self.journal.read_meta(instance_id)
         if meta is None:
             raise LocalHostError(f"No orchestration instance with id {instance_id!r} exists.")
-        status = self._status_from_meta(meta)
+        status = self._status_from_meta(meta, show_input)
         if show_history:
             status["history"] = [_public(e) for e in self.journal.read_history(instance_id)]
         return status
@@ -194,7 +194,7 @@ class LocalHost:
                        created_to: str | None = None, prefix: str | None = None) -> list[dict[str, Any]]:
         """Status of every instance (loaded or journaled) matching the filters."""
         with self._lock:
-            found = {i: self._status(inst, False) for i, inst in self._instances.items()}
+            found = {i: self._status(inst, False, True) for i, inst in self._instances.items()}
         for meta in self.journal.metas():
             found.setdefault(meta["instanceId"], self._status_from_meta(meta))
         out = []
@@ -559,15 +559,17 @@ class LocalHost:
     def _save_meta(self, inst: Instance) -> None:
         self.journal.write_meta(inst.instance_id, self._meta(inst))
 
-    def _status(self, inst: Instance, show_history: bool) -> dict[str, Any]:
-        status = self._status_from_meta(self._meta(inst))
+    def _status(self, inst: Instance, show_history: bool, show_input: bool) -> dict[str, Any]:
+        status = self._status_from_meta(self._meta(inst), show_input)
         if show_history:
             status["history"] = [_public(e) for e in inst.events]
         return status
 
     @staticmethod
-    def _status_from_meta(meta: dict[str, Any]) -> dict[str, Any]:
-        input_text = meta.get("input")
+    def _status_from_meta(meta: dict[str, Any], show_input: bool = True) -> dict[str, Any]:
+        # A run's input holds its whole spec: parsing it on every progress poll is the cost of
+        # a large run's polling, and the progress view never reads it.
+        input_text = meta.get("input") if show_input else None
         return {"name": meta["name"], "instanceId": meta["instanceId"],
                 "runtimeStatus": meta["runtimeStatus"],
                 "input": None if input_text is None else json.loads(input_text),

@@ -27,9 +27,16 @@ def retry_delay_ms(options: dict[str, Any], attempt: int) -> float:
     return min(delay, float(cap)) if cap else delay
 
 
+# The SDK never reads the input of work it scheduled when it replays (it matches completions
+# by id and name), and those inputs are most of a history's bytes: every step's input in a
+# segment, the whole request in a run. They stay in the journal; episodes leave them out.
+_INPUT_UNREAD = (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED)
+
+
 def event_text(event: dict[str, Any], played: bool) -> str:
     """The JSON text the SDK receives for this event."""
-    sent = {k: v for k, v in event.items() if not k.startswith("_")}
+    unread = event.get("EventType") in _INPUT_UNREAD
+    sent = {k: v for k, v in event.items() if not k.startswith("_") and not (unread and k == "Input")}
     sent["IsPlayed"] = played
     return json.dumps(sent)
 

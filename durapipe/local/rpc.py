@@ -95,7 +95,8 @@ class RpcRouter:
         instance_id = parts[1] if len(parts) > 1 else ""
         if len(parts) == 2 and method == "GET":
             show = query.get("showHistory", "").lower() == "true"
-            return _json(200, self.host.get_status(instance_id, show_history=show))
+            show_input = query.get("showInput", "").lower() != "false"
+            return _json(200, self.host.get_status(instance_id, show_history=show, show_input=show_input))
         if len(parts) == 2 and method == "DELETE":
             deleted = self.host.purge(instance_id)
             return _json(200, {"instancesDeleted": 1}) if deleted else _json(404, {"instancesDeleted": 0})

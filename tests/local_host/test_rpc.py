@@ -30,6 +30,14 @@ def test_start_then_get_status(host, rpc):
     host.wait("rpc-fan", timeout=30)
     status, body = call("GET", f"{rpc}instances/rpc-fan")
     assert status == 200 and body["runtimeStatus"] == "Completed" and body["output"] == 12
+    assert body["input"] == {"n": 4}
+
+
+def test_get_status_leaves_the_input_out_when_asked(host, rpc):
+    call("POST", f"{rpc}orchestrators/fan_out_in/rpc-noinput", b'{"n": 2}')
+    host.wait("rpc-noinput", timeout=30)
+    status, body = call("GET", f"{rpc}instances/rpc-noinput?showInput=false")
+    assert status == 200 and body["input"] is None and body["output"] == 0 + 2  # doubled 0 and 1, summed
 
 
 def test_unknown_orchestrator_is_a_400_with_a_message(rpc):

@@ -47,3 +47,51 @@ def test_replay_finishes_with_the_recorded_output(path):
     assert completed is not None
     assert result.done and result.error is None
     assert result.output == json.loads(completed["Result"])
+
+
+RUN_HISTORIES = [p for p in HISTORIES if '"Name": "record_run"' in p.read_text()]
+
+
+@pytest.mark.parametrize("path", RUN_HISTORIES, ids=lambda p: p.stem)
+def test_replay_reports_each_steps_final_state_and_times_as_the_custom_status(path):
+    events, _, result = _replay(path)
+    recorded = next(e for e in events if e["EventType"] == 4 and e["Name"] == "record_run")
+    record = json.loads(recorded["Input"])
+    board = result.custom_status
+    assert board["run_id"] == record["run_id"]
+    assert list(board["steps"]) == [s["name"] for s in record["request"]["spec"]["steps"]]
+    for name, shown in board["steps"].items():
+        assert shown == {"state": record["states"][name], **record["timing"].get(name, {})}, name
+
+
+STEP_WORK = {(4, "run_step"), (7, "map_partitions")}  # a step as an activity, a mapped step as a child
+STEP_DONE = (5, 8)  # TaskCompleted, SubOrchestrationInstanceCompleted
+
+
+def _cuts(events):
+    """Each prefix of `events` that ends an episode after steps started, as the host would hand it over."""
+    for i, event in enumerate(events):
+        if event["EventType"] == 12 and any((e["EventType"], e.get("Name")) in STEP_WORK for e in events[:i]):
+            yield events[:i]
+
+
+@pytest.mark.parametrize("path", [p for p in RUN_HISTORIES if '"Name": "run_step"' in p.read_text()],
+                         ids=lambda p: p.stem)
+def test_between_episodes_the_custom_status_shows_running_and_finished_steps(path):
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    started = events[1]
+    handle = ORCHESTRATORS[started["Name"]]._function.get_user_function()
+    spec_steps = [s["name"] for s in json.loads(started["Input"])["spec"]["steps"]]
+    cuts = list(_cuts(events))
+    assert cuts
+    for prefix in cuts:
+        scheduled = {e["EventId"]: json.loads(e["Input"])["step"]["name"] for e in prefix
+                     if (e["EventType"], e.get("Name")) in STEP_WORK}
+        finished = {scheduled[e["TaskScheduledId"]]: json.loads(e["Result"])["status"] for e in prefix
+                    if e["EventType"] in STEP_DONE and e["TaskScheduledId"] in scheduled}
+        texts = [json.dumps({**e, "IsPlayed": True}) for e in prefix]
+        result = run_episode(handle, build_context(texts, started["Input"], "cut-" + path.stem, None, True))
+        shown = {name: info["state"] for name, info in result.custom_status["steps"].items()}
+        expected = {name: ("done" if finished[name] == "ran" else finished[name]) if name in finished
+                    else "running" if name in scheduled.values() else "waiting" for name in spec_steps}
+        assert shown == expected
