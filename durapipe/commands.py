@@ -98,7 +98,7 @@ def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], st
     from durapipe.local.workers import prewarm
 
     # The worker fork server imports the app on the other core while this process loads the pipeline.
-    prewarm()
+    prewarm(state_dir_for())
     request = _pipeline_request(target, params, inputs, force, max_parallel, register_model=register_model)
     store = open_store(store_url)
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:

@@ -58,7 +58,7 @@ class LocalSession:
         runner = None
         if self.inline_activities:
             # Only the activities that run no step code; steps always run in worker processes.
-            workers = ActivityPool(self.app.script_root, self.app.script_file, max_parallel, env)
+            workers = ActivityPool(self.app.script_root, self.app.script_file, max_parallel, env, self.state_dir)
             runner = InlineActivities(self.app, INLINE_ACTIVITIES, workers, env)
         self.host = LocalHost(self.app, self.state_dir, max_parallel=max_parallel, activity_runner=runner, env=env)
         self.host.start()

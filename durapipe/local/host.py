@@ -49,7 +49,8 @@ class LocalHost:
         self.app = app
         self.coalesce_s = coalesce_s
         use_fast_timestamps()
-        self.journal = Journal(Path(state_dir))
+        self.state_dir = Path(state_dir)
+        self.journal = Journal(self.state_dir)
         self.max_parallel = max_parallel or os.cpu_count() or 1
         self._env = dict(env or {})
         self._runner = activity_runner
@@ -76,7 +77,7 @@ class LocalHost:
                 return self
             if self._runner is None:
                 self._runner = ActivityPool(self.app.script_root, self.app.script_file,
-                                            self.max_parallel, self._env)
+                                            self.max_parallel, self._env, self.state_dir)
             self._stopping = False
             self._thread = threading.Thread(target=self._dispatch_loop, name="durapipe-dispatcher",
                                             daemon=True)

@@ -70,7 +70,10 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
 # Python 3.11's fork server ignores the parent's sys.path, so the app's entry file itself (in the
 # script root) is not importable there: the worker imports it, which is cheap once these are loaded.
 # A module that fails to import here is skipped; the worker then imports it itself.
-_PRELOAD = ["durapipe.local.workers", "azure.functions", "azure.durable_functions", "function_app"]
+# fork_server comes first: it points the server's stdout and stderr away from the command's.
+_PRELOAD = ["durapipe.local.fork_server", "durapipe.local.workers", "azure.functions", "azure.durable_functions",
+            "function_app"]
+WORKER_LOG = "workers.log"
 
 
 def _worker_context() -> Any:
@@ -81,12 +84,22 @@ def _worker_context() -> Any:
     return context
 
 
-def prewarm() -> None:
+def prewarm(state_dir: Path) -> None:
     """Start the fork server now, so its imports overlap with the caller's own start-up."""
-    context = _worker_context()
-    if context.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-        forkserver.ensure_running()
+    _start_fork_server(state_dir)
+
+
+def _start_fork_server(state_dir: Path | None) -> None:
+    """Start the fork server, if not yet running, with its output going to state_dir's worker log."""
+    if _worker_context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    from durapipe.local.fork_server import WORKER_LOG_ENV
+
+    if state_dir is not None:
+        os.environ.setdefault(WORKER_LOG_ENV, str(Path(state_dir) / WORKER_LOG))
+    forkserver.ensure_running()
 
 
 class ActivityPool:
@@ -97,9 +110,10 @@ class ActivityPool:
     """
 
     def __init__(self, script_root: Path, script_file: str, max_workers: int,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, state_dir: Path | None = None) -> None:
         self._args = (str(script_root), script_file, dict(env or {}))
         self._max_workers = max_workers
+        self._state_dir = state_dir
         self._lock = threading.Lock()
         self._pool: pebble.ProcessPool | None = None
         self._closed = False
@@ -115,6 +129,7 @@ class ActivityPool:
                 # fork would copy half-way through whatever they were doing. 'forkserver' forks each
                 # worker from a single-threaded server that has imported the app once, so N workers
                 # cost one app import (~0.4 s) instead of N; if the preload fails, workers import it.
+                _start_fork_server(self._state_dir)
                 self._pool = pebble.ProcessPool(
                     max_workers=self._max_workers, initializer=_init_worker, initargs=self._args,
                     context=_worker_context())

@@ -85,3 +85,56 @@ def test_leaving_waits_for_a_thread_that_is_still_working(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "thread").read_text() == "finished"
+
+
+def test_when_a_run_exits_no_worker_process_still_holds_its_output(tmp_path):
+    project = _project(tmp_path)
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen([DURAPIPE, "run", "flows.py:greet", "--json"], cwd=project, env=_env(),
+                                stdout=write_end, stderr=write_end)
+        os.close(write_end)
+        write_end = None
+        assert proc.wait(timeout=120) == 0  # its output (a few KiB) fits in the pipe meanwhile
+        chunks = []
+        os.set_blocking(read_end, False)
+        try:  # b"" means at its end: no process holds the pipe any more
+            while chunk := os.read(read_end, 65536):
+                chunks.append(chunk)
+            at_end = True
+        except BlockingIOError:  # no data, yet not at its end: another process still holds it open
+            at_end = False
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
+    assert at_end
+    assert b'"status": "completed"' in b"".join(chunks)
+    assert (project / ".durapipe" / "host" / "workers.log").exists()
+
+
+FORK_SERVER = '''
+import multiprocessing.forkserver, sys
+import durapipe.local.fork_server
+print("to the log")
+print("also to the log", file=sys.stderr)
+'''
+
+
+def test_the_fork_server_writes_its_output_to_the_worker_log(tmp_path):
+    log = tmp_path / "host" / "workers.log"
+    done = subprocess.run([sys.executable, "-c", FORK_SERVER], capture_output=True, text=True, timeout=60,
+                          env={**_env(), "DURAPIPE_WORKER_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    assert log.read_text().splitlines() == ["to the log", "also to the log"]
+
+
+def test_outside_the_fork_server_the_module_changes_nothing(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(FORK_SERVER)
+    log = tmp_path / "workers.log"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**_env(), "DURAPIPE_WORKER_LOG": str(log)})
+    assert (done.returncode, done.stdout, done.stderr) == (0, "to the log\n", "also to the log\n")
+    assert not log.exists()
