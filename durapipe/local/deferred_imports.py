@@ -89,10 +89,11 @@ def defer_package_init(name: str) -> None:
 
 def _package_attribute(package: types.ModuleType, spec: importlib.machinery.ModuleSpec) -> Any:
     def attribute(attr: str) -> Any:
+        # `from package import submodule` asks for the submodule as an attribute first. It is
+        # imported outside the lock, which guards only the package's own __init__.
+        if not attr.startswith("__") and importlib.util.find_spec(f"{spec.name}.{attr}") is not None:
+            return importlib.import_module(f"{spec.name}.{attr}")
         with _lock:
-            # `from package import submodule` asks for the submodule as an attribute first.
-            if not attr.startswith("__") and importlib.util.find_spec(f"{spec.name}.{attr}") is not None:
-                return importlib.import_module(f"{spec.name}.{attr}")
             if getattr(package, "durapipe_deferred", False):
                 package.durapipe_deferred = False  # type: ignore[attr-defined]
                 del package.__getattr__
