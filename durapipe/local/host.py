@@ -273,7 +273,8 @@ class LocalHost:
                 return False
             inst = Instance(instance_id, meta["name"], meta.get("input"), created=meta["createdTime"],
                             parent_id=meta.get("parentInstanceId"), parent_task_id=meta.get("parentTaskId"),
-                            status=meta["runtimeStatus"], custom_status=meta.get("customStatus"),
+                            status=meta["runtimeStatus"], saved_status=meta["runtimeStatus"],
+                            custom_status=meta.get("customStatus"),
                             last_updated=meta["lastUpdatedTime"])
             events = self.journal.read_history(instance_id)
             if events and events[-1]["EventType"] == EventType.CONTINUE_AS_NEW:
@@ -423,7 +424,12 @@ class LocalHost:
             self._finish(inst, *final)
             return
         inst.last_updated = now
-        self._save_meta(inst)
+        # meta.json is rewritten only when the runtime status changes, not every episode: a
+        # loaded instance's status is read from memory, resuming needs only what meta.json
+        # held since creation (name, input, parent, unfinished), and the history is the record
+        # of progress. The custom status on disk is the one of the last status change.
+        if inst.saved_status != inst.status:
+            self._save_meta(inst)
         self._start_work(inst, work)
         if inst.inbox:
             self._mark_ready(inst)
@@ -559,6 +565,7 @@ class LocalHost:
 
     def _save_meta(self, inst: Instance) -> None:
         self.journal.write_meta(inst.instance_id, self._meta(inst))
+        inst.saved_status = inst.status
 
     def _status(self, inst: Instance, show_history: bool, show_input: bool) -> dict[str, Any]:
         status = self._status_from_meta(self._meta(inst), show_input)

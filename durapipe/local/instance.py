@@ -80,6 +80,7 @@ class Instance:
     output: Any = None
     custom_status: Any = None
     last_updated: str = ""
+    saved_status: str | None = None  # the runtime status meta.json last recorded
     events: list[dict[str, Any]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     inbox: list[dict[str, Any]] = field(default_factory=list)

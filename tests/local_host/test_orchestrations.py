@@ -100,3 +100,20 @@ def test_completions_that_arrive_together_are_delivered_in_one_episode(host, tmp
     assert host.wait(instance_id, timeout=30)["output"] == sum(range(20))
     # One episode to schedule the 20 activities, one to take all 20 results.
     assert host.episode_count(instance_id) == 2
+
+
+def test_the_journal_rewrites_an_instance_status_when_it_changes_not_every_episode(host, monkeypatch, tmp_path):
+    written = []
+    real = type(host.journal).write_meta
+
+    def spy(journal, instance_id, meta):
+        written.append((instance_id, meta["runtimeStatus"]))
+        real(journal, instance_id, meta)
+
+    monkeypatch.setattr(type(host.journal), "write_meta", spy)
+    job = {"path": str(tmp_path / "lines.txt"), "n": 6, "sleep": 0}
+    status = run(host, "sequential_lines", job)  # one episode per activity
+    instance_id = status["instanceId"]
+    assert status["runtimeStatus"] == "Completed"
+    assert [s for i, s in written if i == instance_id] == ["Pending", "Running", "Completed"]
+    assert host.journal.read_meta(instance_id)["output"] == status["output"]
