@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.canonical import canonical_json, sha256_text
-from durapipe.errors import UsageError
+from durapipe.errors import DurapipeError, UsageError
 from durapipe.project import state_dir
 
 READ_SIZE = 1024 * 1024
 # A file modified this recently may still change within the same mtime tick: never cache its hash.
 RACY_WINDOW_S = 2.0
+LOCK_TIMEOUT_S = 30.0
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
@@ -151,15 +152,41 @@ class HashCache:
         # A connection must not cross a fork: a child process opens its own.
         if self._connection is None or self._pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-                "ctime_ns INTEGER, inode INTEGER, hash TEXT)"
-            )
+            connection = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, check_same_thread=False,
+                                         isolation_level=None)
+            _while_locked(lambda: _set_up(connection), self.path)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
+
+
+def _set_up(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+        "ctime_ns INTEGER, inode INTEGER, hash TEXT)"
+    )
+
+
+def _while_locked(action: Any, path: Path) -> Any:
+    """Run `action`, again while sqlite reports the database locked, for up to LOCK_TIMEOUT_S.
+
+    Processes that open a new cache at the same moment race to switch it to WAL, and sqlite
+    answers that switch with "database is locked" at once, without waiting its busy timeout.
+    """
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise DurapipeError(f"The hash cache {path} stayed locked for {LOCK_TIMEOUT_S:g} seconds; "
+                                    f"another process holds it.") from exc
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def _raise(error: OSError) -> None:

@@ -151,3 +151,22 @@ def test_the_default_cache_lives_in_the_project_state_folder(tmp_path: Path, mon
     (tmp_path / "pyproject.toml").write_text("")
     monkeypatch.chdir(tmp_path)
     assert HashCache().path == tmp_path / ".durapipe" / "cache" / "hashes.sqlite"
+
+
+def _open_fresh_caches_in_step(args: tuple[str, float, int]) -> list[str]:
+    folder, start, count = args
+    errors = []
+    for k in range(count):
+        time.sleep(max(0.0, start + k * 0.05 - time.time()))  # every process opens cache k together
+        try:
+            HashCache(Path(folder) / f"cache-{k}.sqlite").lookup(__file__, os.stat(__file__))
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(repr(exc))
+    return errors
+
+
+def test_processes_opening_a_new_cache_at_the_same_moment_all_get_it(tmp_path: Path) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        start = time.time() + 1.5  # after every worker has started
+        errors = pool.map(_open_fresh_caches_in_step, [(str(tmp_path), start, 30)] * 4)
+    assert [e for errs in errors for e in errs] == []
