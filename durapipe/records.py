@@ -45,12 +45,18 @@ def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = Fal
 
 def write_run_record(store: Any, record: dict[str, Any]) -> None:
     """Write (or replace) the record of one run."""
-    store.put(run_key(record["run_id"]), json.dumps(record, sort_keys=True, indent=1).encode())
+    store.put(run_key(record["run_id"]), _run_record_bytes(record))
 
 
 def create_run_record(store: Any, record: dict[str, Any]) -> bool:
     """Write the record of a run unless one exists; True when this call created it."""
-    return store.put(run_key(record["run_id"]), json.dumps(record, sort_keys=True, indent=1).encode(), if_absent=True)
+    return store.put(run_key(record["run_id"]), _run_record_bytes(record), if_absent=True)
+
+
+def _run_record_bytes(record: dict[str, Any]) -> bytes:
+    # Compact: with `indent`, json encodes in Python, about 5x slower (10 ms for 200 steps);
+    # `durapipe runs show` is the readable view.
+    return json.dumps(record, sort_keys=True).encode()
 
 
 def read_run_record(store: Any, run_id: str) -> dict[str, Any]:

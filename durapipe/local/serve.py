@@ -56,6 +56,7 @@ from typing import Any, Callable, Mapping
 from durapipe.errors import UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp, load_app
 from durapipe.local.blob_poller import BlobPoller, blob_watches
+from durapipe.local.deferred_imports import load_client_http
 from durapipe.local.http_server import HttpServer, app_routes, route_prefix
 from durapipe.local.invoker import FunctionInvoker
 from durapipe.local.keys import function_key
@@ -207,6 +208,9 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     if applied:
         echo(f"app settings from {SETTINGS_FILE}: {', '.join(sorted(applied))}")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # A server's starter functions call the durable client: import its HTTP helpers (and
+    # aiohttp) now rather than inside the first request.
+    load_client_http()
     try:
         server = Server(state_dir=state_dir, store_url=store_url, port=port, max_parallel=max_parallel,
                         poll_interval=poll_interval, script_root=script_root, script_file=script_file,
