@@ -1,7 +1,7 @@
 """Third-party modules the local host imports on first use instead of at start-up.
 
 Hosting the app means importing azure.functions and the Durable SDK, and two of their imports
-cost about half of a `durapipe run` that reuses every step, for code that run never calls:
+cost about a third of a `durapipe run` that reuses every step, for code that run never calls:
 
 - The SDK's client HTTP helpers (`azure.durable_functions.models.utils.http_utils`) import
   aiohttp, about 0.15-0.2 s. Only starter functions call the durable client, and `durapipe
@@ -9,7 +9,7 @@ cost about half of a `durapipe run` that reuses every step, for code that run ne
   unchanged SDK module on first call and hand over to it, as does any other attribute.
 - azure.functions imports werkzeug submodules (datastructures, http, formparser), and
   werkzeug's package `__init__` imports its development server and test client first,
-  about 0.05 s. The package is created from its spec without running that `__init__`;
+  about 0.02-0.04 s. The package is created from its spec without running that `__init__`;
   submodules import as usual, and any other name runs the real `__init__` first.
 
 Nothing is changed, only imported later, and none of this runs on Azure: the worker imports
