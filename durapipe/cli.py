@@ -5,9 +5,11 @@ usage for free, and it is already a dependency of most Python tooling.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -267,14 +269,10 @@ def leave(code: Any) -> None:
         click.echo(code, err=True)
         code = EXIT_FAILED
     code = EXIT_OK if code is None else int(code)
-    import threading
-
     if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     if "logging" in sys.modules:
         sys.modules["logging"].shutdown()
-    import atexit
-
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

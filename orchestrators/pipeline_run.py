@@ -48,7 +48,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         yield from _run_segments(context, request, spec, groups, flow, plan["inputs"], results, timing, errors,
                                  board)
     flow.finish()
-    board.touch(flow.order, flow, timing)
+    board.touch(flow.order)
 
     status = "failed" if errors else "completed"
     record = {
@@ -77,14 +77,14 @@ def pipeline_segment(context: df.DurableOrchestrationContext) -> Generator[Any, 
     board = _publish(context, segment, flow, timing)
     yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors, board)
     flow.finish()
-    board.touch(flow.order, flow, timing)
+    board.touch(flow.order)
     return {"states": flow.states, "results": results, "timing": timing, "errors": errors}
 
 
 def _publish(context: df.DurableOrchestrationContext, request: dict[str, Any], flow: Dataflow,
              timing: dict[str, dict[str, str]]) -> StepBoard:
     """Make a board of every step the custom status; later changes to it are what the episode reports."""
-    board = StepBoard.of(request["run_id"], flow, timing)
+    board = StepBoard(request["run_id"], flow, timing)
     context.set_custom_status(board.doc)
     return board
 
@@ -121,7 +121,7 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
         started = flow.take_ready(max_parallel - len(running))
         for name in started:
             start(name)
-        board.touch(started, flow, timing)
+        board.touch(started)
         if not running:
             break
         waits = [t for task, timer in running.values() for t in (task, timer) if t is not None]
@@ -149,7 +149,7 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
                 timing[name]["finished"] = now
                 errors[name] = f"the step timed out after {steps[name]['options']['timeout']:g} seconds"
                 flow.fail(name)
-        board.touch(ended, flow, timing)
+        board.touch(ended)
 
 
 def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
@@ -173,7 +173,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                               if "step" in b and b["step"] not in members})
             for name in groups[i]:
                 flow.states[name] = RUNNING
-            board.touch(groups[i], flow, timing)
+            board.touch(groups[i])
             segment = {
                 "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
                 "steps": [steps[n] for n in groups[i]], "params": request["params"],
@@ -196,7 +196,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                 for name in groups[i]:
                     flow.states[name] = NOT_RUN
                 flow.states[groups[i][0]] = FAILED
-                board.touch(groups[i], flow, timing)
+                board.touch(groups[i])
                 continue
             outcome = task.result
             results.update(outcome["results"])
@@ -206,7 +206,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                 flow.states[name] = state
                 if name in outcome["results"]:
                     flow.outputs[name] = outcome["results"][name]["outputs"]
-            board.touch(groups[i], flow, timing)
+            board.touch(groups[i])
 
 
 @bp.function_name(names.MAP_PARTITIONS)

@@ -87,7 +87,6 @@ class Dataflow:
         return [n for n in self.order if self.states[n] == RUNNING]
 
 
-@dataclass
 class StepBoard:
     """A run's custom status: each step's state and times, kept current one step at a time.
 
@@ -96,20 +95,16 @@ class StepBoard:
     of the loop (and replay repeats every pass of the history).
     """
 
-    doc: dict[str, Any]
+    def __init__(self, run_id: str, flow: Dataflow, timing: dict[str, dict[str, str]]) -> None:
+        self.flow, self.timing = flow, timing
+        self.doc: dict[str, Any] = {"run_id": run_id, "steps": {}}
+        self.touch(flow.order)
 
-    @classmethod
-    def of(cls, run_id: str, flow: Dataflow, timing: dict[str, dict[str, str]]) -> "StepBoard":
-        """A board showing every step of `flow` as it is now."""
-        board = cls({"run_id": run_id, "steps": {}})
-        board.touch(flow.order, flow, timing)
-        return board
-
-    def touch(self, names: Any, flow: Dataflow, timing: dict[str, dict[str, str]]) -> None:
-        """Show the current state and times of `names`."""
+    def touch(self, names: Any) -> None:
+        """Show the current state and times of `names` (in `flow` and `timing`)."""
         steps = self.doc["steps"]
         for name in names:
-            steps[name] = {"state": flow.states[name], **timing.get(name, {})}
+            steps[name] = {"state": self.flow.states[name], **self.timing.get(name, {})}
 
 
 def step_inputs(step: dict[str, Any], run_inputs: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
