@@ -95,10 +95,10 @@ def _status_error(status: dict[str, Any]) -> str:
 def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
                  max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None) -> int:
     """`durapipe run`: run TARGET on the local host and print the outcome."""
-    from durapipe.local.workers import prewarm
+    from durapipe.local.workers import start_fork_server
 
     # The worker fork server imports the app on the other core while this process loads the pipeline.
-    prewarm(state_dir_for())
+    start_fork_server(state_dir_for())
     request = _pipeline_request(target, params, inputs, force, max_parallel, register_model=register_model)
     store = open_store(store_url)
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:

@@ -84,22 +84,32 @@ def _worker_context() -> Any:
     return context
 
 
-def prewarm(state_dir: Path) -> None:
-    """Start the fork server now, so its imports overlap with the caller's own start-up."""
-    _start_fork_server(state_dir)
+def start_fork_server(state_dir: Path | None) -> None:
+    """Start the fork server, if not yet running, with its output going to state_dir's worker log.
 
-
-def _start_fork_server(state_dir: Path | None) -> None:
-    """Start the fork server, if not yet running, with its output going to state_dir's worker log."""
+    Called early (`durapipe run`), its imports overlap with the caller's own start-up.
+    """
     if _worker_context().get_start_method() != "forkserver":
         return
     from multiprocessing import forkserver
 
     from durapipe.local.fork_server import WORKER_LOG_ENV
 
-    if state_dir is not None:
-        os.environ.setdefault(WORKER_LOG_ENV, str(Path(state_dir) / WORKER_LOG))
-    forkserver.ensure_running()
+    if state_dir is None:
+        forkserver.ensure_running()
+        return
+    # The fork server reads the log's path from the environment it starts with; this process
+    # keeps its own, so the path does not leak into later children (a `durapipe run` started
+    # from here writes its own log).
+    previous = os.environ.get(WORKER_LOG_ENV)
+    os.environ[WORKER_LOG_ENV] = str(Path(state_dir) / WORKER_LOG)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if previous is None:
+            os.environ.pop(WORKER_LOG_ENV, None)
+        else:
+            os.environ[WORKER_LOG_ENV] = previous
 
 
 class ActivityPool:
@@ -129,7 +139,7 @@ class ActivityPool:
                 # fork would copy half-way through whatever they were doing. 'forkserver' forks each
                 # worker from a single-threaded server that has imported the app once, so N workers
                 # cost one app import (~0.4 s) instead of N; if the preload fails, workers import it.
-                _start_fork_server(self._state_dir)
+                start_fork_server(self._state_dir)
                 self._pool = pebble.ProcessPool(
                     max_workers=self._max_workers, initializer=_init_worker, initargs=self._args,
                     context=_worker_context())
