@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
+from durapipe.stores.base import write_file_atomically
+
 
 class Journal:
     """Stores each instance under state_dir/instances/<quoted id>/ (history.jsonl + meta.json)."""
@@ -32,15 +34,7 @@ class Journal:
 
     def write_meta(self, instance_id: str, meta: dict[str, Any]) -> None:
         """Replace meta.json atomically (temp file, fsync, rename)."""
-        folder = self._dir(instance_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "meta.json.tmp"
-        text = json.dumps(meta)  # json.dump would encode in Python, chunk by chunk: several times slower
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / "meta.json")
+        write_file_atomically(self._dir(instance_id) / "meta.json", iter([json.dumps(meta).encode()]), durable=True)
 
     def reset_history(self, instance_id: str) -> None:
         """Start an empty history (a new execution after continue-as-new or a restart)."""

@@ -9,11 +9,11 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 from durapipe.errors import IntegrityError, NotFoundError, UsageError
 from durapipe.hashing import HashCache, hash_path
-from durapipe.stores.base import Store
+from durapipe.stores.base import Store, write_file_atomically
 
 ARTIFACT_PREFIX = "artifacts/"
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -142,24 +142,21 @@ def _upload_verified(store: Store, digest: str, path: Path, size: int) -> None:
 
 
 def _download_verified(store: Store, digest: str, size: int, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         chunks = store.read_chunks(artifact_key(digest))
     except NotFoundError:
         raise NotFoundError(f"The artifact {digest} is not in the {store.describe()}.") from None
-    fd, temp = tempfile.mkstemp(prefix=f".{dest.name[:40]}.", suffix=".tmp", dir=dest.parent)
-    try:
-        hasher, received = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                hasher.update(chunk)
-                received += len(chunk)
-                out.write(chunk)
-        _verify(digest, hasher.hexdigest(), received, size)
-        os.replace(temp, dest)
-    except BaseException:
-        _unlink_missing_ok(temp)
-        raise
+    write_file_atomically(dest, _verified(chunks, digest, size))
+
+
+def _verified(chunks: Iterator[bytes], digest: str, size: int) -> Iterator[bytes]:
+    """`chunks`, then IntegrityError after the last one unless they hash to `digest` and `size`."""
+    hasher, received = hashlib.sha256(), 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        received += len(chunk)
+        yield chunk
+    _verify(digest, hasher.hexdigest(), received, size)
 
 
 def _verify(digest: str, actual: str, received: int, size: int) -> None:
@@ -195,8 +192,3 @@ class _HashingReader:
         return False
 
 
-def _unlink_missing_ok(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -113,14 +113,21 @@ class Store(ABC):
         return f"<{type(self).__name__} {self.url}>"
 
 
-def write_file_atomically(path: Path, chunks: Iterator[bytes]) -> None:
-    """Write `chunks` to a temp file beside `path`, then rename it; on any error, remove the temp file."""
+def write_file_atomically(path: Path, chunks: Iterator[bytes], *, durable: bool = False) -> None:
+    """Write `chunks` to a temp file beside `path`, then rename it; on any error, remove the temp file.
+
+    An error raised by `chunks` itself (a failed check after the last chunk) leaves `path` as it
+    was. `durable` fsyncs the file before the rename, so a crash cannot leave it empty.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException:
         _remove_quietly(temp)
