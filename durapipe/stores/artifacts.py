@@ -190,5 +190,3 @@ class _HashingReader:
 
     def seekable(self) -> bool:
         return False
-
-
