@@ -11,6 +11,7 @@ from activities.partitions import gather_partitions, list_partitions
 from activities.plan import plan_run
 from activities.record import record_run
 from activities.run_step import run_step
+from durapipe.records import record_poison
 from durapipe.stores.url import open_store
 
 bp = df.Blueprint()
@@ -54,3 +55,10 @@ def gather_partitions_activity(task: Any) -> dict[str, Any]:
 def record_run_activity(outcome: Any) -> dict[str, Any]:
     """Write the final run record."""
     return record_run(open_store(), _payload(outcome))
+
+
+@bp.function_name(names.RECORD_POISON)
+@bp.activity_trigger(input_name="poison")
+def record_poison_activity(poison: Any) -> dict[str, Any]:
+    """Record an arrived blob whose runs failed every try under poison/."""
+    return record_poison(open_store(), _payload(poison))

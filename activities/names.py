@@ -12,3 +12,6 @@ GATHER_PARTITIONS = "gather_partitions"
 RECORD_RUN = "record_run"
 
 SCHEMA_VERSION = 1
+
+BLOB_ARRIVAL = "blob_arrival"
+RECORD_POISON = "record_poison"

@@ -82,8 +82,8 @@ def plan_run(store: Any, request: dict[str, Any]) -> dict[str, Any]:
     # Created only if absent: a run canceled before planning finished keeps its canceled record.
     create_run_record(store, {
         "schema": 1, "run_id": request["run_id"], "pipeline": spec["name"],
-        "pipeline_version": spec.get("version"), "spec": spec, "params": request["params"],
-        "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
+        "pipeline_version": spec.get("version"), "definitions_version": request.get("definitions_version"),
+        "spec": spec, "params": request["params"], "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
         "status": "running", "started": request.get("started"), "finished": None,
         "steps": {}, "outputs": {}, "error": None,
     })

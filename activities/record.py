@@ -49,7 +49,9 @@ def build_run_record(outcome: dict[str, Any], started_record: dict[str, Any] | N
         error = f"step {first} failed: {outcome['errors'][first]}"
     return {
         "schema": 1, "run_id": outcome["run_id"], "pipeline": spec["name"],
-        "pipeline_version": spec.get("version"), "spec": spec, "params": request["params"],
+        "pipeline_version": spec.get("version"),
+        "definitions_version": request.get("definitions_version") or base.get("definitions_version"),
+        "spec": spec, "params": request["params"],
         "inputs": outcome["inputs"], "trigger": request.get("trigger") or {"kind": "cli"},
         "status": outcome["status"], "started": base.get("started") or outcome["started"],
         "finished": outcome["finished"], "steps": steps, "outputs": outputs, "error": error,
@@ -81,7 +83,7 @@ def record_run(store: Any, outcome: dict[str, Any]) -> dict[str, Any]:
     record = build_run_record(outcome, started)
     register = outcome["request"].get("register")
     if register:
-        entry = register_from_run(store, register["model"], record, register.get("metric", "roc_auc"))
+        entry = register_from_run(store, register, record)
         record["registered"] = {"model": entry["name"], "version": entry["version"]} if entry else None
     if record["status"] == "completed":
         for output, key in (outcome["request"].get("deliver") or {}).items():

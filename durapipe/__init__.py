@@ -2,6 +2,7 @@
 from typing import Any
 
 from durapipe.dsl import Input, Output, Pipeline, Step, pipeline, step
+from durapipe.dsl.definitions import BlobTrigger, Definitions, Model, Schedule
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +16,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'durapipe' has no attribute {name!r}")
 
 
-__all__ = ["step", "pipeline", "Input", "Output", "Step", "Pipeline", "__version__"]
+__all__ = ["step", "pipeline", "Input", "Output", "Step", "Pipeline", "Definitions", "Schedule", "BlobTrigger",
+           "Model", "__version__"]

@@ -226,16 +226,22 @@ def models_export(name: str, dest: str, version: int | None, store_url: str | No
 @click.option("--script-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Serve the function app in this folder (entry file: $PYTHON_SCRIPT_FILE_NAME, else "
                    "function_app.py) instead of durapipe's own.")
+@click.option("--definitions", "definitions", metavar="MODULE:ATTR", default=None,
+              help="The project's Definitions (default: $DURAPIPE_DEFINITIONS, else [tool.durapipe] definitions "
+                   "in pyproject.toml).")
 @friendly
 def serve(port: int, store_url: str | None, max_parallel: int | None, poll_interval: float,
-          script_root: Path | None) -> None:
-    """Serve the function app locally, as `func start` does: HTTP routes, blob arrivals, timers."""
+          script_root: Path | None, definitions: str | None) -> None:
+    """Serve the project's definitions locally, as `func start` serves an app: HTTP routes, blob arrivals, timers."""
     from durapipe.local.serve import serve_forever
+    from durapipe.project import find_project_root
     from durapipe.runner import APP_SCRIPT_FILE, state_dir_for
 
+    project = None if script_root else find_project_root()
     sys.exit(serve_forever(state_dir=state_dir_for(), store_url=store_url, port=port, max_parallel=max_parallel,
                            poll_interval=poll_interval, script_root=script_root,
-                           script_file=None if script_root else APP_SCRIPT_FILE, echo=click.echo))
+                           script_file=None if script_root else APP_SCRIPT_FILE, project_root=project,
+                           definitions=definitions, echo=click.echo))
 
 
 def console() -> Any:

@@ -2,7 +2,13 @@
 `.durapipe/` holds the local state (the default store, caches, host journals)."""
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from pathlib import Path
+from typing import Any, Mapping
+
+from durapipe.errors import DefinitionError, DurapipeError, UsageError
 
 STATE_FOLDER = ".durapipe"
 _MARKERS = ("pyproject.toml", ".git")
@@ -21,3 +27,71 @@ def find_project_root(path: Path | str | None = None) -> Path:
 def state_dir(start: Path | str | None = None) -> Path:
     """The project's local state folder (the default local store, caches, journals)."""
     return find_project_root(start) / STATE_FOLDER
+
+
+DEFINITIONS_ENV = "DURAPIPE_DEFINITIONS"
+PROJECT_ROOT_ENV = "DURAPIPE_PROJECT_ROOT"
+
+
+def definitions_ref(root: Path, explicit: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """Where a project's Definitions are: `explicit`, else $DURAPIPE_DEFINITIONS, else `[tool.durapipe] definitions`."""
+    env = os.environ if env is None else env
+    ref = explicit or env.get(DEFINITIONS_ENV)
+    if ref:
+        return ref
+    pyproject = Path(root) / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    import tomllib
+
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("durapipe", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{pyproject} is not valid TOML: {exc}.") from None
+    ref = table.get("definitions")
+    if ref is not None and not isinstance(ref, str):
+        raise UsageError(f"[tool.durapipe] definitions in {pyproject} must be text such as \"definitions:defs\".")
+    return ref
+
+
+def load_definitions(root: Path, ref: str) -> Any:
+    """Import `module:attr` with the project root on sys.path and return the Definitions it names."""
+    from durapipe.dsl.definitions import Definitions
+
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr or not all(p.isidentifier() for p in [*module_name.split("."), attr]):
+        raise UsageError(f"The definitions reference {ref!r} must look like module:attr, such as definitions:defs.")
+    root = Path(root).resolve()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"The definitions module {module_name!r} was not found in {root}.") from None
+        raise DefinitionError(f"Importing the definitions module {module_name!r} failed: {exc}.") from None
+    except DurapipeError:
+        raise
+    except Exception as exc:  # the user's module: any error is theirs to fix, reported in one sentence
+        raise DefinitionError(f"Importing the definitions module {module_name!r} failed: "
+                              f"{type(exc).__name__}: {exc}.") from None
+    found = getattr(module, attr, None)
+    if not isinstance(found, Definitions):
+        raise UsageError(f"{module_name}.{attr} must be a durapipe.Definitions object, "
+                         f"not {type(found).__name__ if found is not None else 'missing'}.")
+    return found
+
+
+def export_project(root: Path, explicit: str | None = None) -> str:
+    """Point the app (in this process and its workers) at the project `root` and its definitions; return the reference.
+
+    Raises a UsageError saying how to declare definitions when the project has none.
+    """
+    ref = definitions_ref(root, explicit)
+    if ref is None:
+        raise UsageError(f"The project {root} declares no definitions: add [tool.durapipe] definitions = "
+                         "\"definitions:defs\" to its pyproject.toml, pass --definitions module:attr, or set "
+                         f"{DEFINITIONS_ENV} (`durapipe init DIR` scaffolds a project).")
+    os.environ[DEFINITIONS_ENV] = ref
+    os.environ[PROJECT_ROOT_ENV] = str(Path(root).resolve())
+    return ref

@@ -105,3 +105,11 @@ def _load(store: Any, key: str) -> dict[str, Any]:
         return json.loads(data)
     except ValueError:
         raise StoreError(f"The record {key} in {store.url} is not valid JSON; it may be corrupted.") from None
+
+
+def record_poison(store: Any, poison: dict[str, Any]) -> dict[str, Any]:
+    """Write why an arrived blob was given up on to `poison/<key>.json` (the key is checked, never taken as is)."""
+    from durapipe.keys import poison_key
+
+    store.put(poison_key(poison["key"]), json.dumps(poison, indent=2).encode())
+    return {"key": poison_key(poison["key"])}

@@ -10,7 +10,7 @@ from typing import Any
 from activities import names
 from durapipe.errors import UsageError
 from durapipe.local.state_file import load_state, save_state
-from durapipe.project import state_dir
+from durapipe.project import DEFINITIONS_ENV, PROJECT_ROOT_ENV, state_dir
 from durapipe.stores.url import open_store
 
 APP_SCRIPT_FILE = "main.py"
@@ -54,7 +54,9 @@ class LocalSession:
         self.store = open_store(self.store_url)
         self.app = load_app(self.script_root or app_script_root(), self.script_file)
         max_parallel = self.max_parallel or os.cpu_count() or 1
-        env = {"DURAPIPE_STORE": self.store.url}
+        # Workers build the same app: the same store, and the same project's definitions.
+        env = {"DURAPIPE_STORE": self.store.url,
+               **{k: os.environ[k] for k in (DEFINITIONS_ENV, PROJECT_ROOT_ENV) if k in os.environ}}
         runner = None
         if self.inline_activities:
             # Only the activities that run no step code; steps always run in worker processes.

@@ -36,30 +36,16 @@ class RequestError(DurapipeError):
 
 @dataclass
 class ServedPipeline:
-    """A pipeline the app serves: `target` is `module:name` importable from `code_root`."""
+    """A pipeline the app serves, with the folder its code imports from and the model its runs register."""
 
-    target: str
+    pipeline: Any
     code_root: Path
-    register_model: str | None = None
-    _pipeline: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def pipeline(self) -> Any:
-        """The Pipeline object, imported on first use so the app starts without the ML stack."""
-        with self._lock:
-            if self._pipeline is None:
-                from durapipe.loading import load_target
-
-                if str(self.code_root) not in sys.path:
-                    sys.path.insert(0, str(self.code_root))
-                self._pipeline = load_target(self.target)
-            return self._pipeline
+    register: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
         """The pipeline's name (its spec name)."""
-        return self.target.rpartition(":")[2]
+        return self.pipeline.name
 
     def spec_json(self) -> dict[str, Any]:
         """The pipeline's validated spec, with its version (the hash of the spec)."""
@@ -73,15 +59,32 @@ class ServedPipeline:
             "parameters": [{"name": n, "type": p["type"], **({"default": p["default"]} if "default" in p else {}),
                             "required": "default" not in p} for n, p in spec["params"].items()],
             "inputs": [{"name": n, "optional": bool(i.get("optional"))} for n, i in spec["inputs"].items()],
-            "registers_model": self.register_model,
+            "registers_model": (self.register or {}).get("model"),
         }
 
 
 class Catalog:
-    """The pipelines an app serves, by name."""
+    """The pipelines an app serves, by name, from one project's Definitions."""
 
-    def __init__(self, served: list[ServedPipeline]) -> None:
+    def __init__(self, served: list[ServedPipeline], definitions: Any = None) -> None:
         self._served = {s.name: s for s in served}
+        self.definitions = definitions
+
+    @classmethod
+    def from_definitions(cls, definitions: Any) -> "Catalog":
+        """Serve every pipeline of `definitions`, each registering the model declared for it."""
+        from durapipe.loading import code_root_of
+
+        served = []
+        for name, pipeline in sorted(definitions.pipelines.items()):
+            model = definitions.model_of(name)
+            served.append(ServedPipeline(pipeline, code_root_of(pipeline), model.policy() if model else None))
+        return cls(served, definitions)
+
+    @property
+    def version(self) -> str | None:
+        """The definitions version every run started here records."""
+        return self.definitions.version if self.definitions is not None else None
 
     def names(self) -> list[str]:
         """The served pipeline names, sorted."""
@@ -93,7 +96,7 @@ class Catalog:
             return self._served[name]
         except KeyError:
             raise RequestError(400, f"There is no pipeline named {name!r}; this app serves: "
-                                    f"{', '.join(self.names())}.") from None
+                                    f"{', '.join(self.names()) or 'no pipelines'}.") from None
 
 
 def parse_json_body(body: bytes, cap: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -111,7 +114,7 @@ def parse_json_body(body: bytes, cap: int = MAX_BODY_BYTES) -> dict[str, Any]:
     return data
 
 
-def run_request_from_body(served: ServedPipeline, body: dict[str, Any], store: Any, run_id: str,
+def run_request_from_body(catalog: Catalog, served: ServedPipeline, body: dict[str, Any], store: Any, run_id: str,
                           trigger: dict[str, Any]) -> dict[str, Any]:
     """The orchestrator input for an HTTP run request; validates before anything is written."""
     unknown = sorted(set(body) - {"parameters", "inputs"})
@@ -121,38 +124,51 @@ def run_request_from_body(served: ServedPipeline, body: dict[str, Any], store: A
     inputs = body.get("inputs") or {}
     if not isinstance(params, dict) or not isinstance(inputs, dict):
         raise RequestError(400, "'parameters' and 'inputs' must be JSON objects.")
-    sources = {name: _input_source(name, value, store) for name, value in inputs.items()}
-    return served_run_request(served, params, sources, run_id=run_id, trigger=trigger)
+    references = {name: _input_reference(name, value) for name, value in inputs.items()}
+    sources, notes = _resolve(store, references)
+    return served_run_request(catalog, served, params, sources, run_id=run_id,
+                              trigger={**trigger, **({"inputs": notes} if notes else {})})
 
 
-def served_run_request(served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *, run_id: str,
-                      trigger: dict[str, Any], deliver: dict[str, str] | None = None,
-                      max_parallel: int | None = None) -> dict[str, Any]:
+def served_run_request(catalog: Catalog, served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *,
+                       run_id: str, trigger: dict[str, Any], deliver: dict[str, str] | None = None,
+                       max_parallel: int | None = None) -> dict[str, Any]:
     """The orchestrator input for a served pipeline; raises RequestError (400) for bad parameters or inputs."""
     from durapipe.spec import resolve_params
 
     spec = served.pipeline.spec
     try:
-        return build_run_request(
+        request = build_run_request(
             spec.to_json(), resolve_params(spec, params), sources, run_id=run_id,
             code_root=str(served.code_root), trigger=trigger, max_parallel=max_parallel or SERVED_MAX_PARALLEL,
-            register={"model": served.register_model} if served.register_model else None, deliver=deliver)
+            register=served.register, deliver=deliver)
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
+    request["definitions_version"] = catalog.version
+    return request
 
 
-def _input_source(name: str, value: Any, store: Any) -> dict[str, Any]:
-    """An input given over HTTP: a store key (text or {"key": ...}); never a local path."""
+def _input_reference(name: str, value: Any) -> str:
+    """An input given over HTTP: a blob name or reference (text or {"key": ...}); never a local path."""
+    from durapipe.references import check_reference
+
     key = value.get("key") if isinstance(value, dict) else value
     if not isinstance(key, str):
-        raise RequestError(400, f"Input {name!r} must be a blob name in the store, such as \"incoming/data.csv\".")
+        raise RequestError(400, f"Input {name!r} must be a blob name in the store, such as \"incoming/data.csv\", "
+                                "or a reference such as \"model:NAME:champion\".")
     try:
-        check_blob_name(key, f"blob name of input {name!r}")
+        return check_reference(key, f"blob name of input {name!r}")
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
-    if not store.exists(key):
-        raise RequestError(400, f"Input {name!r} names the blob {key!r}, which is not in the store.")
-    return {"key": key}
+
+
+def _resolve(store: Any, references: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from durapipe.references import resolve_inputs
+
+    try:
+        return resolve_inputs(store, references)
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -236,32 +252,56 @@ def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = N
     write_run_record(store, record)
 
 
-def arrival_request(served: ServedPipeline, store: Any, key: str, etag: str, run_id: str, model: str,
-                    scores_prefix: str = "scores/") -> dict[str, Any]:
-    """The batch-scoring run of an arrived blob, with the champion of `model`; scores go to `scores_prefix`."""
-    from durapipe.registry import champion
+def schedule_request(catalog: Catalog, schedule: Any, store: Any, run_id: str, tick: datetime) -> dict[str, Any]:
+    """The run a schedule's tick starts, with the schedule's parameters and resolved input references."""
+    served = catalog.get(schedule.pipeline.name)
+    sources, notes = _resolve(store, schedule.inputs)
+    trigger = {"kind": "timer", "schedule": schedule.name, "tick": tick.isoformat(), "inputs": notes}
+    return served_run_request(catalog, served, schedule.params, sources, run_id=run_id, trigger=trigger)
+
+
+def blob_name_of(trigger: Any, key: str) -> str:
+    """The `{name}` part of an arrived blob's key under the trigger's path."""
+    suffix = trigger.path[trigger.path.index("{name}") + len("{name}"):]
+    name = key[len(trigger.prefix):]
+    return name[:len(name) - len(suffix)] if suffix and name.endswith(suffix) else name
+
+
+def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: str,
+                    arrival_id: str) -> dict[str, Any]:
+    """What a blob arrival starts: the run of the trigger's pipeline with the blob bound to its input.
+
+    The orchestrator `blob_arrival` tries the run up to `tries` times, then records the blob as poison.
+    """
+    from durapipe.keys import check_delivery_key
 
     check_blob_name(key, "arrived blob name")
-    current = champion(store, model)
-    if current is None:
-        raise DurapipeError(f"Blob {key} cannot be scored: model {model} has no champion yet; "
-                            "run the retraining pipeline first.")
-    name = key.split("/", 1)[1] if "/" in key else key
-    sources = {"data": {"key": key}, "model": {"artifact": current["outputs"]["model"]},
-               "scaler": {"artifact": current["outputs"]["scaler"]}}
-    trigger = {"kind": "blob", "key": key, "etag": etag, "model": model, "model_version": current["version"]}
-    return served_run_request(served, {}, sources, run_id=run_id, trigger=trigger,
-                              deliver={"scores": f"{scores_prefix}{name}"})
+    name = blob_name_of(trigger, key)
+    served = catalog.get(trigger.pipeline.name)
+    sources, notes = _resolve(store, trigger.inputs)
+    sources[trigger.input] = {"key": key}
+    deliver = {output: check_delivery_key(template.replace("{name}", name))
+               for output, template in trigger.deliver.items()}
+    run_trigger = {"kind": "blob", "blob_trigger": trigger.name, "key": key, "etag": etag, "inputs": notes}
+    request = served_run_request(catalog, served, trigger.params, sources, run_id=f"{arrival_id}-1",
+                                 trigger=run_trigger, deliver=deliver)
+    return {"schema": 1, "arrival_id": arrival_id, "key": key, "etag": etag, "blob_trigger": trigger.name,
+            "tries": trigger.tries, "retry_interval": trigger.retry_interval, "request": request}
 
 
-def retrain_request(served: ServedPipeline, store: Any, run_id: str, tick: datetime,
-                    training_prefix: str = "training/") -> dict[str, Any]:
-    """The retraining run of a timer tick, on the newest blob under `training_prefix` (if any)."""
-    newest = None
-    for key in store.list(training_prefix):
-        info = store.stat(key)
-        if newest is None or (info.modified, key) > newest[0]:
-            newest = ((info.modified, key), key)
-    sources = {"raw": {"key": newest[1]}} if newest else {}
-    trigger = {"kind": "timer", "tick": tick.isoformat(), "data": newest[1] if newest else None}
-    return served_run_request(served, {}, sources, run_id=run_id, trigger=trigger)
+def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
+    """The catalog of the project the app serves: DURAPIPE_PROJECT_ROOT (else `entry_dir`) and its definitions.
+
+    With no definitions configured the app serves no pipelines (it still runs `durapipe run`'s).
+    """
+    import os
+
+    from durapipe.dsl.definitions import Definitions
+    from durapipe.project import PROJECT_ROOT_ENV, definitions_ref, load_definitions
+
+    env = os.environ if env is None else env
+    root = Path(env.get(PROJECT_ROOT_ENV) or entry_dir)
+    ref = definitions_ref(root, env=env)
+    if ref is None:
+        return Catalog([], Definitions())
+    return Catalog.from_definitions(load_definitions(root, ref))

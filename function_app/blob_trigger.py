@@ -1,34 +1,37 @@
-"""Batch scoring on blob arrival: a CSV under `incoming/` is scored by the champion model."""
+"""One blob trigger function per blob trigger of the definitions: an arriving blob starts its pipeline."""
 import logging
-import os
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from activities import names
-from durapipe.service import app_store, arrival_request, blob_instance_id
-from function_app.catalog import BATCH_SCORE, CHAMPION_MODEL
+from durapipe.dsl.definitions import BlobTrigger
+from durapipe.service import Catalog, app_store, arrival_request, blob_instance_id
 
-bp = df.Blueprint()
 CONTAINER = "durapipe"
 log = logging.getLogger("durapipe.blob")
 
 
-@bp.function_name("score_arrived_blob")
-@bp.blob_trigger(arg_name="blob", path=f"{CONTAINER}/incoming/{{name}}", connection="AzureWebJobsStorage",
-                 source=func.BlobSource.EVENT_GRID)
-@bp.durable_client_input(client_name="client")
-async def score_arrived_blob(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
-    """Start batch scoring of the arrived blob; a redelivered blob version starts nothing."""
-    key = blob.name[len(CONTAINER) + 1:] if blob.name.startswith(f"{CONTAINER}/") else blob.name
-    properties = blob.blob_properties or {}
-    etag = str(properties.get("ETag") or properties.get("Etag") or properties.get("etag") or "")
-    run_id = blob_instance_id(CONTAINER, key, etag)
-    existing = await client.get_status(run_id)
-    if existing is not None and getattr(existing, "runtime_status", None):
-        log.info("blob %s (ETag %s) already started run %s", key, etag, run_id)
-        return
-    request = arrival_request(BATCH_SCORE, app_store(), key, etag, run_id, CHAMPION_MODEL,
-                              scores_prefix=os.environ.get("DURAPIPE_SCORES_PREFIX", "scores/"))
-    await client.start_new(names.PIPELINE_RUN, run_id, request)
-    log.info("blob %s (ETag %s) started run %s", key, etag, run_id)
+def blob_blueprint(trigger: BlobTrigger, catalog: Catalog) -> df.Blueprint:
+    """The function `blob_<name>`: start the arrival of each new blob version; a redelivered one starts nothing."""
+    bp = df.Blueprint()
+
+    async def on_blob(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
+        key = blob.name[len(CONTAINER) + 1:] if blob.name.startswith(f"{CONTAINER}/") else blob.name
+        properties = blob.blob_properties or {}
+        etag = str(properties.get("ETag") or properties.get("Etag") or properties.get("etag") or "")
+        arrival_id = blob_instance_id(CONTAINER, key, etag)
+        existing = await client.get_status(arrival_id)
+        if existing is not None and getattr(existing, "runtime_status", None):
+            log.info("blob %s (ETag %s) already started %s", key, etag, arrival_id)
+            return
+        arrival = arrival_request(catalog, trigger, app_store(), key, etag, arrival_id)
+        await client.start_new(names.BLOB_ARRIVAL, arrival_id, arrival)
+        log.info("blob %s (ETag %s) started %s", key, etag, arrival_id)
+
+    on_blob.__name__ = on_blob.__qualname__ = f"blob_{trigger.name}"
+    bp.function_name(f"blob_{trigger.name}")(
+        bp.blob_trigger(arg_name="blob", path=f"{CONTAINER}/{trigger.path}", connection="AzureWebJobsStorage",
+                        source=func.BlobSource.EVENT_GRID)(
+            bp.durable_client_input(client_name="client")(on_blob)))
+    return bp

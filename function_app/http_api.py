@@ -11,11 +11,9 @@ from activities import names
 from durapipe.errors import DurapipeError
 from durapipe.openapi import openapi_document
 from durapipe.run_request import new_run_id
-from durapipe.service import (RequestError, app_store, mark_canceled, page_of_runs, parse_json_body, read_run,
-                              run_request_from_body, run_view)
-from function_app.catalog import CATALOG
+from durapipe.service import (Catalog, RequestError, app_store, mark_canceled, page_of_runs, parse_json_body,
+                              read_run, run_request_from_body, run_view)
 
-bp = df.Blueprint()
 AUTH = func.AuthLevel.FUNCTION
 log = logging.getLogger("durapipe.http")
 
@@ -43,84 +41,85 @@ def handles_errors(handler: Callable[..., Awaitable[func.HttpResponse]]) -> Call
     return wrapper
 
 
-@bp.function_name("list_pipelines")
-@bp.route(route="pipelines", methods=["GET"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def list_pipelines(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/pipelines: the served pipelines with their version, parameters and inputs."""
-    return _json(200, {"pipelines": [CATALOG.get(n).describe() for n in CATALOG.names()]})
+def http_blueprint(catalog: Catalog) -> df.Blueprint:
+    """The HTTP API over the pipelines `catalog` serves."""
+    bp = df.Blueprint()
 
+    @bp.function_name("list_pipelines")
+    @bp.route(route="pipelines", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def list_pipelines(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/pipelines: the served pipelines with their version, parameters and inputs."""
+        return _json(200, {"pipelines": [catalog.get(n).describe() for n in catalog.names()]})
 
-@bp.function_name("start_pipeline_run")
-@bp.route(route="pipelines/{name}/runs", methods=["POST"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def start_pipeline_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/pipelines/{name}/runs: validate and start a run; 202 with its status URLs."""
-    body = parse_json_body(req.get_body())
-    served = CATALOG.get(req.route_params.get("name", ""))
-    run_id = new_run_id(served.name)
-    request = run_request_from_body(served, body, app_store(), run_id, {"kind": "http"})
-    await client.start_new(names.PIPELINE_RUN, run_id, request)
-    status_url = f"{_origin(req)}/api/runs/{run_id}"
-    return _json(202, {"run_id": run_id, "status": "pending", "status_url": status_url,
-                       "cancel_url": f"{status_url}/cancel",
-                       "durable": client.create_http_management_payload(run_id)},
-                 headers={"Location": status_url})
+    @bp.function_name("start_pipeline_run")
+    @bp.route(route="pipelines/{name}/runs", methods=["POST"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def start_pipeline_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """POST /api/pipelines/{name}/runs: validate and start a run; 202 with its status URLs."""
+        body = parse_json_body(req.get_body())
+        served = catalog.get(req.route_params.get("name", ""))
+        run_id = new_run_id(served.name)
+        request = run_request_from_body(catalog, served, body, app_store(), run_id, {"kind": "http"})
+        await client.start_new(names.PIPELINE_RUN, run_id, request)
+        status_url = f"{_origin(req)}/api/runs/{run_id}"
+        return _json(202, {"run_id": run_id, "status": "pending", "status_url": status_url,
+                           "cancel_url": f"{status_url}/cancel",
+                           "durable": client.create_http_management_payload(run_id)},
+                     headers={"Location": status_url})
 
+    @bp.function_name("list_runs")
+    @bp.route(route="runs", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs?pipeline=&status=&limit=&offset=: runs, newest first, paged."""
+        try:
+            limit = int(req.params.get("limit", "50"))
+            offset = int(req.params.get("offset", "0"))
+        except ValueError:
+            raise RequestError(400, "'limit' and 'offset' must be whole numbers.") from None
+        return _json(200, page_of_runs(app_store(), req.params.get("pipeline"), req.params.get("status"), limit, offset))
 
-@bp.function_name("list_runs")
-@bp.route(route="runs", methods=["GET"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/runs?pipeline=&status=&limit=&offset=: runs, newest first, paged."""
-    try:
-        limit = int(req.params.get("limit", "50"))
-        offset = int(req.params.get("offset", "0"))
-    except ValueError:
-        raise RequestError(400, "'limit' and 'offset' must be whole numbers.") from None
-    return _json(200, page_of_runs(app_store(), req.params.get("pipeline"), req.params.get("status"), limit, offset))
+    @bp.function_name("get_run")
+    @bp.route(route="runs/{id}", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}: status, per-step progress, outputs and error."""
+        run_id = req.route_params.get("id", "")
+        record = read_run(app_store(), run_id)
+        status = await _instance_status(client, run_id)
+        return _json(200, run_view(run_id, status, record))
 
+    @bp.function_name("cancel_run")
+    @bp.route(route="runs/{id}/cancel", methods=["POST"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """POST /api/runs/{id}/cancel: stop a running run; its committed steps stay reusable."""
+        run_id = req.route_params.get("id", "")
+        store = app_store()
+        status = await _instance_status(client, run_id)
+        if status is None:
+            raise RequestError(404, f"There is no run {run_id!r}.")
+        if status["runtimeStatus"] not in ("Pending", "Running"):
+            raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
+        await client.terminate(run_id, "canceled over the HTTP API")
+        mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))
+        return _json(202, {"run_id": run_id, "status": "canceled"})
 
-@bp.function_name("get_run")
-@bp.route(route="runs/{id}", methods=["GET"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/runs/{id}: status, per-step progress, outputs and error."""
-    run_id = req.route_params.get("id", "")
-    record = read_run(app_store(), run_id)
-    status = await _instance_status(client, run_id)
-    return _json(200, run_view(run_id, status, record))
+    @bp.function_name("openapi")
+    @bp.route(route="openapi.json", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def openapi(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/openapi.json: the OpenAPI document of these routes."""
+        return _json(200, openapi_document(f"{_origin(req)}/api"))
 
-
-@bp.function_name("cancel_run")
-@bp.route(route="runs/{id}/cancel", methods=["POST"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/runs/{id}/cancel: stop a running run; its committed steps stay reusable."""
-    run_id = req.route_params.get("id", "")
-    store = app_store()
-    status = await _instance_status(client, run_id)
-    if status is None:
-        raise RequestError(404, f"There is no run {run_id!r}.")
-    if status["runtimeStatus"] not in ("Pending", "Running"):
-        raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
-    await client.terminate(run_id, "canceled over the HTTP API")
-    mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))
-    return _json(202, {"run_id": run_id, "status": "canceled"})
-
-
-@bp.function_name("openapi")
-@bp.route(route="openapi.json", methods=["GET"], auth_level=AUTH)
-@bp.durable_client_input(client_name="client")
-@handles_errors
-async def openapi(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/openapi.json: the OpenAPI document of these routes."""
-    return _json(200, openapi_document(f"{_origin(req)}/api"))
+    return bp
 
 
 async def _instance_status(client: df.DurableOrchestrationClient, run_id: str) -> Optional[Dict[str, Any]]:

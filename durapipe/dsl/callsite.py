@@ -41,6 +41,8 @@ def _def_line(filename: str, first: int) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _is_internal(filename: str) -> bool:
+    if filename == "<string>":
+        return True  # the __init__ that dataclasses generate for a declaration
     try:
         return str(Path(filename).resolve().parent) == _DSL_DIR
     except OSError:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 
 from azure.functions.blob import InputStream
 
+from durapipe.keys import poison_key
 from durapipe.errors import DurapipeError, NotFoundError, UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
 from durapipe.local.state_file import load_state, save_state
@@ -163,7 +164,7 @@ class BlobPoller:
                   "etag": etag, "tries": tries, "reason": reason,
                   "time": datetime.now(timezone.utc).isoformat()}
         try:
-            self.store.put(f"{POISON_PREFIX}{key}.json", json.dumps(record, indent=2).encode())
+            self.store.put(poison_key(key), json.dumps(record, indent=2).encode())
         except DurapipeError as exc:
             log.error("could not write the poison record of %s: %s", key, exc)
         log.error("blob %s is poisoned for %s after %d tries: %s", key, watch.function.name, tries, reason)

@@ -194,8 +194,13 @@ class Server:
 def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = DEFAULT_PORT,
                   max_parallel: int | None = None, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
                   script_root: Path | None = None, script_file: str | None = APP_SCRIPT_FILE,
+                  project_root: Path | None = None, definitions: str | None = None,
                   echo: Callable[[str], None] = print) -> int:
-    """Run a Server until SIGINT or SIGTERM, then stop it cleanly; returns the exit code (0)."""
+    """Run a Server until SIGINT or SIGTERM, then stop it cleanly; returns the exit code (0).
+
+    With `project_root`, durapipe's own app serves that project's definitions (`definitions`,
+    else $DURAPIPE_DEFINITIONS, else its pyproject.toml's `[tool.durapipe] definitions`).
+    """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -204,9 +209,14 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     def on_signal(signum: int, frame: Any) -> None:
         stopping.set()
 
-    applied = load_local_settings(script_root or app_script_root())
+    # A project's settings live in the project, as local.settings.json does beside a function app.
+    applied = load_local_settings(project_root or script_root or app_script_root())
     if applied:
         echo(f"app settings from {SETTINGS_FILE}: {', '.join(sorted(applied))}")
+    if project_root is not None:
+        from durapipe.project import export_project
+
+        export_project(project_root, definitions)
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     # A server's starter functions call the durable client: import its HTTP helpers (and
     # aiohttp) now rather than inside the first request.

@@ -36,12 +36,21 @@ class TimerSchedule:
     run_on_startup: bool
 
 
+class MissingSetting(UsageError):
+    """A binding names an app setting that is not set: the Functions host disables that function."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
 def resolve_settings(text: str, env: Mapping[str, str], where: str) -> str:
     """`text` with every %NAME% replaced by the app setting (environment variable) NAME."""
     def lookup(found: re.Match[str]) -> str:
         name = found.group(1)
         if name not in env:
-            raise UsageError(f"{where} uses the app setting %{name}%, which is not set; set {name} in the environment.")
+            raise MissingSetting(f"{where} uses the app setting %{name}%, which is not set; "
+                                 f"set {name} in the environment.", name)
         return env[name]
     return _SETTING.sub(lookup, text)
 
@@ -57,12 +66,21 @@ def next_tick(expression: str, after: float) -> float:
 
 
 def timer_schedules(app: LoadedApp, env: Mapping[str, str] | None = None) -> list[TimerSchedule]:
-    """A TimerSchedule per timerTrigger function; a missing setting or bad expression raises UsageError."""
+    """A TimerSchedule per timerTrigger function; a bad expression raises UsageError.
+
+    A function whose schedule names an unset app setting is disabled with one warning, as the
+    Functions host does, and the others still fire.
+    """
     env = os.environ if env is None else env
     schedules = []
     for fn in app.by_trigger("timerTrigger"):
         where = f"The timer trigger {fn.name!r}"
-        expression = resolve_settings(str(fn.trigger.get("schedule") or ""), env, where)
+        try:
+            expression = resolve_settings(str(fn.trigger.get("schedule") or ""), env, where)
+        except MissingSetting as exc:
+            log.warning("function %s is disabled: its schedule uses the app setting %%%s%%, which is not set",
+                        fn.name, exc.setting)
+            continue
         schedules.append(TimerSchedule(fn, check_schedule(expression, where),
                                        bool(fn.trigger.get("runOnStartup", False))))
     return schedules

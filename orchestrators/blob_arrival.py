@@ -1,0 +1,46 @@
+"""A blob arrival: run the blob trigger's pipeline, trying again after a failure, then give the blob up as poison.
+
+Deterministic: attempts are numbered, waits are durable timers, and only the recording
+activity touches the store.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Generator
+
+import azure.durable_functions as df
+
+from activities import names
+
+bp = df.Blueprint()
+
+
+@bp.function_name(names.BLOB_ARRIVAL)
+@bp.orchestration_trigger(context_name="context")
+def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run the arrival's pipeline up to `tries` times (runs `<arrival>-1`, `-2`, ...); record poison after the last."""
+    arrival = context.get_input()
+    tries = max(1, int(arrival.get("tries") or 1))
+    errors: list[dict[str, str]] = []
+    for attempt in range(1, tries + 1):
+        run_id = f"{arrival['arrival_id']}-{attempt}"
+        request = {**arrival["request"], "run_id": run_id,
+                   "trigger": {**arrival["request"]["trigger"], "attempt": attempt}}
+        try:
+            summary = yield context.call_sub_orchestrator(names.PIPELINE_RUN, request, run_id)
+            return {"status": "completed", "run_id": run_id, "attempts": attempt, "summary": summary}
+        except Exception as exc:  # a failed run is a failed try; the next one reuses what it committed
+            errors.append({"run_id": run_id, "error": _reason(exc)})
+        if attempt < tries:
+            wait = float(arrival.get("retry_interval") or 0)
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=wait))
+    poison = {"schema": 1, "key": arrival["key"], "etag": arrival["etag"], "blob_trigger": arrival["blob_trigger"],
+              "tries": tries, "reason": errors[-1]["error"], "attempts": errors,
+              "at": context.current_utc_datetime.isoformat()}
+    yield context.call_activity(names.RECORD_POISON, poison)
+    return {"status": "poisoned", "attempts": tries, "reason": errors[-1]["error"]}
+
+
+def _reason(exc: Exception) -> str:
+    # A failed sub-orchestration reaches the parent as Exception(f"{Reason} \n {Details}"): keep the reason.
+    return str(exc).split(" \n ", 1)[0].strip() or type(exc).__name__
