@@ -51,14 +51,18 @@ class App:
                 self.process.wait()
 
 
-def start_app(tmp: Path, store_url: str, schedule: str = "0 0 3 * * *") -> App:
-    """Start `durapipe serve --port 0` on the repository's app and wait for its banner."""
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "pipelines"
+
+
+def start_app(tmp: Path, store_url: str, schedule: str = "0 0 3 * * *", project: Path = EXAMPLE_PROJECT,
+              extra_env: dict[str, str] | None = None) -> App:
+    """Start `durapipe serve --port 0` in `project` (default: the example project) and wait for its banner."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURAPIPE_") and k != "PYTHON_SCRIPT_FILE_NAME"}
     env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY,
-                "DURAPIPE_RETRAIN_SCHEDULE": schedule})
+                "DURAPIPE_RETRAIN_SCHEDULE": schedule, **(extra_env or {})})
     command = [sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--store", store_url,
                "--max-parallel", "2", "--poll-interval", "0.3"]
-    process = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, env=env, cwd=project, stdout=subprocess.PIPE,
                                stderr=open(tmp / "serve.err", "ab"), text=True)
     banner = read_banner(process, tmp / "serve.err", START_TIMEOUT_S)
     base_url = banner[0].rsplit(" ", 1)[1].rstrip("/")

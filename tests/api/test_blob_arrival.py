@@ -55,7 +55,8 @@ def test_an_uploaded_csv_is_scored_into_the_scores_prefix(app, first_scoring):
     assert len(scores) == 3001
     assert scores[0].split(",")[0] == "row"
     assert first_scoring["steps"]["score"]["partitions"] == {"total": 3, "ran": 3, "reused": 0}
-    assert first_scoring["trigger"]["model"] == "breast_cancer"
+    assert first_scoring["trigger"]["inputs"]["model"] == {"reference": "model:breast_cancer:champion",
+                                                      "model": "breast_cancer", "version": 1, "output": "model"}
 
 
 def test_a_larger_file_sharing_leading_rows_scores_only_new_partitions(app, first_scoring, rows, tmp_path):

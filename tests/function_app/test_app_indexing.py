@@ -1,5 +1,6 @@
 """The app loads the way the Azure Functions Python worker loads it, with the bindings we mean."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -38,8 +39,11 @@ class IndexedApp:
 
 @pytest.fixture(scope="module")
 def app():
+    # The example project's definitions, as `durapipe serve` in pipelines/ hands them to the app.
+    env = {**os.environ, "DURAPIPE_PROJECT_ROOT": str(ROOT / "pipelines")}
+    env.pop("DURAPIPE_DEFINITIONS", None)
     done = subprocess.run([sys.executable, "-c", INDEX_SCRIPT, str(ROOT)], capture_output=True, text=True,
-                          cwd=ROOT, check=True)
+                          cwd=ROOT, check=True, env=env)
     return IndexedApp(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -62,7 +66,8 @@ def test_every_function_the_app_needs_is_indexed(app):
         "gather_partitions": "activityTrigger", "record_run": "activityTrigger",
         "list_pipelines": "httpTrigger", "start_pipeline_run": "httpTrigger", "list_runs": "httpTrigger",
         "get_run": "httpTrigger", "cancel_run": "httpTrigger", "openapi": "httpTrigger",
-        "score_arrived_blob": "blobTrigger", "scheduled_retrain": "timerTrigger",
+        "blob_arrival": "orchestrationTrigger", "record_poison": "activityTrigger",
+        "blob_score": "blobTrigger", "schedule_retrain": "timerTrigger",
     }
     assert {name: f.trigger_type for name, f in app.functions.items() if name in expected} == expected
 
@@ -81,14 +86,14 @@ def test_http_routes_and_methods(app):
 
 
 def test_blob_trigger_uses_event_grid_on_the_incoming_prefix_with_an_identity_connection(app):
-    (binding,) = [b for b in app.functions["score_arrived_blob"].bindings if b["type"] == "blobTrigger"]
+    (binding,) = [b for b in app.functions["blob_score"].bindings if b["type"] == "blobTrigger"]
     assert binding["source"] == "EventGrid"
     assert binding["path"] == "durapipe/incoming/{name}"
     assert binding["connection"] == "AzureWebJobsStorage"
 
 
 def test_timer_reads_its_schedule_from_an_app_setting(app):
-    (binding,) = [b for b in app.functions["scheduled_retrain"].bindings if b["type"] == "timerTrigger"]
+    (binding,) = [b for b in app.functions["schedule_retrain"].bindings if b["type"] == "timerTrigger"]
     assert binding["schedule"] == "%DURAPIPE_RETRAIN_SCHEDULE%"
     assert not binding.get("runOnStartup")
 
