@@ -244,6 +244,20 @@ def serve(port: int, store_url: str | None, max_parallel: int | None, poll_inter
                            definitions=definitions, echo=click.echo))
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@friendly
+def init(folder: Path) -> None:
+    """Create a new project in FOLDER: definitions, a two-step pipeline, a test and settings."""
+    from durapipe.scaffold import pipeline_name_for, scaffold
+
+    for path in scaffold(folder):
+        click.echo(f"created {path}")
+    click.echo(f"next: cd {folder}, then `durapipe run pipeline.py:{pipeline_name_for(folder.resolve())}`, "
+               "`durapipe serve` or `python -m pytest`")
+    sys.exit(EXIT_OK)
+
+
 def console() -> Any:
     """The console for human output (stderr stays free for errors)."""
     from rich.console import Console  # rich is slow to import; `--json` and most commands never need it

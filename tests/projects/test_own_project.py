@@ -1,0 +1,188 @@
+"""A project of the user's own, outside the repository, served by `durapipe serve` exactly as its definitions say."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.api.conftest import App, start_app
+from tests.serve.conftest import wait_for
+
+RUN_TIMEOUT_S = 120.0
+
+PIPELINES = '''
+import json
+from pathlib import Path
+
+from words import count_words
+
+from durapipe import Input, Output, pipeline, step
+
+
+@step
+def greet(greeting: Output, who: str = "world") -> None:
+    greeting.write_text(f"hello {who}")
+
+
+@pipeline
+def hello(who: str = "world") -> dict:
+    return {"greeting": greet(who=who).greeting}
+
+
+@step
+def count(text: Input, counts: Output) -> None:
+    if "fail" in text.read_text():
+        raise ValueError("this text asks to fail")
+    counts.write_text(json.dumps(count_words(text.read_text())))
+
+
+@pipeline
+def wordcount(text: Input) -> dict:
+    return {"counts": count(text=text).counts}
+'''
+
+WORDS = '''
+def count_words(text: str) -> dict:
+    words = text.split()
+    return {w: words.count(w) for w in sorted(set(words))}
+'''
+
+DEFINITIONS = '''
+from flows import hello, wordcount
+
+from durapipe import BlobTrigger, Definitions, Schedule
+
+defs = Definitions(
+    pipelines=[hello, wordcount],
+    schedules=[Schedule("every_second", pipeline=hello, cron="%HELLO_SCHEDULE%", params={"who": "timer"})],
+    blob_triggers=[BlobTrigger("texts", pipeline=wordcount, path="drop/{name}", input="text",
+                               deliver={"counts": "counts/{name}"}, tries=2, retry_interval=0.2)],
+)
+'''
+
+
+def make_project(folder: Path) -> Path:
+    """A project with two pipelines, a helper module, a schedule and a blob trigger."""
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text('[tool.durapipe]\ndefinitions = "project_defs:defs"\n')
+    (folder / "flows.py").write_text(textwrap.dedent(PIPELINES))
+    (folder / "words.py").write_text(textwrap.dedent(WORDS))
+    (folder / "project_defs.py").write_text(textwrap.dedent(DEFINITIONS))
+    return folder
+
+
+def store_url(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "local":
+        return str(tmp / "store")
+    import uuid
+
+    return f"{request.getfixturevalue('azurite')}/p{uuid.uuid4().hex[:20]}"
+
+
+def run_over_http(app: App, pipeline: str, body: dict[str, Any]) -> dict[str, Any]:
+    status, started = app.post(f"/pipelines/{pipeline}/runs", json.dumps(body).encode())
+    assert status == 202, started
+    return wait_for(lambda: _ended(app, started["run_id"]), timeout=RUN_TIMEOUT_S, interval=0.3)
+
+
+def _ended(app: App, run_id: str) -> dict[str, Any] | None:
+    status, view = app.get(f"/runs/{run_id}")
+    return view if status == 200 and view["status"] not in ("pending", "running") else None
+
+
+def record_for_blob(app: App, key: str) -> dict[str, Any] | None:
+    for name in app.store.list("runs/"):
+        record = json.loads(app.store.get(name))
+        if record.get("trigger", {}).get("key") == key and record["status"] != "running":
+            return record
+    return None
+
+
+@pytest.fixture(scope="module", params=["local", "azurite"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """One serve of the project per store backend, shared by this module's tests."""
+    tmp_path = tmp_path_factory.mktemp("own")
+    project = make_project(tmp_path / "elsewhere" / "wordy")
+    app = start_app(tmp_path, store_url(request.param, tmp_path, request), project=project,
+                    extra_env={"HELLO_SCHEDULE": "* * * * * *"})
+    yield app
+    assert app.stop() == 0
+
+
+def test_serve_lists_exactly_the_projects_pipelines(served):
+    status, body = served.get("/pipelines")
+    assert status == 200
+    assert [p["name"] for p in body["pipelines"]] == ["hello", "wordcount"]
+
+
+def test_a_pipeline_started_over_http_runs_to_completion(served):
+    view = run_over_http(served, "hello", {"parameters": {"who": "http"}})
+    assert view["status"] == "completed", view
+    ref = view["outputs"]["greeting"]
+    assert served.store.get(f"artifacts/{ref['hash']}") == b"hello http"
+
+
+def test_the_schedule_fires_and_its_run_records_the_tick_and_the_definitions_version(served):
+    def a_finished_tick():
+        for name in served.store.list("runs/every_second-tick-"):
+            record = json.loads(served.store.get(name))
+            if record["status"] == "completed":
+                return record
+        return None
+    record = wait_for(a_finished_tick, timeout=RUN_TIMEOUT_S, interval=0.3)
+    assert record["trigger"]["kind"] == "timer" and record["trigger"]["schedule"] == "every_second"
+    assert record["params"] == {"who": "timer"}
+    assert len(record["definitions_version"]) == 64
+
+
+def test_a_landing_blob_starts_its_pipeline_and_the_output_is_delivered(served, tmp_path):
+    (tmp_path / "a.txt").write_text("to be or not to be")
+    served.store.upload_file("drop/a.txt", tmp_path / "a.txt")
+    record = wait_for(lambda: record_for_blob(served, "drop/a.txt"), timeout=RUN_TIMEOUT_S, interval=0.3)
+    assert record["status"] == "completed", record.get("error")
+    assert json.loads(served.store.get("counts/a.txt")) == {"be": 2, "not": 1, "or": 1, "to": 2}
+
+
+def test_a_blob_whose_runs_fail_every_try_is_poisoned_while_others_go_on(served, tmp_path):
+    (tmp_path / "bad.txt").write_text("please fail")
+    (tmp_path / "good.txt").write_text("fine")
+    served.store.upload_file("drop/bad.txt", tmp_path / "bad.txt")
+    served.store.upload_file("drop/good.txt", tmp_path / "good.txt")
+    poison = wait_for(lambda: served.store.exists("poison/drop/bad.txt.json") or None, timeout=RUN_TIMEOUT_S,
+                      interval=0.3)
+    assert poison
+    doc = json.loads(served.store.get("poison/drop/bad.txt.json"))
+    assert doc["tries"] == 2 and len(doc["attempts"]) == 2
+    assert "this text asks to fail" in doc["reason"]
+    good = wait_for(lambda: record_for_blob(served, "drop/good.txt"), timeout=RUN_TIMEOUT_S, interval=0.3)
+    assert good["status"] == "completed"
+    assert json.loads(served.store.get("counts/good.txt")) == {"fine": 1}
+
+
+def test_a_project_made_by_init_serves_its_pipeline_schedule_and_blob_trigger(tmp_path, request):
+    project = tmp_path / "fresh" / "churn"
+    done = subprocess.run([sys.executable, "-m", "durapipe.cli", "init", str(project)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # The user makes the nightly schedule fire every second, to watch it work.
+    definitions = project / "definitions.py"
+    definitions.write_text(definitions.read_text().replace('cron="0 0 3 * * *"', 'cron="* * * * * *"'))
+    for kind in ("local", "azurite"):
+        (tmp_path / kind).mkdir()
+        app = start_app(tmp_path / kind, store_url(kind, tmp_path / kind, request), project=project)
+        try:
+            status, body = app.get("/pipelines")
+            assert [p["name"] for p in body["pipelines"]] == ["churn"]
+            assert run_over_http(app, "churn", {"parameters": {"min_value": 2}})["status"] == "completed"
+            wait_for(lambda: any(app.store.list("runs/nightly-tick-")) or None, timeout=RUN_TIMEOUT_S, interval=0.3)
+            (tmp_path / kind / "n.csv").write_text("value\n5\n1\n7\n")
+            app.store.upload_file("incoming/n.csv", tmp_path / kind / "n.csv")
+            wait_for(lambda: app.store.exists("results/n.csv") or None, timeout=RUN_TIMEOUT_S, interval=0.3)
+            assert json.loads(app.store.get("results/n.csv")) == {"count": 3, "mean": 13 / 3, "max": 7.0}
+        finally:
+            assert app.stop() == 0
