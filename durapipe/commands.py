@@ -18,21 +18,51 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str], force: list[str],
-                      max_parallel: int | None, run_id: str | None = None,
+                      max_parallel: int | None, store: Any, run_id: str | None = None,
                       register_model: str | None = None) -> dict[str, Any]:
     from durapipe.loading import code_root_of, load_target
+    from durapipe.references import MODEL, NEWEST, resolve_reference
     from durapipe.spec import resolve_params
 
     pipeline = load_target(target)
     spec = pipeline.spec
     spec_json = spec.to_json()
-    sources = {name: {"path": str(Path(path).resolve())} for name, path in inputs.items()}
+    sources: dict[str, Any] = {}
+    notes: dict[str, Any] = {}
+    for name, value in inputs.items():
+        if value.startswith((MODEL, NEWEST)):
+            resolved = resolve_reference(store, value, f"input {name!r}")
+            notes[name] = resolved.note
+            if resolved.source is not None:
+                sources[name] = resolved.source
+        else:
+            sources[name] = {"path": str(Path(value).resolve())}
     return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
         code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
-        trigger={"kind": "cli", "target": target},
-        register={"model": check_name(register_model, "model name")} if register_model else None,
+        trigger={"kind": "cli", "target": target, **({"inputs": notes} if notes else {})},
+        register=_registration(pipeline, register_model) if register_model else None,
         input_hint="; give it with --input {name}=PATH")
+
+
+def _registration(pipeline: Any, model: str) -> dict[str, Any]:
+    """The registration policy of `model`: as the pipeline's project declares it, else the defaults."""
+    import inspect
+
+    from durapipe.project import definitions_ref, find_project_root, load_definitions
+    from durapipe.registry import registration_policy
+
+    check_name(model, "model name")
+    root = find_project_root(Path(inspect.getsourcefile(pipeline.func) or "."))
+    ref = definitions_ref(root)
+    if ref is not None:
+        declared = load_definitions(root, ref).models.get(model)
+        if declared is not None:
+            if declared.pipeline.name != pipeline.name:
+                raise UsageError(f"Model {model} is registered from pipeline {declared.pipeline.name} in the "
+                                 f"project's definitions, not from {pipeline.name}.")
+            return declared.policy()
+    return registration_policy(model)
 
 
 def _console() -> Any:
@@ -99,8 +129,8 @@ def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], st
 
     # The worker fork server imports the app on the other core while this process loads the pipeline.
     start_fork_server(state_dir_for())
-    request = _pipeline_request(target, params, inputs, force, max_parallel, register_model=register_model)
     store = open_store(store_url)
+    request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model)
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
         if not as_json:
@@ -125,8 +155,8 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     from activities.plan import make_plan
     from durapipe.fingerprint.explain import explain as explain_components
 
-    request = _pipeline_request(target, params, inputs, force, None, run_id="plan")
     store = open_store(store_url)
+    request = _pipeline_request(target, params, inputs, force, None, store, run_id="plan")
     plan = make_plan(store, request)
     rows = []
     previous = records_list_runs(store, pipeline=request["spec"]["name"])

@@ -24,11 +24,12 @@ say "the model registry"
 
 say "batch scoring 5,000 rows in partitions of 1,000 with the champion model"
 "$python" ../pipelines/ml/sample.py incoming.csv --rows 5000
+# model:NAME:champion names the champion's model; model:NAME:champion:scaler the scaler registered with it.
 "$durapipe" run ../pipelines/batch_score.py:batch_score \
-  --input data=incoming.csv --input model=champion/model --input scaler=champion/scaler
+  --input data=incoming.csv --input model=model:breast_cancer:champion --input scaler=model:breast_cancer:champion:scaler
 say "batch scoring the same file again: every partition is reused"
 "$durapipe" run ../pipelines/batch_score.py:batch_score \
-  --input data=incoming.csv --input model=champion/model --input scaler=champion/scaler
+  --input data=incoming.csv --input model=model:breast_cancer:champion --input scaler=model:breast_cancer:champion:scaler
 
 say "runs so far"
 "$durapipe" runs list
