@@ -1,0 +1,154 @@
+"""Definitions, schedules, blob triggers and models: checked when declared, naming the file and line."""
+from __future__ import annotations
+
+import pytest
+
+from durapipe import BlobTrigger, Definitions, Input, Model, Output, Schedule, pipeline, step
+from durapipe.errors import DefinitionError
+from tests.dsl.support import assert_points_at
+
+
+@step
+def double(numbers: Input, doubled: Output, factor: int = 2) -> None:
+    """Double every number."""
+
+
+@step
+def measure(doubled: Input, metrics: Output) -> None:
+    """Write metrics."""
+
+
+@pipeline
+def numbers(numbers: Input, factor: int = 2) -> dict:
+    """Double numbers and measure them."""
+    out = double(numbers=numbers, factor=factor)
+    return {"doubled": out.doubled, "metrics": measure(doubled=out.doubled).metrics}
+
+
+@pipeline
+def other(numbers: Input) -> dict:
+    """Another pipeline."""
+    return {"doubled": double(numbers=numbers).doubled}
+
+
+def refused(make) -> str:
+    with pytest.raises(DefinitionError) as err:
+        make()
+    return str(err.value)
+
+
+def test_a_valid_declaration_holds_its_pipelines_and_triggers():
+    defs = Definitions(pipelines=[numbers], schedules=[Schedule("nightly", pipeline=numbers, cron="0 0 3 * * *",
+                                                                inputs={"numbers": "data/n.csv"})],
+                       blob_triggers=[BlobTrigger("arrivals", pipeline="numbers", path="incoming/{name}",
+                                                  input="numbers", deliver={"doubled": "out/{name}"})])
+    assert sorted(defs.pipelines) == ["numbers"]
+    assert defs.blob_triggers["arrivals"].pipeline is numbers
+    assert defs.blob_triggers["arrivals"].prefix == "incoming/"
+
+
+def test_a_pipeline_named_by_a_trigger_joins_the_served_pipelines():
+    defs = Definitions(schedules=[Schedule("s", pipeline=other, cron="0 0 3 * * *", inputs={"numbers": "a"})])
+    assert list(defs.pipelines) == ["other"]
+
+
+def test_an_unknown_pipeline_name_is_refused_at_the_declaring_line():
+    message = refused(lambda: Definitions(
+        pipelines=[numbers], schedules=[Schedule("s", pipeline="nope", cron="0 0 3 * * *")]))  # unknown-pipeline
+    assert "no pipeline named 'nope'" in message and "numbers" in message
+    assert_points_at(message, "unknown-pipeline", __file__)
+
+
+def test_an_unknown_input_in_inputs_is_named():
+    message = refused(lambda: Definitions(schedules=[
+        Schedule("s", pipeline=numbers, inputs={"numbrs": "a.csv"})]))  # unknown-input
+    assert "no input named 'numbrs'" in message
+    assert_points_at(message, "unknown-input", __file__)
+
+
+def test_an_unknown_parameter_in_params_is_named():
+    message = refused(lambda: Definitions(schedules=[Schedule("s", pipeline=numbers, params={"factr": 3})]))
+    assert "no parameter named 'factr'" in message
+
+
+def test_a_parameter_of_the_wrong_type_is_named():
+    message = refused(lambda: Definitions(schedules=[Schedule("s", pipeline=numbers, params={"factor": "x"})]))
+    assert "'factor'" in message
+
+
+def test_a_blob_trigger_input_the_pipeline_lacks_is_named():
+    message = refused(lambda: Definitions(blob_triggers=[
+        BlobTrigger("b", pipeline=numbers, input="data")]))  # bad-trigger-input
+    assert "input='data' is not an input of pipeline numbers" in message
+    assert_points_at(message, "bad-trigger-input", __file__)
+
+
+def test_a_delivery_of_an_unknown_output_is_named():
+    message = refused(lambda: Definitions(blob_triggers=[
+        BlobTrigger("b", pipeline=numbers, input="numbers", deliver={"scores": "out/{name}"})]))
+    assert "deliver names 'scores'" in message
+
+
+@pytest.mark.parametrize("key", ["steps/{name}.json", "models/x/champion.json", "runs/{name}", "artifacts/{name}",
+                                 "../{name}", "/abs/{name}", "out/{other}"])
+def test_a_delivery_under_durapipe_prefixes_or_outside_the_store_is_refused(key):
+    message = refused(lambda: BlobTrigger("b", pipeline=numbers, input="numbers", deliver={"doubled": key}))
+    assert "deliver" in message.lower() or "delivery" in message.lower()
+
+
+def test_duplicate_names_are_refused():
+    message = refused(lambda: Definitions(schedules=[Schedule("s", pipeline=numbers, inputs={"numbers": "a"}),
+                                                     Schedule("s", pipeline=numbers, inputs={"numbers": "a"})]))
+    assert "two schedules are named 's'" in message
+
+
+def test_a_bad_cron_is_refused_where_it_is_written():
+    message = refused(lambda: Schedule("s", pipeline=numbers, cron="0 3 * * *"))  # bad-cron
+    assert "six-field NCRONTAB" in message
+    assert_points_at(message, "bad-cron", __file__)
+
+
+def test_a_setting_as_cron_is_kept_for_the_host_to_resolve():
+    schedule = Schedule("s", pipeline=numbers, cron="%MY_SCHEDULE%")
+    assert schedule.setting == "MY_SCHEDULE" and schedule.cron == "%MY_SCHEDULE%"
+
+
+@pytest.mark.parametrize("path", ["incoming/", "incoming/{name}/{name}", "{name}", "../{name}", "in/{blob}"])
+def test_a_path_without_exactly_one_name_field_under_a_prefix_is_refused(path):
+    message = refused(lambda: BlobTrigger("b", pipeline=numbers, path=path, input="numbers"))
+    assert "path=" in message or "blob path" in message
+
+
+def test_overlapping_blob_paths_are_refused():
+    message = refused(lambda: Definitions(blob_triggers=[
+        BlobTrigger("a", pipeline=numbers, path="in/{name}", input="numbers"),
+        BlobTrigger("b", pipeline=other, path="in/sub/{name}", input="numbers")]))
+    assert "overlaps" in message
+
+
+@pytest.mark.parametrize("name", ["bad name", "../x", "", "x" * 80, "é"])
+def test_a_name_outside_the_name_pattern_is_refused(name):
+    assert "not valid" in refused(lambda: Schedule(name, pipeline=numbers))
+
+
+def test_a_malformed_input_reference_is_refused():
+    message = refused(lambda: Schedule("s", pipeline=numbers, inputs={"numbers": "model:m:latest"}))
+    assert "version 'latest'" in message
+
+
+def test_a_model_must_name_outputs_of_its_pipeline():
+    message = refused(lambda: Definitions(models=[Model("m", pipeline=numbers, output="model")]))
+    assert "output='model' is not an output of pipeline numbers" in message
+
+
+def test_a_model_direction_must_be_max_or_min():
+    assert "direction=" in refused(lambda: Model("m", pipeline=numbers, output="doubled", direction="up"))
+
+
+def test_the_version_changes_with_the_declarations_and_not_otherwise():
+    def make(cron: str) -> Definitions:
+        return Definitions(pipelines=[numbers], schedules=[Schedule("s", pipeline=numbers, cron=cron,
+                                                                    inputs={"numbers": "a"})])
+    assert make("0 0 3 * * *").version == make("0 0 3 * * *").version
+    assert make("0 0 3 * * *").version != make("0 0 4 * * *").version
+    assert len(make("0 0 3 * * *").version) == 64
