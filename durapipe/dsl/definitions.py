@@ -175,7 +175,7 @@ class Model:
     pipeline: Pipeline | str
     output: str = "model"
     metrics: str = "metrics"
-    metric: str = "roc_auc"
+    metric: str = ""
     direction: str = "max"
     min_gain: float = 0.0
     where: str = field(default="", compare=False)
@@ -185,9 +185,11 @@ class Model:
         object.__setattr__(self, "where", where)
         what = f"Model {_name(self.name, 'Model', where)}"
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
-        for attr in ("output", "metrics", "metric"):
+        for attr in ("output", "metrics"):
             if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
                 raise _fail(where, what, f"{attr}= must be a name, not {getattr(self, attr)!r}.")
+        if not isinstance(self.metric, str) or not self.metric:
+            raise _fail(where, what, "metric= must name the metric that decides the champion, such as 'roc_auc'.")
         if self.direction not in DIRECTIONS:
             raise _fail(where, what, f"direction= must be 'max' or 'min', not {self.direction!r}.")
         if isinstance(self.min_gain, bool) or not isinstance(self.min_gain, (int, float)) or self.min_gain < 0:

@@ -137,12 +137,17 @@ def test_a_malformed_input_reference_is_refused():
 
 
 def test_a_model_must_name_outputs_of_its_pipeline():
-    message = refused(lambda: Definitions(models=[Model("m", pipeline=numbers, output="model")]))
+    message = refused(lambda: Definitions(models=[Model("m", pipeline=numbers, output="model", metric="mae")]))
     assert "output='model' is not an output of pipeline numbers" in message
 
 
 def test_a_model_direction_must_be_max_or_min():
-    assert "direction=" in refused(lambda: Model("m", pipeline=numbers, output="doubled", direction="up"))
+    assert "direction=" in refused(lambda: Model("m", pipeline=numbers, output="doubled", metric="mae",
+                                                 direction="up"))
+
+
+def test_a_model_must_name_its_deciding_metric():
+    assert "metric=" in refused(lambda: Model("m", pipeline=numbers, output="doubled"))
 
 
 def test_the_version_changes_with_the_declarations_and_not_otherwise():
