@@ -216,7 +216,7 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     if project_root is not None:
         from durapipe.project import export_project
 
-        export_project(project_root, definitions)
+        echo(f"project: {project_root} (definitions {export_project(project_root, definitions)})")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     # A server's starter functions call the durable client: import its HTTP helpers (and
     # aiohttp) now rather than inside the first request.
