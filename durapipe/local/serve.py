@@ -78,7 +78,8 @@ class Server:
     def __init__(self, *, state_dir: Path, store_url: str | None = None, port: int = DEFAULT_PORT,
                  max_parallel: int | None = None, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
                  script_root: Path | None = None, script_file: str | None = APP_SCRIPT_FILE,
-                 env: Mapping[str, str] | None = None, echo: Callable[[str], None] = print) -> None:
+                 env: Mapping[str, str] | None = None, echo: Callable[[str], None] = print,
+                 notes: list[str] | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.store_url = store_url
         self.port = port
@@ -88,6 +89,7 @@ class Server:
         self.script_file = script_file
         self.env = os.environ if env is None else env
         self.echo = echo
+        self.notes = list(notes or [])
         self.session: LocalSession | None = None
         self.http: HttpServer | None = None
         self.poller: BlobPoller | None = None
@@ -169,6 +171,7 @@ class Server:
         assert self.http is not None and self.poller is not None and self.timers is not None
         lines = [f"durapipe serve: listening on {self.http.base_url}",
                  f"store: {store}",
+                 *self.notes,
                  f"function key ({key_source}): {self.key}",
                  "  send it as the x-functions-key header or the code query parameter",
                  "functions:"]
@@ -216,7 +219,9 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     if project_root is not None:
         from durapipe.project import export_project
 
-        echo(f"project: {project_root} (definitions {export_project(project_root, definitions)})")
+        notes = [f"project: {project_root} (definitions {export_project(project_root, definitions)})"]
+    else:
+        notes = []
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     # A server's starter functions call the durable client: import its HTTP helpers (and
     # aiohttp) now rather than inside the first request.
@@ -224,7 +229,7 @@ def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = 
     try:
         server = Server(state_dir=state_dir, store_url=store_url, port=port, max_parallel=max_parallel,
                         poll_interval=poll_interval, script_root=script_root, script_file=script_file,
-                        echo=echo)
+                        echo=echo, notes=notes)
         server.start()
         try:
             while not stopping.wait(0.5):
