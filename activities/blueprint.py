@@ -7,10 +7,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities import names
-from activities.partitions import gather_partitions, list_partitions
-from activities.plan import plan_run
-from activities.record import record_run
-from activities.run_step import run_step
+from durapipe.engine.partitions import gather_partitions, list_partitions
+from durapipe.engine.plan import plan_run
+from durapipe.engine.record import record_run
+from durapipe.engine.run_step import run_step
 from durapipe.records import record_poison
 from durapipe.stores.url import open_store
 

@@ -96,7 +96,7 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
 
 def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
     """Print a run record (table or JSON) and return the exit code its status means."""
-    from activities.record import run_summary
+    from durapipe.engine.record import run_summary
 
     if as_json:
         print(json.dumps(run_summary(record), indent=2))
@@ -152,7 +152,7 @@ def resume_run(run_id: str, max_parallel: int | None, as_json: bool) -> int:
 def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
                   force: list[str], as_json: bool) -> int:
     """`durapipe plan`: what would be reused and what would run, and why."""
-    from activities.plan import make_plan
+    from durapipe.engine.plan import make_plan
     from durapipe.fingerprint.explain import explain as explain_components
 
     store = open_store(store_url)

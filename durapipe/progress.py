@@ -10,8 +10,9 @@ if TYPE_CHECKING:  # rich takes ~0.1 s to import: `--json` runs never draw a tab
     from rich.console import Console
     from rich.table import Table
 
-STATE_STYLE = {"waiting": "dim", "running": "yellow", "reused": "cyan", "done": "green",
-               "ran": "green", "failed": "bold red", "not_run": "dim"}
+from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, step_state
+
+STATE_STYLE = {WAITING: "dim", RUNNING: "yellow", REUSED: "cyan", RAN: "green", FAILED: "bold red", NOT_RUN: "dim"}
 
 
 def _elapsed(info: dict[str, Any], now: datetime) -> str:
@@ -33,7 +34,7 @@ def progress_table(steps: dict[str, dict[str, Any]], title: str) -> Table:
     table.add_column("elapsed", justify="right")
     now = datetime.now(timezone.utc)
     for name, info in steps.items():
-        state = info.get("state", "waiting")
+        state = step_state(info.get("state", WAITING))
         table.add_row(name, f"[{STATE_STYLE.get(state, '')}]{state}[/]", _elapsed(info, now))
     return table
 

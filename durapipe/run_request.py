@@ -7,10 +7,9 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from durapipe.contracts import SCHEMA_VERSION
 from durapipe.errors import UsageError
 from durapipe.names import check_id, check_name
-
-SCHEMA_VERSION = 1
 
 
 def new_run_id(pipeline: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from activities import names
+from durapipe import contracts as names
 from durapipe.errors import UsageError
 from durapipe.local.state_file import load_state, save_state
 from durapipe.project import DEFINITIONS_ENV, PROJECT_ROOT_ENV, state_dir

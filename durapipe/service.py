@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from durapipe.contracts import WAITING, step_state
 from durapipe.errors import DurapipeError, NotFoundError
 from durapipe.names import check_blob_name, check_id
 from durapipe.records import list_runs, read_run_record, write_run_record
@@ -192,7 +193,7 @@ def tick_instance_id(pipeline: str, tick: datetime) -> str:
 
 def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] | None) -> dict[str, Any]:
     """One run as the API shows it: status, per-step progress, outputs and error."""
-    from activities.record import run_summary
+    from durapipe.engine.record import run_summary
 
     if status is None and record is None:
         raise RequestError(404, f"There is no run {run_id!r}.")
@@ -206,7 +207,7 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
             "pipeline": (record or {}).get("pipeline"), "status": _RUNTIME_TO_STATUS.get(runtime, "running"),
             "started": (record or {}).get("started"), "finished": None, "outputs": {},
             "error": (status or {}).get("output") if runtime == "Failed" else None,
-            "steps": {name: {"status": info.get("state")} for name, info in progress.items()},
+            "steps": {name: {"status": step_state(info.get("state", WAITING))} for name, info in progress.items()},
         })
     if status is not None:
         view["runtime_status"] = status.get("runtimeStatus")

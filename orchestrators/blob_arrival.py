@@ -10,7 +10,7 @@ from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from activities import names
+from durapipe import contracts as names
 
 bp = df.Blueprint()
 

@@ -10,9 +10,9 @@ from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from activities import names
-from orchestrators.scheduling import (FAILED, NOT_RUN, RUNNING, Dataflow, StepBoard, chunks, segment_dependencies,
-                                      segments, step_inputs)
+from durapipe import contracts as names
+from durapipe.contracts import FAILED, NOT_RUN, RUNNING, step_state
+from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
 
 bp = df.Blueprint()
 
@@ -203,7 +203,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
             timing.update(outcome["timing"])
             errors.update(outcome["errors"])
             for name, state in outcome["states"].items():
-                flow.states[name] = state
+                flow.states[name] = step_state(state)  # a segment replayed from an old history may say "done"
                 if name in outcome["results"]:
                     flow.outputs[name] = outcome["results"][name]["outputs"]
             board.touch(groups[i])

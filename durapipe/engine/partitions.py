@@ -6,7 +6,7 @@ from typing import Any
 from durapipe.canonical import canonical_json, hash_value, sha256_text
 from durapipe.errors import DurapipeError
 from durapipe.stores.artifacts import artifact_manifest
-from activities.fingerprints import task_inputs
+from durapipe.engine.fingerprints import task_inputs
 
 
 def list_partitions(store: Any, task: dict[str, Any]) -> list[dict[str, Any]]:

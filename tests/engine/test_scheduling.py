@@ -1,6 +1,6 @@
 """The pure dataflow decisions the orchestrator wires to Durable tasks."""
-from orchestrators.scheduling import (DONE, FAILED, NOT_RUN, REUSED, RUNNING, WAITING, Dataflow, chunks,
-                                      segment_dependencies, segments, step_inputs)
+from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
+from durapipe.engine.scheduling import Dataflow, chunks, segment_dependencies, segments, step_inputs
 
 
 def _spec(edges: dict[str, list[str]]) -> dict:
@@ -52,7 +52,7 @@ def test_a_failure_stops_new_steps_and_leaves_the_rest_not_run():
     flow.fail("b")
     assert flow.take_ready(10) == []
     flow.finish()
-    assert flow.states == {"a": DONE, "b": FAILED, "c": NOT_RUN, "d": NOT_RUN}
+    assert flow.states == {"a": RAN, "b": FAILED, "c": NOT_RUN, "d": NOT_RUN}
 
 
 def test_step_inputs_bind_pipeline_inputs_and_upstream_outputs():

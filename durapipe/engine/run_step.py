@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from activities.fingerprints import StepIdentity, identify_step
+from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.errors import DurapipeError
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.stores.artifacts import get_artifact, put_artifact

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-WAITING, RUNNING, REUSED, DONE, FAILED, NOT_RUN = (
-    "waiting", "running", "reused", "done", "failed", "not_run")
+from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, StatusBoard
 
 
 @dataclass
@@ -63,7 +62,7 @@ class Dataflow:
 
     def complete(self, name: str, outputs: dict[str, Any], reused: bool = False) -> None:
         """Record that `name` finished with `outputs`, releasing the steps that waited only on it."""
-        self.states[name] = REUSED if reused else DONE
+        self.states[name] = REUSED if reused else RAN
         self.outputs[name] = outputs
         for child in self.downstream[name]:
             self.unmet[child] -= 1
@@ -97,7 +96,7 @@ class StepBoard:
 
     def __init__(self, run_id: str, flow: Dataflow, timing: dict[str, dict[str, str]]) -> None:
         self.flow, self.timing = flow, timing
-        self.doc: dict[str, Any] = {"run_id": run_id, "steps": {}}
+        self.doc: StatusBoard = {"run_id": run_id, "steps": {}}
         self.touch(flow.order)
 
     def touch(self, names: Any) -> None:

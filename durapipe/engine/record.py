@@ -6,15 +6,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
 from durapipe.records import read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.names import check_blob_name
 from durapipe.registry import register_from_run
 from durapipe.stores.artifacts import get_artifact
 
-# Orchestrator states -> the step statuses a user sees (`durapipe run --json`).
-STEP_STATUS = {"reused": "reused", "done": "ran", "failed": "failed", "not_run": "not_run",
-               "waiting": "not_run", "running": "not_run"}
+# Orchestrator states -> the step statuses a run record keeps: a step still waiting or running
+# when the run ended did not run. "done" is how histories before one vocabulary said "ran".
+STEP_STATUS = {REUSED: REUSED, RAN: RAN, "done": RAN, FAILED: FAILED, NOT_RUN: NOT_RUN,
+               WAITING: NOT_RUN, RUNNING: NOT_RUN}
 
 
 def build_run_record(outcome: dict[str, Any], started_record: dict[str, Any] | None) -> dict[str, Any]:

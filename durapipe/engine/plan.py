@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities.fingerprints import identify_step
-from activities.inputs import bind_inputs
-from activities.partitions import gather_partitions, list_partitions
-from activities.run_step import step_result
+from durapipe.engine.fingerprints import identify_step
+from durapipe.engine.inputs import bind_inputs
+from durapipe.engine.partitions import gather_partitions, list_partitions
+from durapipe.engine.run_step import step_result
 from durapipe.records import create_run_record, find_step_record
-from orchestrators.scheduling import step_inputs
+from durapipe.engine.scheduling import step_inputs
 
 
 @dataclass

@@ -1,0 +1,183 @@
+"""The wire contracts between the triggers, the orchestrators and the activities, with one schema version.
+
+Every payload is plain JSON (the Durable history stores it): these TypedDicts name its fields
+exactly as they travel, so an old history still replays against new code. A field is added as
+NotRequired, never renamed; a breaking change raises SCHEMA_VERSION. docs/INTERNALS.md shows them.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, NotRequired, TypedDict
+
+from durapipe.errors import DurapipeError
+
+SCHEMA_VERSION = 1
+
+# Function names of the orchestrators and activities: one constant used where each is
+# registered and where it is called, so the two can never drift apart.
+PIPELINE_RUN = "pipeline_run"
+MAP_PARTITIONS = "map_partitions"
+PIPELINE_SEGMENT = "pipeline_segment"
+BLOB_ARRIVAL = "blob_arrival"
+PLAN_RUN = "plan_run"
+RUN_STEP = "run_step"
+LIST_PARTITIONS = "list_partitions"
+GATHER_PARTITIONS = "gather_partitions"
+RECORD_RUN = "record_run"
+RECORD_POISON = "record_poison"
+
+# The one vocabulary of step states: custom status, run records, CLI, API and docs.
+WAITING, RUNNING, REUSED, RAN, FAILED, NOT_RUN = "waiting", "running", "reused", "ran", "failed", "not_run"
+STEP_STATES = (WAITING, RUNNING, REUSED, RAN, FAILED, NOT_RUN)
+# Histories and records written before the vocabulary was one said "done" for "ran".
+_OLD_STATES = {"done": RAN}
+
+
+def step_state(state: str) -> str:
+    """A step state in today's vocabulary (an old history's "done" reads as "ran")."""
+    return _OLD_STATES.get(state, state)
+
+
+class ArtifactRef(TypedDict):
+    """A content-addressed file or folder in the store."""
+
+    hash: str
+    kind: str  # "file" | "dir"
+    size: int
+
+
+class Partition(TypedDict):
+    """One file of a mapped step's input folder."""
+
+    name: str
+    ref: ArtifactRef
+
+
+class RunRequest(TypedDict):
+    """The input of `pipeline_run` and of the planning activity (built by durapipe.run_request)."""
+
+    schema: int
+    run_id: str
+    spec: dict[str, Any]
+    params: dict[str, Any]
+    inputs: dict[str, Any]  # input name -> {"path"} | {"key"} | {"artifact": ArtifactRef}
+    code_root: str | None
+    force: list[str]
+    max_parallel: int | None
+    trigger: dict[str, Any]
+    started: str | None
+    register: dict[str, Any] | None
+    deliver: dict[str, str]
+
+
+class PlanResult(TypedDict):
+    """What planning returns: the bound inputs and the result of every step it can reuse."""
+
+    inputs: dict[str, ArtifactRef]
+    reused: dict[str, "StepResult"]
+
+
+class StepTask(TypedDict):
+    """The input of `run_step`, `list_partitions`, `gather_partitions` and `map_partitions`."""
+
+    schema: int
+    run_id: str
+    pipeline: str
+    step: dict[str, Any]  # the step's spec JSON
+    params: dict[str, Any]
+    code_root: str | None
+    inputs: dict[str, ArtifactRef]
+    force: bool
+    partition: NotRequired[Partition | None]  # one partition of a mapped step
+    partitions: NotRequired[list[Any]]  # map_partitions: the partitions to run; gather: their results
+    gather: NotRequired[bool]  # False: a child of map_partitions returns its results ungathered
+
+
+class PartitionCounts(TypedDict):
+    """How many partitions of a mapped step ran and how many were reused."""
+
+    total: int
+    ran: int
+    reused: int
+
+
+class StepResult(TypedDict):
+    """What a step task returns: the step ran or was reused, with its outputs."""
+
+    step: str
+    status: str  # RAN | REUSED
+    fingerprint: str
+    outputs: dict[str, ArtifactRef]
+    components: dict[str, Any] | None
+    duration_s: float | None
+    started: NotRequired[str | None]
+    finished: NotRequired[str | None]
+    log: NotRequired[ArtifactRef | None]
+    partition: NotRequired[Partition | None]
+    partitions: NotRequired[PartitionCounts]  # a gathered mapped step
+
+
+class SegmentTask(TypedDict):
+    """The input of `pipeline_segment`: a slice of a large pipeline's steps."""
+
+    schema: int
+    run_id: str
+    pipeline: str
+    steps: list[dict[str, Any]]
+    params: dict[str, Any]
+    code_root: str | None
+    force: list[str]
+    max_parallel: int | None
+    inputs: dict[str, ArtifactRef]
+    resolved: dict[str, dict[str, ArtifactRef]]  # outputs of the steps outside it that it reads
+
+
+class SegmentOutcome(TypedDict):
+    """What `pipeline_segment` returns."""
+
+    states: dict[str, str]
+    results: dict[str, StepResult]
+    timing: dict[str, dict[str, str]]
+    errors: dict[str, str]
+
+
+class RunOutcome(TypedDict):
+    """The input of the recording activity: how the run ended, step by step."""
+
+    schema: int
+    run_id: str
+    status: str  # "completed" | "failed"
+    started: str
+    finished: str
+    states: dict[str, str]
+    results: dict[str, StepResult]
+    timing: dict[str, dict[str, str]]
+    errors: dict[str, str]
+    inputs: dict[str, ArtifactRef]
+    request: dict[str, Any]  # the request's spec, params, trigger, code_root, force, register, deliver
+
+
+class BoardStep(TypedDict):
+    """One step on the custom status board."""
+
+    state: str
+    started: NotRequired[str]
+    finished: NotRequired[str]
+
+
+class StatusBoard(TypedDict):
+    """A run's custom status: every step's state and times, in spec order."""
+
+    run_id: str
+    steps: dict[str, BoardStep]
+
+
+def decode(payload: Any) -> Any:
+    """A wire payload as JSON values; refuses one from a newer schema than this code knows."""
+    # Activity inputs arrive already decoded on Azure; accept JSON text too, as older hosts send it.
+    value = json.loads(payload) if isinstance(payload, str) else payload
+    schema = value.get("schema") if isinstance(value, dict) else None
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        raise DurapipeError(f"This payload has wire schema {schema}, newer than this durapipe's {SCHEMA_VERSION}; "
+                         "upgrade durapipe where it runs.")
+    return value

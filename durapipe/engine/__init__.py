@@ -1,0 +1,1 @@
+"""The engine: planning, executing a step, recording, partitions, input binding, scheduling (no Durable code)."""
