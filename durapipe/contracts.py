@@ -172,6 +172,32 @@ class StatusBoard(TypedDict):
     steps: dict[str, BoardStep]
 
 
+class BlobArrival(TypedDict):
+    """The input of `blob_arrival`: a blob that landed, the run request it starts, and how often to try."""
+
+    schema: int
+    arrival_id: str
+    key: str
+    etag: str
+    blob_trigger: str
+    request: RunRequest
+    tries: int
+    retry_interval: float
+
+
+class PoisonRecord(TypedDict):
+    """The input of `record_poison`: why an arrived blob was given up on."""
+
+    schema: int
+    key: str
+    etag: str
+    blob_trigger: str
+    tries: int
+    reason: str
+    attempts: list[dict[str, str]]  # each try's run_id and error
+    at: str
+
+
 def decode(payload: Any) -> Any:
     """A wire payload as JSON values; refuses one from a newer schema than this code knows."""
     # Activity inputs arrive already decoded on Azure; accept JSON text too, as older hosts send it.

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from durapipe.contracts import Partition, StepResult, StepTask
 from durapipe.canonical import canonical_json, hash_value, sha256_text
 from durapipe.errors import DurapipeError
 from durapipe.stores.artifacts import artifact_manifest
 from durapipe.engine.fingerprints import task_inputs
 
 
-def list_partitions(store: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
+def list_partitions(store: Any, task: StepTask) -> list[Partition]:
     """The files of the mapped input folder, sorted by name, each as {"name", "ref"}."""
     mapped = task["step"]["map"]
     ref = task_inputs({**task, "partition": None})[mapped]
@@ -21,7 +22,7 @@ def list_partitions(store: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
             for name, f in sorted(files.items())]
 
 
-def gather_partitions(store: Any, task: dict[str, Any]) -> dict[str, Any]:
+def gather_partitions(store: Any, task: StepTask) -> StepResult:
     """Combine per-partition results: each output becomes a folder with one entry per partition."""
     parts = task["partitions"]
     step = task["step"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from durapipe.contracts import PlanResult, RunRequest, StepResult, StepTask
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
@@ -40,7 +41,7 @@ class Plan:
         return {p.name: p.reused for p in self.steps if p.reused is not None}
 
 
-def make_plan(store: Any, request: dict[str, Any]) -> Plan:
+def make_plan(store: Any, request: RunRequest) -> Plan:
     """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step."""
     spec = request["spec"]
     plan = Plan(inputs=bind_inputs(store, spec, request.get("inputs") or {}))
@@ -75,8 +76,8 @@ def make_plan(store: Any, request: dict[str, Any]) -> Plan:
     return plan
 
 
-def plan_run(store: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """The planning activity: make the plan and record the run as started."""
+def plan_run(store: Any, request: RunRequest) -> PlanResult:
+    """Make the plan and record the run as started (created only if absent)."""
     plan = make_plan(store, request)
     spec = request["spec"]
     # Created only if absent: a run canceled before planning finished keeps its canceled record.
@@ -90,7 +91,7 @@ def plan_run(store: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"inputs": plan.inputs, "reused": plan.reused}
 
 
-def _resolve_mapped(store: Any, task: dict[str, Any]) -> dict[str, Any] | None:
+def _resolve_mapped(store: Any, task: StepTask) -> StepResult | None:
     """A mapped step is reused when every one of its partitions is committed."""
     parts = []
     for partition in list_partitions(store, task):

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
+from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
 from durapipe.records import read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.names import check_blob_name
@@ -19,7 +19,7 @@ STEP_STATUS = {REUSED: REUSED, RAN: RAN, "done": RAN, FAILED: FAILED, NOT_RUN: N
                WAITING: NOT_RUN, RUNNING: NOT_RUN}
 
 
-def build_run_record(outcome: dict[str, Any], started_record: dict[str, Any] | None) -> dict[str, Any]:
+def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None) -> dict[str, Any]:
     """Merge the orchestrator's outcome into the run record written at planning time."""
     request = outcome["request"]
     spec = request["spec"]
@@ -76,8 +76,8 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def record_run(store: Any, outcome: dict[str, Any]) -> dict[str, Any]:
-    """The recording activity: write the final run record and return its summary."""
+def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
+    """Write the final run record and return its summary."""
     try:
         started = read_run_record(store, outcome["run_id"])
     except NotFoundError:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.errors import DurapipeError
 from durapipe.records import commit_step_record, find_step_record
@@ -26,7 +27,7 @@ class StepFailed(Exception):
     """The user's step raised, or did not produce what it declared."""
 
 
-def run_step(store: Any, task: dict[str, Any]) -> dict[str, Any]:
+def run_step(store: Any, task: StepTask) -> StepResult:
     """Execute the step described by `task` (or reuse its commit) and return its result."""
     identity = identify_step(task)
     step = task["step"]
@@ -41,7 +42,7 @@ def run_step(store: Any, task: dict[str, Any]) -> dict[str, Any]:
     return step_result(record, "ran", task)
 
 
-def _execute(store: Any, task: dict[str, Any], identity: StepIdentity) -> dict[str, Any]:
+def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, Any]:
     step = task["step"]
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
@@ -115,7 +116,7 @@ def _redirected_fds(target_fd: int) -> Iterator[None]:
             os.close(fd)
 
 
-def step_result(record: dict[str, Any], status: str, task: dict[str, Any]) -> dict[str, Any]:
+def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResult:
     """What a step task returns to the orchestrator, from the commit record it ran or reused.
 
     The step name and partition are the task's own: a reused record may have been committed by

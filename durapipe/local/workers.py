@@ -66,13 +66,12 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
     return call_activity(_worker_app, name, input_text)
 
 
-# What the fork server imports once for every worker: the SDKs and durapipe's own app package.
-# Python 3.11's fork server ignores the parent's sys.path, so the app's entry file itself (in the
-# script root) is not importable there: the worker imports it, which is cheap once these are loaded.
-# A module that fails to import here is skipped; the worker then imports it itself.
+# What the fork server imports once for every worker: the SDKs and durapipe's engine, never the
+# app (the library imports no app). The worker imports the app's entry itself, which is cheap once
+# these are loaded. A module that fails to import here is skipped; the worker then imports it itself.
 # fork_server comes first: it points the server's stdout and stderr away from the command's.
 _PRELOAD = ["durapipe.local.fork_server", "durapipe.local.workers", "azure.functions", "azure.durable_functions",
-            "function_app"]
+            "durapipe.engine.plan", "durapipe.engine.record"]
 WORKER_LOG = "workers.log"
 
 

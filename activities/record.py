@@ -1,0 +1,14 @@
+"""The recording activity's adapter: decode the run outcome, write the run record, return its summary."""
+from __future__ import annotations
+
+from typing import Any
+
+from durapipe.contracts import RunOutcome, decode
+from durapipe.engine import record
+from durapipe.stores.url import open_store
+
+
+def record_run(payload: Any) -> dict[str, Any]:
+    """Write the final run record (registering and delivering outputs as asked) and return its summary."""
+    outcome: RunOutcome = decode(payload)
+    return record.record_run(open_store(), outcome)
