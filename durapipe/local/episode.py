@@ -5,9 +5,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from durapipe.local.sdk_compat import ActionType
+
 OUT_OF_PROC_MARKER = "$OutOfProcData$:"
-WAIT_FOR_EXTERNAL_EVENT = 6
-COMPOUND_ACTIONS = (11, 12)  # WhenAny, WhenAll
+WAIT_FOR_EXTERNAL_EVENT = ActionType.WAIT_FOR_EXTERNAL_EVENT
+COMPOUND_ACTIONS = (ActionType.WHEN_ANY, ActionType.WHEN_ALL)
 
 
 @dataclass

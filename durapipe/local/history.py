@@ -3,30 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from enum import IntEnum
 from typing import Any
 
-
-class EventType(IntEnum):
-    """History event types of the Durable Task Framework (HistoryEventType in the SDK)."""
-
-    EXECUTION_STARTED = 0
-    EXECUTION_COMPLETED = 1
-    EXECUTION_FAILED = 2
-    EXECUTION_TERMINATED = 3
-    TASK_SCHEDULED = 4
-    TASK_COMPLETED = 5
-    TASK_FAILED = 6
-    SUB_ORCHESTRATION_CREATED = 7
-    SUB_ORCHESTRATION_COMPLETED = 8
-    SUB_ORCHESTRATION_FAILED = 9
-    TIMER_CREATED = 10
-    TIMER_FIRED = 11
-    ORCHESTRATOR_STARTED = 12
-    ORCHESTRATOR_COMPLETED = 13
-    EVENT_SENT = 14
-    EVENT_RAISED = 15
-    CONTINUE_AS_NEW = 16
+from durapipe.local.sdk_compat import EventType
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -114,19 +93,19 @@ def task_failed(timestamp: str, scheduled_id: int, reason: str, details: str) ->
 def sub_orchestration_created(timestamp: str, event_id: int, name: str, instance_id: str,
                               input_text: str | None) -> dict[str, Any]:
     """SubOrchestrationInstanceCreated: child `instance_id` started as task `event_id`."""
-    return _event(EventType.SUB_ORCHESTRATION_CREATED, timestamp, event_id, Name=name,
+    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, timestamp, event_id, Name=name,
                   InstanceId=instance_id, Input=input_text)
 
 
 def sub_orchestration_completed(timestamp: str, scheduled_id: int, result_text: str) -> dict[str, Any]:
     """SubOrchestrationInstanceCompleted: the child's output as JSON text."""
-    return _event(EventType.SUB_ORCHESTRATION_COMPLETED, timestamp, TaskScheduledId=scheduled_id,
+    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, timestamp, TaskScheduledId=scheduled_id,
                   Result=result_text)
 
 
 def sub_orchestration_failed(timestamp: str, scheduled_id: int, reason: str, details: str) -> dict[str, Any]:
     """SubOrchestrationInstanceFailed: the child's error."""
-    return _event(EventType.SUB_ORCHESTRATION_FAILED, timestamp, TaskScheduledId=scheduled_id,
+    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, timestamp, TaskScheduledId=scheduled_id,
                   Reason=reason, Details=details)
 
 

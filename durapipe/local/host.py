@@ -13,17 +13,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from azure.functions._durable_functions import df_dumps
-
 from durapipe.errors import LocalHostError
 from durapipe.local import history as h
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
 from durapipe.local.episode import EpisodeResult, build_context, run_episode
-from durapipe.local.history import EventType
 from durapipe.local.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMINATED, Instance, Work,
                                      event_text)
 from durapipe.local.journal import Journal
-from durapipe.local.sdk_timestamps import use_fast_timestamps
+from durapipe.local.sdk_compat import EventType, check_sdk_versions, df_dumps, use_fast_timestamps
 from durapipe.local.workers import ActivityPool, Outcome
 
 # How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
@@ -48,6 +45,7 @@ class LocalHost:
                  coalesce_s: float = COALESCE_S) -> None:
         self.app = app
         self.coalesce_s = coalesce_s
+        check_sdk_versions()
         use_fast_timestamps()
         self.state_dir = Path(state_dir)
         self.journal = Journal(self.state_dir)

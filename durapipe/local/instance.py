@@ -8,13 +8,16 @@ from typing import Any
 
 from durapipe.local import history as h
 from durapipe.local.episode import EpisodeResult
-from durapipe.local.history import EventType
+from durapipe.local.sdk_compat import ActionType, EventType
 
 PENDING, RUNNING, COMPLETED, FAILED, TERMINATED = "Pending", "Running", "Completed", "Failed", "Terminated"
 FINISHED = frozenset({COMPLETED, FAILED, TERMINATED})
 
-CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY, CONTINUE_AS_NEW, CREATE_TIMER = 0, 1, 2, 3, 4, 5
-UNSUPPORTED = {7: "CallEntity", 8: "CallHttp", 9: "SignalEntity"}
+CALL_ACTIVITY, CALL_ACTIVITY_RETRY = ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY
+CALL_SUB, CALL_SUB_RETRY = ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
+CONTINUE_AS_NEW, CREATE_TIMER = ActionType.CONTINUE_AS_NEW, ActionType.CREATE_TIMER
+UNSUPPORTED = {ActionType.CALL_ENTITY: "CallEntity", ActionType.CALL_HTTP: "CallHttp",
+               ActionType.SIGNAL_ENTITY: "SignalEntity"}
 # Host-only annotations kept in the journal so a reloaded instance knows its retries; never sent to the SDK.
 RETRY_KEY, RETRY_OF_KEY = "_retry", "_retry_of"
 
@@ -30,7 +33,7 @@ def retry_delay_ms(options: dict[str, Any], attempt: int) -> float:
 # The SDK never reads the input of work it scheduled when it replays (it matches completions
 # by id and name), and those inputs are most of a history's bytes: every step's input in a
 # segment, the whole request in a run. They stay in the journal; episodes leave them out.
-_INPUT_UNREAD = (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED)
+_INPUT_UNREAD = (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED)
 
 
 def event_text(event: dict[str, Any], played: bool) -> str:
@@ -112,11 +115,11 @@ class Instance:
         """Update the bookkeeping for one event appended to the history (live or when reloading)."""
         self.events.append(event)
         kind = event["EventType"]
-        if kind in (EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_CREATED):
+        if kind in (EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED):
             self._note_scheduling(event)
         elif kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
             self.open_activities.pop(event["TaskScheduledId"], None)
-        elif kind in (EventType.SUB_ORCHESTRATION_COMPLETED, EventType.SUB_ORCHESTRATION_FAILED):
+        elif kind in (EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED):
             self.open_children.pop(event["TaskScheduledId"], None)
         elif kind == EventType.TIMER_FIRED:
             self.open_timers.pop(event["TimerId"], None)
@@ -126,7 +129,7 @@ class Instance:
         self.next_id = max(self.next_id, event_id + 1)
         kind = event["EventType"]
         opened = {EventType.TASK_SCHEDULED: self.open_activities, EventType.TIMER_CREATED: self.open_timers,
-                  EventType.SUB_ORCHESTRATION_CREATED: self.open_children}[kind]
+                  EventType.SUB_ORCHESTRATION_INSTANCE_CREATED: self.open_children}[kind]
         opened[event_id] = event
         if RETRY_OF_KEY in event:
             retry = self.retries[event[RETRY_OF_KEY]]
@@ -144,7 +147,7 @@ class Instance:
     def consumes_retry_id(self, event: dict[str, Any]) -> bool:
         """True when the SDK hands out a sequence id while processing this event (retry timer or re-attempt)."""
         kind = event["EventType"]
-        if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
+        if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED):
             return event["TaskScheduledId"] in self.retry_of
         if kind == EventType.TIMER_FIRED:
             retry = self.retry_of.get(event["TimerId"])
@@ -183,7 +186,7 @@ class Instance:
         for event in produced:
             self.note(event)
             {EventType.TASK_SCHEDULED: work.activities, EventType.TIMER_CREATED: work.timers,
-             EventType.SUB_ORCHESTRATION_CREATED: work.children}[event["EventType"]].append(event)
+             EventType.SUB_ORCHESTRATION_INSTANCE_CREATED: work.children}[event["EventType"]].append(event)
         return produced, work
 
     def _schedule_leaf(self, leaf: dict[str, Any], now: str) -> dict[str, Any]:

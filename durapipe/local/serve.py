@@ -56,7 +56,7 @@ from typing import Any, Callable, Mapping
 from durapipe.errors import UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp, load_app
 from durapipe.local.blob_poller import BlobPoller, blob_watches
-from durapipe.local.deferred_imports import load_client_http
+from durapipe.local.sdk_compat import load_client_http
 from durapipe.local.http_server import HttpServer, app_routes, route_prefix
 from durapipe.local.invoker import FunctionInvoker
 from durapipe.local.keys import function_key

@@ -1,8 +1,23 @@
-"""The host imports the SDK's client HTTP helpers (and aiohttp) and werkzeug's package init on first use."""
+"""The one module of SDK internals: deferred imports, the timestamp parse, wire enums and the version check.
+
+The host imports the SDK's client HTTP helpers (and aiohttp) and werkzeug's package init on first use.
+"""
+import importlib
+import importlib.metadata
 import json
+import logging
 import subprocess
 import sys
 import textwrap
+
+from dateutil.parser import parse as dateutil_parse
+from azure.durable_functions.models.actions import ActionType
+from azure.durable_functions.models.history import HistoryEventType
+
+from durapipe.local import history, sdk_compat
+from durapipe.local.sdk_compat import use_fast_timestamps
+
+SDK = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
 
 # Runs in a fresh interpreter: this test process has imported the SDK long before.
 SCRIPT = textwrap.dedent("""
@@ -87,3 +102,52 @@ def test_werkzeug_submodules_work_without_its_package_init_which_runs_when_a_nam
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"loaded_early": False, "form": {"a": "1", "b": "two"},
                                       "request": "werkzeug.wrappers.request", "serving_after": True}
+
+
+def test_timestamps_the_host_writes_parse_to_the_same_instant_and_offset():
+    use_fast_timestamps()
+    clock = history.Clock()
+    for text in [clock.now(), clock.now(), "2026-11-29T07:39:01Z", "2026-11-29T07:39:01.862317+00:00"]:
+        fast, slow = SDK.dt_parse(text), dateutil_parse(text)
+        assert fast == slow and fast.utcoffset() == slow.utcoffset(), text
+
+
+def test_text_that_is_not_iso_8601_still_reaches_dateutil():
+    use_fast_timestamps()
+    assert SDK.dt_parse("Nov 29 2026 07:39:01") == dateutil_parse("Nov 29 2026 07:39:01")
+
+
+def test_installing_twice_keeps_one_wrapper():
+    use_fast_timestamps()
+    first = SDK.dt_parse
+    use_fast_timestamps()
+    assert SDK.dt_parse is first
+
+
+def test_the_wire_enums_are_the_sdks_own():
+    assert sdk_compat.EventType is HistoryEventType
+    assert sdk_compat.ActionType is ActionType
+
+
+def test_history_events_carry_the_sdks_event_type_numbers():
+    event = history.orchestrator_started("2026-11-29T07:39:01.000000Z")
+    assert event["EventType"] == HistoryEventType.ORCHESTRATOR_STARTED
+
+
+def test_a_tested_version_is_not_reported(monkeypatch):
+    installed = importlib.metadata.version("azure-functions-durable")
+    monkeypatch.setitem(sdk_compat.TESTED_VERSIONS, "azure-functions-durable", ("0.0.1", installed))
+    assert "azure-functions-durable" not in sdk_compat.untested_versions()
+
+
+def test_an_untested_version_is_named_in_one_warning_sentence(monkeypatch, caplog):
+    monkeypatch.setitem(sdk_compat.TESTED_VERSIONS, "azure-functions-durable", ("0.0.1",))
+    monkeypatch.setattr(sdk_compat, "_checked", False)
+    with caplog.at_level(logging.WARNING, logger=sdk_compat.__name__):
+        sdk_compat.check_sdk_versions()
+        sdk_compat.check_sdk_versions()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    installed = importlib.metadata.version("azure-functions-durable")
+    assert len(warnings) == 1
+    assert f"azure-functions-durable 0.0.1, not the installed azure-functions-durable {installed}" in warnings[0]
+    assert warnings[0].count(". ") == 0 and warnings[0].endswith(".")
