@@ -63,7 +63,6 @@ class LocalHost:
         self._held = False
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._rpc: Any = None
         self._async: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -83,16 +82,13 @@ class LocalHost:
         return self
 
     def stop(self) -> None:
-        """Stop dispatching, the worker pool and any servers; unfinished instances stay in the journal."""
+        """Stop dispatching, the client event loop and the worker pool; unfinished instances stay in the journal."""
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        if self._rpc is not None:
-            self._rpc.close()
-            self._rpc = None
         if self._async is not None:
             self._async.close()
             self._async = None
@@ -225,23 +221,6 @@ class LocalHost:
         return _Hold(self)
 
     # -- durable client ----------------------------------------------------------------------
-
-    def serve_rpc(self, port: int = 0) -> str:
-        """Serve the durable client's rpc endpoints on 127.0.0.1 (once) and return the base URL."""
-        from durapipe.local.rpc import RpcRouter, RpcServer
-        with self._lock:
-            if self._rpc is None:
-                self._rpc = RpcServer(RpcRouter(self), port)
-            return self._rpc.base_url
-
-    def call_client_function(self, fn: FunctionInfo, **trigger_args: Any) -> Any:
-        """Invoke a function with a durable client binding, its client pointing at this host's rpc server."""
-        from durapipe.local.rpc import client_binding_json
-        client_name = fn.client_binding_name
-        if client_name is None:
-            raise LocalHostError(f"The function {fn.name!r} has no durable client binding.")
-        binding = client_binding_json(self.serve_rpc())
-        return self._async_runner().run(fn.user_function(**trigger_args, **{client_name: binding}))
 
     def _async_runner(self) -> Any:
         """The one long-lived event loop that durable client code runs on."""

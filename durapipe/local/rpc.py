@@ -1,11 +1,9 @@
-"""The durable client's rpc endpoints over a LocalHost, as a mountable router plus a tiny 127.0.0.1 server."""
+"""The durable client's rpc endpoints over a LocalHost, as a router the serve HTTP server mounts at RPC_PREFIX."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from durapipe.errors import LocalHostError
 
@@ -112,46 +110,3 @@ class RpcRouter:
             return _json(410, {"Message": f"The instance {instance_id!r} has already finished."})
         action()
         return 202, {}, b""
-
-
-class RpcServer:
-    """Serves an RpcRouter on 127.0.0.1 in a background thread."""
-
-    def __init__(self, router: RpcRouter, port: int = 0) -> None:
-        handler = _handler_for(router)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="durapipe-rpc", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def _handler_for(router: RpcRouter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if not url.path.startswith(RPC_PREFIX):
-                status, headers, payload = _json(404, {"Message": "No such rpc endpoint."})
-            else:
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                status, headers, payload = router.handle(self.command, url.path[len(RPC_PREFIX):], query, body)
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_DELETE = _serve
-
-        def log_message(self, *args: Any) -> None:  # keep test and CLI output quiet
-            pass
-
-    return Handler

@@ -1,4 +1,8 @@
-"""The durable client's rpc endpoints, over real HTTP and through the SDK's DurableOrchestrationClient."""
+"""The durable client's rpc endpoints, over real HTTP and through the SDK's DurableOrchestrationClient.
+
+They are served the one way `durapipe serve` serves them: the serve HTTP server, behind the
+function key, with RpcRouter mounted at RPC_PREFIX, and client functions invoked by FunctionInvoker.
+"""
 import json
 import urllib.error
 import urllib.request
@@ -6,11 +10,15 @@ import urllib.request
 import azure.functions as func
 import pytest
 
-from durapipe.local.rpc import RPC_PREFIX
+from durapipe.local.http_server import KEY_HEADER, HttpServer
+from durapipe.local.invoker import FunctionInvoker, keyed_client_binding_json
+from durapipe.local.rpc import RPC_PREFIX, RpcRouter
+
+KEY = "rpc-test-key"
 
 
 def call(method, url, body=None):
-    request = urllib.request.Request(url, data=body, method=method)
+    request = urllib.request.Request(url, data=body, method=method, headers={KEY_HEADER: KEY})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             payload = response.read()
@@ -20,8 +28,15 @@ def call(method, url, body=None):
 
 
 @pytest.fixture(scope="module")
-def rpc(host):
-    return host.serve_rpc() + RPC_PREFIX.lstrip("/")
+def server(host):
+    http = HttpServer([], "api", KEY, lambda fn, value: None, RpcRouter(host).handle, port=0).start()
+    yield http
+    http.close()
+
+
+@pytest.fixture(scope="module")
+def rpc(server):
+    return server.base_url + RPC_PREFIX
 
 
 def test_start_then_get_status(host, rpc):
@@ -67,23 +82,22 @@ def test_list_filters_by_runtime_status(host, rpc):
     host.terminate("rpc-listed", "cleanup")
 
 
-def test_http_starter_uses_the_sdk_client_against_the_host(host, loaded_app):
-    request = func.HttpRequest("POST", "http://localhost:7071/api/start/fan_out_in",
+def test_http_starter_uses_the_sdk_client_against_the_host(host, loaded_app, server):
+    request = func.HttpRequest("POST", f"{server.base_url}/api/start/fan_out_in",
                                route_params={"name": "fan_out_in"}, body=b'{"n": 5}')
-    response = host.call_client_function(loaded_app.functions["http_start"], req=request)
+    response = FunctionInvoker(host, server.base_url, KEY).invoke(loaded_app.functions["http_start"], request)
     assert response.status_code == 202
     links = json.loads(response.get_body())
     assert host.wait(links["id"], timeout=30)["output"] == 20
-    status, body = call("GET", links["statusQueryGetUri"].replace("localhost:7071", host.serve_rpc()[7:-1]))
+    status, body = call("GET", links["statusQueryGetUri"])
     assert status == 200 and body["output"] == 20
 
 
-def test_sdk_client_raises_events_and_reads_status(host, loaded_app):
+def test_sdk_client_raises_events_and_reads_status(host, server):
     from azure.durable_functions import DurableOrchestrationClient
-    from durapipe.local.rpc import client_binding_json
 
     async def scenario():
-        client = DurableOrchestrationClient(client_binding_json(host.serve_rpc()))
+        client = DurableOrchestrationClient(keyed_client_binding_json(server.base_url, KEY))
         instance_id = await client.start_new("approval", "sdk-approval")
         await client.raise_event(instance_id, "approval", {"by": "me"})
         host.wait(instance_id, timeout=10)
