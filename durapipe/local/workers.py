@@ -71,7 +71,7 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
 # these are loaded. A module that fails to import here is skipped; the worker then imports it itself.
 # fork_server comes first: it points the server's stdout and stderr away from the command's.
 _PRELOAD = ["durapipe.local.fork_server", "durapipe.local.workers", "azure.functions", "azure.durable_functions",
-            "durapipe.engine.plan", "durapipe.engine.record"]
+            "durapipe.engine.plan", "durapipe.engine.record", "durapipe.engine.scheduling", "durapipe.service"]
 WORKER_LOG = "workers.log"
 
 
