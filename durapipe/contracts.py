@@ -68,6 +68,7 @@ class RunRequest(TypedDict):
     started: str | None
     register: dict[str, Any] | None
     deliver: dict[str, str]
+    definitions_version: NotRequired[str | None]  # the served project's definitions (HTTP, blob, timer)
 
 
 class PlanResult(TypedDict):
@@ -154,7 +155,8 @@ class RunOutcome(TypedDict):
     timing: dict[str, dict[str, str]]
     errors: dict[str, str]
     inputs: dict[str, ArtifactRef]
-    request: dict[str, Any]  # the request's spec, params, trigger, code_root, force, register, deliver
+    request: dict[str, Any]  # the request's spec, params, trigger, code_root, force, register, deliver,
+    # definitions_version
 
 
 class BoardStep(TypedDict):
