@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from durapipe.contracts import STEP_STATES
+
 _ERROR = {"description": "A refused request, with a one-sentence message.",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -61,8 +63,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "status_url": {"type": "string"}, "cancel_url": {"type": "string"},
                     "durable": {"type": "object"}}},
                 "Step": {"type": "object", "properties": {
-                    "status": {"type": "string", "enum": ["waiting", "running", "reused", "ran", "done", "failed",
-                                                          "not_run"]},
+                    "status": {"type": "string", "enum": list(STEP_STATES)},
                     "fingerprint": {"type": "string", "nullable": True},
                     "duration_s": {"type": "number", "nullable": True}, "outputs": {"type": "object"},
                     "error": {"type": "string", "nullable": True}}},
