@@ -119,29 +119,50 @@ def plan(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_ur
                                     parse_assignments(inputs, "--input", False), store_url, list(force), as_json))
 
 
+partition_option = click.option("--partition", metavar="NAME", default=None,
+                                help="One partition of a mapped step (a file name of its mapped input).")
+
+
 @main.command()
 @click.argument("run_id")
 @click.argument("step")
+@partition_option
 @store_option
 @json_option
 @friendly
-def explain(run_id: str, step: str, store_url: str | None, as_json: bool) -> None:
+def explain(run_id: str, step: str, partition: str | None, store_url: str | None, as_json: bool) -> None:
     """Explain why STEP ran in RUN_ID: what changed since the previous run of its pipeline."""
     from durapipe import commands
 
-    sys.exit(commands.explain_step(run_id, step, store_url, as_json))
+    sys.exit(commands.explain_step(run_id, step, store_url, as_json, partition))
 
 
 @main.command()
 @click.argument("run_id")
 @click.argument("step")
+@partition_option
 @store_option
 @friendly
-def logs(run_id: str, step: str, store_url: str | None) -> None:
+def logs(run_id: str, step: str, partition: str | None, store_url: str | None) -> None:
     """Print what STEP wrote (stdout, stderr, traceback) when it ran for RUN_ID."""
     from durapipe import commands
 
-    sys.exit(commands.show_log(run_id, step, store_url))
+    sys.exit(commands.show_log(run_id, step, store_url, partition))
+
+
+@main.command()
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot", "mermaid"]), default="svg",
+              show_default=True, help="svg and png need Graphviz's `dot` program; dot and mermaid are text.")
+@store_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the picture to FILE (default: stdout).")
+@friendly
+def graph(target: str, fmt: str, store_url: str | None, out: Path | None) -> None:
+    """Draw the DAG of TARGET (path/file.py:name or module:name) or of run RUN_ID, its steps coloured by state."""
+    from durapipe import commands
+
+    sys.exit(commands.draw_graph(target, fmt, store_url, out))
 
 
 @main.command()

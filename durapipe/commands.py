@@ -112,7 +112,26 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
             out.print(f"registered model {record['registered']['model']} version {record['registered']['version']}")
         for name, ref in (record.get("outputs") or {}).items():
             out.print(f"output {name}: artifact {ref['hash'][:12]} ({ref['kind']}, {ref['size']} bytes)")
+        for line in partition_lines(record):
+            out.print(line)
     return EXIT_OK if record["status"] == "completed" else EXIT_FAILED
+
+
+def partition_lines(record: dict[str, Any]) -> list[str]:
+    """One line per partition of each mapped step: its state, duration and fingerprint."""
+    lines = []
+    for name, entry in (record.get("steps") or {}).items():
+        parts = entry.get("by_partition") or {}
+        failed = failed_partition(entry.get("error"))
+        if not parts and not failed:
+            continue
+        lines.append(f"step {name}, by partition:")
+        for part, info in sorted(parts.items()):
+            lines.append(f"  {part}  {info['status']}  {info.get('duration_s') or 0.0:.2f}s  "
+                         f"{(info.get('fingerprint') or '')[:12]}")
+        if failed and failed not in parts:
+            lines.append(f"  {failed}  failed")
+    return lines
 
 
 def _status_error(status: dict[str, Any]) -> str:
@@ -175,7 +194,7 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     out = _console()
     for row in rows:
         if row["action"] == "reuse":
-            out.print(f"[cyan]reuse[/] {row['step']}  (fingerprint {row['fingerprint'][:12]})")
+            out.print(f"[cyan]reuse[/] {row['step']}  (fingerprint {(row['fingerprint'] or '')[:12]})")
         else:
             out.print(f"[yellow]run[/]   {row['step']}: {row['reason']}")
             for change in row["changes"]:
@@ -183,45 +202,113 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     return EXIT_OK
 
 
-def _run_step(store: Any, run_id: str, step: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The record of run `run_id` and its entry for `step`; a UsageError naming the steps it has."""
+def _run_step(store: Any, run_id: str, step: str,
+              partition: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record of run `run_id` and its entry for `step` (or one partition of it); a UsageError otherwise."""
     run = read_run_record(store, run_id)
     entry = run.get("steps", {}).get(step)
     if entry is None:
         raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
-    return run, entry
+    mapped = any(s["name"] == step and s.get("map") for s in run.get("spec", {}).get("steps", []))
+    if partition is None:
+        return run, entry
+    if not mapped:
+        raise UsageError(f"Step {step} of run {run_id} is not mapped, so it has no partitions; leave out --partition.")
+    return run, _partition_of(run_id, step, entry, partition)
 
 
-def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool) -> int:
-    """`durapipe explain`: why STEP ran in RUN_ID, against the previous run of its pipeline."""
+def _partition_of(run_id: str, step: str, entry: dict[str, Any], partition: str) -> dict[str, Any]:
+    """One partition's entry of a mapped step; a failed partition is known from the step's error."""
+    found = (entry.get("by_partition") or {}).get(partition)
+    if found is not None:
+        return {**found, "error": None}
+    failed = failed_partition(entry.get("error"))
+    if failed == partition:
+        return {"status": "failed", "fingerprint": None, "log": None, "error": entry["error"], "components": None}
+    known = sorted(entry.get("by_partition") or {}) or ([failed] if failed else [])
+    raise UsageError(f"Step {step} of run {run_id} has no partition {partition!r}"
+                     + (f"; its partitions are: {', '.join(known)}." if known else
+                        f"; it {entry['status'].replace('_', ' ')} before its partitions were recorded."))
+
+
+def failed_partition(error: str | None) -> str | None:
+    """The partition a mapped step's error names (`partition NAME failed: ...`), if any."""
+    import re
+
+    found = re.search(r"\bpartition (\S+) failed:", error or "")
+    return found.group(1) if found else None
+
+
+def _mapped_hint(run_id: str, step: str, entry: dict[str, Any]) -> str | None:
+    names = sorted(entry.get("by_partition") or {})
+    failed = failed_partition(entry.get("error"))
+    if failed:
+        return f"Step {step} of run {run_id} is mapped; partition {failed} failed: add --partition {failed}."
+    if names:
+        return (f"Step {step} of run {run_id} is mapped over {len(names)} partitions; name one with --partition NAME "
+                f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}).")
+    return None
+
+
+def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool, partition: str | None = None) -> int:
+    """`durapipe explain`: why STEP (or one partition of it) ran in RUN_ID, against the previous run."""
     from durapipe.fingerprint.explain import explain as explain_components
 
     store = open_store(store_url)
-    run, entry = _run_step(store, run_id, step)
-    previous = previous_run_with_step(store, run.get("pipeline"), step, before=run)
+    run, entry = _run_step(store, run_id, step, partition)
+    if partition is None and entry.get("components") is None and _mapped_hint(run_id, step, entry):
+        raise UsageError(_mapped_hint(run_id, step, entry))
+    what = f"Partition {partition} of step {step}" if partition else f"Step {step}"
+    if partition is not None:
+        components = _partition_components(store, entry)
+        previous = _previous_with_partition(store, run, step, partition)
+        old = _partition_components(store, previous["steps"][step]["by_partition"][partition]) if previous else None
+    else:
+        components = entry.get("components")
+        previous = previous_run_with_step(store, run.get("pipeline"), step, before=run)
+        old = previous["steps"][step]["components"] if previous else None
     if entry["status"] == "reused":
-        lines = [f"Step {step} was reused: its fingerprint {entry['fingerprint'][:12]} was already committed."]
+        lines = [f"{what} was reused: its fingerprint {entry['fingerprint'][:12]} was already committed."]
         changes: list[Any] = []
-    elif entry.get("components") is None:
-        lines = [f"Step {step} did not run to completion ({entry['status']}), so it has no fingerprint to compare."]
+    elif components is None:
+        lines = [f"{what} did not run to completion ({entry['status']}), so it has no fingerprint to compare."]
         changes = []
-    elif previous is None:
-        lines = [f"Step {step} ran because no earlier run of pipeline {run['pipeline']} has it: it ran for the first time."]
+    elif previous is None or old is None:
+        lines = [f"{what} ran because no earlier run of pipeline {run['pipeline']} has it: it ran for the first time."]
         changes = []
     else:
-        changes = explain_components(previous["steps"][step]["components"], entry["components"])
-        lines = [f"Step {step} ran; compared with run {previous['run_id']}:"]
+        changes = explain_components(old, components)
+        lines = [f"{what} ran; compared with run {previous['run_id']}:"]
         lines += [f"  {c.describe()}" for c in changes] or [
             "  nothing in its fingerprint changed: it ran because it was forced, has cache=False, "
             "or its earlier result was not committed."]
     if as_json:
         print(json.dumps({"run_id": run_id, "step": step, "status": entry["status"],
+                          **({"partition": partition} if partition else {}),
                           "previous_run": previous["run_id"] if previous else None,
                           "changes": [{"kind": c.kind, "name": c.name, "old": c.old, "new": c.new,
                                        "description": c.describe()} for c in changes]}, indent=2))
     else:
         print("\n".join(lines))
     return EXIT_OK
+
+
+def _partition_components(store: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A partition's fingerprint components, from the step record committed under its fingerprint."""
+    from durapipe.records import find_step_record
+
+    record = find_step_record(store, entry["fingerprint"]) if entry.get("fingerprint") else None
+    return record.get("components") if record else None
+
+
+def _previous_with_partition(store: Any, run: dict[str, Any], step: str, partition: str) -> dict[str, Any] | None:
+    """The newest run of the same pipeline before `run` that recorded `partition` of `step`."""
+    for other in records_list_runs(store, pipeline=run.get("pipeline")):
+        if other["run_id"] == run["run_id"] or (other.get("started") or "") >= (run.get("started") or ""):
+            continue
+        if partition in ((other.get("steps") or {}).get(step) or {}).get("by_partition", {}):
+            return other
+    return None
 
 
 def list_runs(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> int:
@@ -281,14 +368,18 @@ def export_model(name: str, dest: Path, version: int | None, store_url: str | No
     return EXIT_OK
 
 
-def show_log(run_id: str, step: str, store_url: str | None) -> int:
-    """`durapipe logs`: what a step printed (stdout, stderr, traceback) when it ran."""
+def show_log(run_id: str, step: str, store_url: str | None, partition: str | None = None) -> int:
+    """`durapipe logs`: what a step (or one partition of it) printed (stdout, stderr, traceback) when it ran."""
     import re
 
     from durapipe.stores.artifacts import read_artifact_bytes
 
     store = open_store(store_url)
-    run, entry = _run_step(store, run_id, step)
+    run, entry = _run_step(store, run_id, step, partition)
+    if partition is None and entry.get("log") is None and _mapped_hint(run_id, step, entry):
+        raise UsageError(_mapped_hint(run_id, step, entry))
+    if partition is not None:
+        step = f"{step} (partition {partition})"
     ref = entry.get("log")
     if ref is None:
         # A failed step has no commit; its error names the log artifact by the start of its hash.
@@ -303,4 +394,26 @@ def show_log(run_id: str, step: str, store_url: str | None) -> int:
     if entry["status"] == "reused":
         print(f"# step {step} was reused; this is the log of the run that made its result", file=sys.stderr)
     sys.stdout.write(read_artifact_bytes(store, ref).decode("utf-8", errors="replace"))
+    return EXIT_OK
+
+
+def draw_graph(target: str, fmt: str, store_url: str | None, out: Path | None) -> int:
+    """`durapipe graph`: the DAG of a pipeline target or of a recorded run, as svg, png, dot or mermaid."""
+    from durapipe.graph import graph_of_run, graph_of_spec, render
+
+    if ":" in target:  # path/file.py:name or module:name; run ids never hold a ':'
+        from durapipe.loading import load_target
+
+        picture = graph_of_spec(load_target(target).spec.to_json())
+    else:
+        picture = graph_of_run(read_run_record(open_store(store_url), target))
+    data = render(picture, fmt)
+    if out is not None:
+        out.write_bytes(data)
+        print(f"wrote {out} ({fmt}, {len(data)} bytes)", file=sys.stderr)
+    elif fmt == "png" and sys.stdout.isatty():
+        raise UsageError("A PNG is binary: give --out FILE or redirect stdout to a file.")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return EXIT_OK

@@ -102,6 +102,15 @@ class PartitionCounts(TypedDict):
     reused: int
 
 
+class PartitionEntry(TypedDict):
+    """One partition of a gathered mapped step, as the run record keeps it (`by_partition`)."""
+
+    status: str  # RAN | REUSED
+    fingerprint: str
+    duration_s: float
+    log: ArtifactRef | None
+
+
 class StepResult(TypedDict):
     """What a step task returns: the step ran or was reused, with its outputs."""
 
@@ -116,6 +125,7 @@ class StepResult(TypedDict):
     log: NotRequired[ArtifactRef | None]
     partition: NotRequired[Partition | None]
     partitions: NotRequired[PartitionCounts]  # a gathered mapped step
+    by_partition: NotRequired[dict[str, PartitionEntry]]  # a gathered mapped step, by partition name
 
 
 class SegmentTask(TypedDict):

@@ -5,6 +5,7 @@ Deterministic by construction: it reads only its input and task results, takes t
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Generator
 
@@ -22,6 +23,7 @@ PARTITIONS_PER_CHILD = 100
 # Above this many steps to run, a pipeline runs in segments of this many, each a sub-orchestration.
 SEGMENT_STEPS = 50
 DEFAULT_MAX_PARALLEL = 8
+_SUB_ORCHESTRATOR_FAILED = re.compile(r"^Orchestrator function '[^']*' failed: ")
 
 
 @bp.function_name(names.PIPELINE_RUN)
@@ -227,10 +229,20 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
             context.call_sub_orchestrator(names.MAP_PARTITIONS, {**task_input, "partitions": group, "gather": False},
                                           f"{context.instance_id}.{i}")
             for i, group in enumerate(groups)]
-        parts = [r for child in (yield context.task_all(children)) for r in child["partitions"]]
+        try:
+            done = yield context.task_all(children)
+        except Exception:
+            failed = next(child for child in children if _failed(child))
+            raise RuntimeError(_error_text(failed)) from None  # the child's error names its partition
+        parts = [r for child in done for r in child["partitions"]]
     else:
         tasks = [_call_step(context, task_input["step"], {**task_input, "partition": p}) for p in partitions]
-        parts = yield context.task_all(tasks)
+        try:
+            parts = yield context.task_all(tasks)
+        except Exception:
+            # Name the partition that failed, not only this orchestrator (the run's error shows it).
+            part, task = next((p, t) for p, t in zip(partitions, tasks) if _failed(t))
+            raise RuntimeError(f"partition {part['name']} failed: {_error_text(task)}") from None
     if task_input.get("gather") is False:
         return {"partitions": parts}
     return (yield context.call_activity(names.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
@@ -257,7 +269,9 @@ def _failed(task: Any) -> bool:
 
 def _error_text(task: Any) -> str:
     # A TaskFailed reaches the orchestrator as Exception(f"{Reason} \n {Details}"): keep the reason.
-    return str(task.result).split(" \n ", 1)[0].strip()
+    # A sub-orchestration's reason starts "Orchestrator function 'NAME' failed: ": keep its own message.
+    reason = str(task.result).split(" \n ", 1)[0].strip()
+    return _SUB_ORCHESTRATOR_FAILED.sub("", reason, count=1)
 
 
 def _request_summary(request: dict[str, Any]) -> dict[str, Any]:

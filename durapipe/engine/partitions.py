@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import Partition, StepResult, StepTask
+from durapipe.contracts import Partition, PartitionEntry, StepResult, StepTask
 from durapipe.canonical import canonical_json, hash_value, sha256_text
 from durapipe.errors import DurapipeError
 from durapipe.stores.artifacts import artifact_manifest
@@ -43,7 +43,14 @@ def gather_partitions(store: Any, task: StepTask) -> StepResult:
         "outputs": outputs, "components": None,
         "duration_s": round(sum(p.get("duration_s") or 0.0 for p in ran), 6),
         "partitions": {"total": len(parts), "ran": len(ran), "reused": len(parts) - len(ran)},
+        "by_partition": {p["partition"]["name"]: partition_entry(p) for p in parts},
     }
+
+
+def partition_entry(part: StepResult) -> PartitionEntry:
+    """What the run record keeps of one partition: small, since it passes through the orchestrator."""
+    return {"status": part["status"], "fingerprint": part["fingerprint"],
+            "duration_s": part.get("duration_s") or 0.0, "log": part.get("log")}
 
 
 def put_manifest(store: Any, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
                 "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
         if step.get("map"):
             result = _resolve_mapped(store, task)
+            step_plan.fingerprint = result["fingerprint"] if result else None
         else:
             identity = identify_step(task)
             step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components

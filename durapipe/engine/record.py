@@ -38,8 +38,9 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
             "started": outcome["timing"].get(name, {}).get("started"),
             "finished": outcome["timing"].get(name, {}).get("finished"),
         }
-        if result.get("partitions"):
-            steps[name]["partitions"] = result["partitions"]
+        for key in ("partitions", "by_partition"):
+            if result.get(key):
+                steps[name][key] = result[key]
     outputs = {}
     for out_name, binding in spec.get("outputs", {}).items():
         ref = steps.get(binding["step"], {}).get("outputs", {}).get(binding["output"])
@@ -71,7 +72,7 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "params": record.get("params"), "outputs": record.get("outputs", {}),
         "registered": record.get("registered"),
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
-                  | ({"partitions": s["partitions"]} if s.get("partitions") else {})
+                  | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
                   for name, s in ordered.items()},
     }
 
