@@ -119,6 +119,8 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
 
 def partition_lines(record: dict[str, Any]) -> list[str]:
     """One line per partition of each mapped step: its state, duration and fingerprint."""
+    from durapipe.run_details import failed_partition
+
     lines = []
     for name, entry in (record.get("steps") or {}).items():
         parts = entry.get("by_partition") or {}
@@ -205,59 +207,21 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
 def _run_step(store: Any, run_id: str, step: str,
               partition: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The record of run `run_id` and its entry for `step` (or one partition of it); a UsageError otherwise."""
+    from durapipe.run_details import step_entry
+
     run = read_run_record(store, run_id)
-    entry = run.get("steps", {}).get(step)
-    if entry is None:
-        raise UsageError(f"Run {run_id} has no step {step!r}; its steps are: {', '.join(run.get('steps', {}))}.")
-    mapped = any(s["name"] == step and s.get("map") for s in run.get("spec", {}).get("steps", []))
-    if partition is None:
-        return run, entry
-    if not mapped:
-        raise UsageError(f"Step {step} of run {run_id} is not mapped, so it has no partitions; leave out --partition.")
-    return run, _partition_of(run_id, step, entry, partition)
-
-
-def _partition_of(run_id: str, step: str, entry: dict[str, Any], partition: str) -> dict[str, Any]:
-    """One partition's entry of a mapped step; a failed partition is known from the step's error."""
-    found = (entry.get("by_partition") or {}).get(partition)
-    if found is not None:
-        return {**found, "error": None}
-    failed = failed_partition(entry.get("error"))
-    if failed == partition:
-        return {"status": "failed", "fingerprint": None, "log": None, "error": entry["error"], "components": None}
-    known = sorted(entry.get("by_partition") or {}) or ([failed] if failed else [])
-    raise UsageError(f"Step {step} of run {run_id} has no partition {partition!r}"
-                     + (f"; its partitions are: {', '.join(known)}." if known else
-                        f"; it {entry['status'].replace('_', ' ')} before its partitions were recorded."))
-
-
-def failed_partition(error: str | None) -> str | None:
-    """The partition a mapped step's error names (`partition NAME failed: ...`), if any."""
-    import re
-
-    found = re.search(r"\bpartition (\S+) failed:", error or "")
-    return found.group(1) if found else None
-
-
-def _mapped_hint(run_id: str, step: str, entry: dict[str, Any]) -> str | None:
-    names = sorted(entry.get("by_partition") or {})
-    failed = failed_partition(entry.get("error"))
-    if failed:
-        return f"Step {step} of run {run_id} is mapped; partition {failed} failed: add --partition {failed}."
-    if names:
-        return (f"Step {step} of run {run_id} is mapped over {len(names)} partitions; name one with --partition NAME "
-                f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}).")
-    return None
+    return run, step_entry(run, step, partition)
 
 
 def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool, partition: str | None = None) -> int:
     """`durapipe explain`: why STEP (or one partition of it) ran in RUN_ID, against the previous run."""
     from durapipe.fingerprint.explain import explain as explain_components
+    from durapipe.run_details import mapped_hint
 
     store = open_store(store_url)
     run, entry = _run_step(store, run_id, step, partition)
-    if partition is None and entry.get("components") is None and _mapped_hint(run_id, step, entry):
-        raise UsageError(_mapped_hint(run_id, step, entry))
+    if partition is None and entry.get("components") is None and mapped_hint(run, step):
+        raise UsageError(mapped_hint(run, step))
     what = f"Partition {partition} of step {step}" if partition else f"Step {step}"
     if partition is not None:
         components = _partition_components(store, entry)
@@ -370,27 +334,18 @@ def export_model(name: str, dest: Path, version: int | None, store_url: str | No
 
 def show_log(run_id: str, step: str, store_url: str | None, partition: str | None = None) -> int:
     """`durapipe logs`: what a step (or one partition of it) printed (stdout, stderr, traceback) when it ran."""
-    import re
-
+    from durapipe.run_details import log_ref, mapped_hint, no_log_sentence
     from durapipe.stores.artifacts import read_artifact_bytes
 
     store = open_store(store_url)
     run, entry = _run_step(store, run_id, step, partition)
-    if partition is None and entry.get("log") is None and _mapped_hint(run_id, step, entry):
-        raise UsageError(_mapped_hint(run_id, step, entry))
+    ref = log_ref(store, entry)
+    if ref is None and partition is None and mapped_hint(run, step):
+        raise UsageError(mapped_hint(run, step))
     if partition is not None:
         step = f"{step} (partition {partition})"
-    ref = entry.get("log")
     if ref is None:
-        # A failed step has no commit; its error names the log artifact by the start of its hash.
-        found = re.search(r"\(log artifact ([0-9a-f]{12})\)", entry.get("error") or "")
-        keys = list(store.list(f"artifacts/{found.group(1)}")) if found else []
-        if len(keys) == 1:
-            digest = keys[0].rsplit("/", 1)[1]
-            ref = {"hash": digest, "kind": "file", "size": store.stat(keys[0]).size}
-    if ref is None:
-        raise UsageError(f"Step {step} of run {run_id} has no log: it {entry['status'].replace('_', ' ')}"
-                         f"{' before it could write one' if entry['status'] == 'failed' else ''}.")
+        raise UsageError(no_log_sentence(run_id, step, entry))
     if entry["status"] == "reused":
         print(f"# step {step} was reused; this is the log of the run that made its result", file=sys.stderr)
     sys.stdout.write(read_artifact_bytes(store, ref).decode("utf-8", errors="replace"))

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
 import re
 import threading
 import uuid
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_ROUTE_PREFIX = "api"
 KEY_HEADER = "x-functions-key"
+# The cookie a page sets from `?code=KEY` (function_app/web.py), so a browser's later requests carry the key.
+KEY_COOKIE = "durapipe_key"
+SIGN_IN = ("A valid function key is required: open this address with ?code=KEY added (the key `durapipe serve` "
+           "printed at start, also in .durapipe/host/keys.json), or send it in the x-functions-key header.")
 REQUEST_TIMEOUT_S = 60
 Response = tuple[int, dict[str, str], bytes]
 
@@ -168,8 +174,10 @@ class HttpServer:
     # -- request handling (called by the handler, one thread per request) -------------------------
 
     def authorized(self, headers: Any, query: dict[str, str]) -> bool:
-        """Whether the request carries the key: x-functions-key header, `code` query, or Basic password."""
+        """Whether the request carries the key: x-functions-key header, `code` query, key cookie or Basic password."""
         if key_matches(headers.get(KEY_HEADER), self.key) or key_matches(query.get("code"), self.key):
+            return True
+        if key_matches(_cookie(headers.get("Cookie"), KEY_COOKIE), self.key):
             return True
         scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
@@ -198,6 +206,29 @@ class HttpServer:
             return _json(500, f"The function {route.function.name!r} failed; the server log has the details.",
                          incident=incident)
         return _response(route.function.name, result)
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    """The value of cookie `name` in a Cookie header, or None (a malformed header has none)."""
+    if not header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
+
+
+def _unauthorized(accept: str | None) -> Response:
+    """401: an HTML page saying how to sign in for a browser, the JSON error otherwise."""
+    if "text/html" in (accept or ""):
+        body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in: durapipe</title>"
+                "</head><body style=\"font-family: sans-serif; margin: 3em\"><h1>Sign in to durapipe</h1>"
+                f"<p id=\"sign-in\">{html.escape(SIGN_IN)}</p></body></html>")
+        return 401, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
+    return _json(401, SIGN_IN)
 
 
 def _response(name: str, result: Any) -> Response:
@@ -244,8 +275,7 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             query = {k: v for k, v in pairs}
             if not server.authorized(self.headers, query):
                 self.close_connection = True  # the body is never read
-                return _json(401, "A valid function key is required: send it in the x-functions-key header "
-                                  "or the code query parameter.")
+                return _unauthorized(self.headers.get("Accept"))
             body = self._body()
             if isinstance(body, tuple):
                 return body
