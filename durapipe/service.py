@@ -207,8 +207,18 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
             "pipeline": (record or {}).get("pipeline"), "status": _RUNTIME_TO_STATUS.get(runtime, "running"),
             "started": (record or {}).get("started"), "finished": None, "outputs": {},
             "error": (status or {}).get("output") if runtime == "Failed" else None,
-            "steps": {name: {"status": step_state(info.get("state", WAITING))} for name, info in progress.items()},
+            "steps": {name: {"status": step_state(info.get("state", WAITING)), "started": info.get("started"),
+                             "finished": info.get("finished")} for name, info in progress.items()},
         })
+    if record is not None:
+        # What the run page shows beside the steps: what it ran on and when each step ran.
+        view.update({k: record.get(k) for k in ("pipeline_version", "trigger", "inputs", "params", "metrics")
+                     if record.get(k) is not None})
+        for name, step in view.get("steps", {}).items():
+            recorded = (record.get("steps") or {}).get(name) or {}
+            for key in ("started", "finished"):
+                if step.get(key) is None and recorded.get(key) is not None:
+                    step[key] = recorded[key]
     if status is not None:
         view["runtime_status"] = status.get("runtimeStatus")
     return view

@@ -9,6 +9,7 @@ from durapipe.service import served_catalog
 from function_app.blob_trigger import blob_blueprint
 from function_app.http_api import http_blueprint
 from function_app.timer_trigger import schedule_blueprint
+from function_app.web import bp as web_bp
 from orchestrators.blob_arrival import bp as arrival_bp
 from orchestrators.pipeline_run import bp as orchestrators_bp
 
@@ -17,7 +18,7 @@ catalog = served_catalog(Path(__file__).resolve().parent.parent)
 definitions = catalog.definitions
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (orchestrators_bp, arrival_bp, activities_bp, http_blueprint(catalog),
+for blueprint in (orchestrators_bp, arrival_bp, activities_bp, http_blueprint(catalog), web_bp,
                   *(schedule_blueprint(s, catalog) for s in definitions.schedules.values()),
                   *(blob_blueprint(t, catalog) for t in definitions.blob_triggers.values())):
     app.register_functions(blueprint)

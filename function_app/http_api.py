@@ -10,6 +10,7 @@ import azure.functions as func
 from activities import names
 from durapipe.errors import DurapipeError
 from durapipe.openapi import openapi_document
+from durapipe.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.run_request import new_run_id
 from durapipe.service import (Catalog, RequestError, app_store, mark_canceled, page_of_runs, parse_json_body,
                               read_run, run_request_from_body, run_view)
@@ -46,7 +47,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     bp = df.Blueprint()
 
     @bp.function_name("list_pipelines")
-    @bp.route(route="pipelines", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/pipelines", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def list_pipelines(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -54,7 +55,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(200, {"pipelines": [catalog.get(n).describe() for n in catalog.names()]})
 
     @bp.function_name("start_pipeline_run")
-    @bp.route(route="pipelines/{name}/runs", methods=["POST"], auth_level=AUTH)
+    @bp.route(route="api/pipelines/{name}/runs", methods=["POST"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def start_pipeline_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -71,7 +72,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
                      headers={"Location": status_url})
 
     @bp.function_name("list_runs")
-    @bp.route(route="runs", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/runs", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -84,7 +85,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(200, page_of_runs(app_store(), req.params.get("pipeline"), req.params.get("status"), limit, offset))
 
     @bp.function_name("get_run")
-    @bp.route(route="runs/{id}", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/runs/{id}", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -95,7 +96,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(200, run_view(run_id, status, record))
 
     @bp.function_name("cancel_run")
-    @bp.route(route="runs/{id}/cancel", methods=["POST"], auth_level=AUTH)
+    @bp.route(route="api/runs/{id}/cancel", methods=["POST"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -112,12 +113,64 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(202, {"run_id": run_id, "status": "canceled"})
 
     @bp.function_name("openapi")
-    @bp.route(route="openapi.json", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/openapi.json", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def openapi(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/openapi.json: the OpenAPI document of these routes."""
         return _json(200, openapi_document(f"{_origin(req)}/api"))
+
+    @bp.function_name("get_run_step")
+    @bp.route(route="api/runs/{id}/steps/{step}", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_run_step(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}/steps/{step}: one step's entry with its fingerprint components."""
+        return _json(200, step_view(app_store(), req.route_params.get("id", ""), req.route_params.get("step", "")))
+
+    @bp.function_name("get_step_log")
+    @bp.route(route="api/runs/{id}/steps/{step}/log", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_step_log(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}/steps/{step}/log?partition=: what the step (or one partition) printed."""
+        text = step_log(app_store(), req.route_params.get("id", ""), req.route_params.get("step", ""),
+                        req.params.get("partition"))
+        return func.HttpResponse(text, status_code=200, mimetype="text/plain", charset="utf-8")
+
+    @bp.function_name("get_run_artifact")
+    @bp.route(route="api/runs/{id}/artifacts/{hash}", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_run_artifact(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}/artifacts/{hash}: download an input, output or log of the run (a folder as a zip)."""
+        name, data = artifact(app_store(), req.route_params.get("id", ""), req.route_params.get("hash", ""))
+        return func.HttpResponse(data, status_code=200, mimetype="application/octet-stream",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @bp.function_name("get_run_graph")
+    @bp.route(route="api/runs/{id}/graph", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_run_graph(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}/graph?format=svg|png|dot|mermaid: the run's DAG, steps coloured by state."""
+        run_id = req.route_params.get("id", "")
+        record = read_run(app_store(), run_id)
+        live = None
+        if record is not None and record.get("status") == "running":
+            live = run_view(run_id, await _instance_status(client, run_id), record)["steps"]
+        data, content_type = run_graph(app_store(), run_id, live, req.params.get("format"))
+        return func.HttpResponse(data, status_code=200, headers={"Content-Type": content_type})
+
+    @bp.function_name("get_pipeline_graph")
+    @bp.route(route="api/pipelines/{name}/graph", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_pipeline_graph(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/pipelines/{name}/graph?format=svg|png|dot|mermaid: the pipeline's DAG."""
+        served = catalog.get(req.route_params.get("name", ""))
+        data, content_type = spec_graph(served.spec_json(), req.params.get("format"))
+        return func.HttpResponse(data, status_code=200, headers={"Content-Type": content_type})
 
     return bp
 

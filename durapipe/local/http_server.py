@@ -21,14 +21,13 @@ import azure.functions as func
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
 from durapipe.local.keys import key_matches
 from durapipe.local.rpc import RPC_PREFIX
+from durapipe.web.pages import KEY_COOKIE  # set by a page from `?code=KEY`, so a browser's later requests carry it
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_ROUTE_PREFIX = "api"
 KEY_HEADER = "x-functions-key"
-# The cookie a page sets from `?code=KEY` (function_app/web.py), so a browser's later requests carry the key.
-KEY_COOKIE = "durapipe_key"
 SIGN_IN = ("A valid function key is required: open this address with ?code=KEY added (the key `durapipe serve` "
            "printed at start, also in .durapipe/host/keys.json), or send it in the x-functions-key header.")
 REQUEST_TIMEOUT_S = 60
