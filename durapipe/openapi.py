@@ -8,6 +8,12 @@ from durapipe.contracts import STEP_STATES
 _ERROR = {"description": "A refused request, with a one-sentence message.",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "string"}}
+_FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["svg", "png", "dot", "mermaid"],
+                                                        "default": "svg"},
+           "description": "svg and png need Graphviz on the server (501 without it); dot and mermaid are text."}
+_PICTURE = {"description": "The picture", "content": {"image/svg+xml": {}, "image/png": {},
+                                                       "text/vnd.graphviz": {}, "text/plain": {}}}
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
@@ -46,6 +52,31 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "summary": "Cancel a running run.",
                 "parameters": [_RUN_ID],
                 "responses": {"202": _ok("Run"), "401": _ERROR, "404": _ERROR, "409": _ERROR}}},
+            "/runs/{id}/steps/{step}": {"get": {
+                "summary": "One step of a run: its record entry with the fingerprint components of its commit.",
+                "parameters": [_RUN_ID, _STEP],
+                "responses": {"200": _ok("StepDetail"), "400": _ERROR, "401": _ERROR, "404": _ERROR}}},
+            "/runs/{id}/steps/{step}/log": {"get": {
+                "summary": "What a step printed (stdout, stderr, traceback); for a mapped step, one partition's.",
+                "parameters": [_RUN_ID, _STEP, {"name": "partition", "in": "query", "schema": {"type": "string"},
+                                                "description": "A partition (file name) of a mapped step."}],
+                "responses": {"200": {"description": "The log", "content": {"text/plain": {"schema": {
+                    "type": "string"}}}}, "401": _ERROR, "404": _ERROR}}},
+            "/runs/{id}/artifacts/{hash}": {"get": {
+                "summary": "Download an input, output or log the run names; a folder comes as a zip of its files.",
+                "parameters": [_RUN_ID, {"name": "hash", "in": "path", "required": True,
+                                         "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
+                "responses": {"200": {"description": "The artifact", "content": {"application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}}}}, "401": _ERROR, "404": _ERROR}}},
+            "/runs/{id}/graph": {"get": {
+                "summary": "The run's DAG, each step coloured by state with its duration.",
+                "parameters": [_RUN_ID, _FORMAT],
+                "responses": {"200": _PICTURE, "400": _ERROR, "401": _ERROR, "404": _ERROR, "501": _ERROR}}},
+            "/pipelines/{name}/graph": {"get": {
+                "summary": "A served pipeline's DAG: its inputs, steps and outputs.",
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               _FORMAT],
+                "responses": {"200": _PICTURE, "400": _ERROR, "401": _ERROR, "501": _ERROR}}},
             "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI"}}}},
         },
         "components": {
@@ -66,12 +97,28 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "status": {"type": "string", "enum": list(STEP_STATES)},
                     "fingerprint": {"type": "string", "nullable": True},
                     "duration_s": {"type": "number", "nullable": True}, "outputs": {"type": "object"},
-                    "error": {"type": "string", "nullable": True}}},
+                    "error": {"type": "string", "nullable": True},
+                    "started": {"type": "string", "nullable": True}, "finished": {"type": "string", "nullable": True},
+                    "partitions": {"type": "object", "description": "A mapped step's counts: total, ran, reused."},
+                    "by_partition": {"type": "object", "description": "A mapped step's partitions by name."}}},
+                "StepDetail": {"type": "object", "properties": {
+                    "run_id": {"type": "string"}, "step": {"type": "string"}, "mapped": {"type": "boolean"},
+                    "status": {"type": "string"}, "fingerprint": {"type": "string", "nullable": True},
+                    "components": {"type": "object", "nullable": True,
+                                   "description": "What the fingerprint hashes: code, parameters, inputs, environment."},
+                    "log": {"type": "object", "nullable": True}, "outputs": {"type": "object"},
+                    "partitions": {"type": "object", "nullable": True},
+                    "by_partition": {"type": "object", "nullable": True,
+                                     "description": "A mapped step's partitions by name: status, fingerprint, "
+                                                    "duration_s, log."}}},
                 "Run": {"type": "object", "properties": {
                     "run_id": {"type": "string"}, "pipeline": {"type": "string", "nullable": True},
                     "status": {"type": "string"}, "started": {"type": "string", "nullable": True},
                     "finished": {"type": "string", "nullable": True}, "error": {"type": "string", "nullable": True},
-                    "outputs": {"type": "object"},
+                    "outputs": {"type": "object"}, "params": {"type": "object"},
+                    "inputs": {"type": "object", "description": "Input artifacts by name; the hash is the version."},
+                    "trigger": {"type": "object"}, "pipeline_version": {"type": "string"},
+                    "metrics": {"type": "object"},
                     "steps": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Step"}}}},
                 "RunPage": {"type": "object", "properties": {
                     "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},

@@ -109,9 +109,10 @@ def test_an_unknown_run_is_a_404(app):
 
 def test_every_route_needs_the_function_key(app):
     _, document = app.get("/openapi.json")
-    routes = [(method.upper(), path.replace("{name}", "retrain").replace("{id}", "some-run"))
+    routes = [(method.upper(), path.replace("{name}", "retrain").replace("{id}", "some-run")
+               .replace("{step}", "train").replace("{hash}", "0" * 64))
               for path, methods in document["paths"].items() for method in methods]
-    assert len(routes) == 6
+    assert len(routes) == 11
     for method, path in routes:
         for headers in ({}, {"x-functions-key": "wrong"}):
             status, _, _ = call(method, app.api + path, body=b"{}" if method == "POST" else None, headers=headers)
@@ -126,7 +127,9 @@ def test_the_openapi_document_describes_the_routes(app):
     assert status == 200
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/pipelines", "/pipelines/{name}/runs", "/runs", "/runs/{id}",
-                                      "/runs/{id}/cancel", "/openapi.json"}
+                                      "/runs/{id}/cancel", "/openapi.json", "/runs/{id}/steps/{step}",
+                                      "/runs/{id}/steps/{step}/log", "/runs/{id}/artifacts/{hash}",
+                                      "/runs/{id}/graph", "/pipelines/{name}/graph"}
 
 
 def test_a_finished_run_cannot_be_canceled(app, trained):
@@ -143,3 +146,59 @@ def test_a_running_run_can_be_canceled_and_is_recorded_as_canceled(app, trained)
     run = _wait_for_run(app, started["status_url"])
     assert run["status"] == "canceled"
     assert json.loads(app.store.get(f"runs/{started['run_id']}.json"))["status"] == "canceled"
+
+
+def test_a_step_of_a_run_has_its_fingerprint_components(app, trained):
+    status, step = app.get(f"/runs/{trained['started']['run_id']}/steps/train")
+    assert status == 200, step
+    assert step["status"] == "ran" and step["fingerprint"] and step["mapped"] is False
+    assert {"code", "params", "inputs"} <= set(step["components"])
+
+
+def test_an_unknown_step_of_a_run_is_a_404_naming_the_steps(app, trained):
+    status, answer = app.get(f"/runs/{trained['started']['run_id']}/steps/nope")
+    assert status == 404 and "train" in answer["error"]
+
+
+def test_a_step_log_is_served_as_text(app, trained):
+    status, headers, _ = call("GET", f"{app.api}/runs/{trained['started']['run_id']}/steps/train/log",
+                              headers={"x-functions-key": KEY})
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+
+
+def test_an_output_downloads_with_the_bytes_its_hash_names(app, trained):
+    import hashlib
+    import urllib.request
+
+    ref = trained["run"]["outputs"]["model"]
+    request = urllib.request.Request(f"{app.api}/runs/{trained['started']['run_id']}/artifacts/{ref['hash']}",
+                                     headers={"x-functions-key": KEY})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data, disposition = response.read(), response.headers["Content-Disposition"]
+    assert hashlib.sha256(data).hexdigest() == ref["hash"] and 'filename="model"' in disposition
+
+
+def test_an_artifact_the_run_does_not_name_is_a_404(app, trained):
+    status, answer = app.get(f"/runs/{trained['started']['run_id']}/artifacts/{'0' * 64}")
+    assert status == 404 and "no artifact" in answer["error"]
+
+
+def test_the_run_graph_is_an_svg_with_a_box_per_step(app, trained):
+    status, headers, svg = call("GET", f"{app.api}/runs/{trained['started']['run_id']}/graph?format=svg",
+                                headers={"x-functions-key": KEY})
+    import html
+
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml"
+    for step in trained["run"]["steps"]:
+        assert f'id="step-{step}" class="node step state-ran"' in html.unescape(svg)
+
+
+def test_a_graph_in_an_unknown_format_is_a_400(app, trained):
+    status, answer = app.get(f"/runs/{trained['started']['run_id']}/graph?format=gif")
+    assert status == 400 and "format" in answer["error"]
+
+
+def test_the_pipeline_graph_is_mermaid_text_on_request(app):
+    status, _, text = call("GET", f"{app.api}/pipelines/retrain/graph?format=mermaid",
+                           headers={"x-functions-key": KEY})
+    assert status == 200 and text.startswith("flowchart LR") and "train" in text

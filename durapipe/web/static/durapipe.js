@@ -121,7 +121,6 @@ async function runPage() {
       const holder = el("div");
       holder.innerHTML = svg;  // SVG drawn by Graphviz on our server from escaped labels
       const picture = holder.querySelector("svg");
-      picture.removeAttribute("width"); picture.removeAttribute("height");
       graph.replaceChildren(picture);
     } catch (error) {
       graph.replaceChildren(el("p", { class: "muted", id: "graph-missing" }, error.message));
@@ -311,7 +310,7 @@ function pipelineCard(p) {
   api(`/pipelines/${encodeURIComponent(p.name)}/graph?format=svg`).then((svg) => {
     const holder = el("div"); holder.innerHTML = svg;  // drawn by Graphviz on our server
     const picture = holder.querySelector("svg");
-    if (picture) { picture.removeAttribute("width"); picture.removeAttribute("height"); graph.replaceChildren(picture); }
+    if (picture) graph.replaceChildren(picture);
   }).catch((error) => graph.replaceChildren(el("p", { class: "muted" }, error.message)));
   const params = p.parameters.length
     ? el("table", {}, el("thead", {}, el("tr", {}, ["parameter", "type", "default"].map((h) => el("th", {}, h)))),
