@@ -147,7 +147,7 @@ async function runPage() {
       el("dt", {}, "finished"), el("dd", {}, when(view.finished)),
       el("dt", {}, "took"), el("dd", {}, took(view.started, view.finished)),
       el("dt", {}, "trigger"), el("dd", {}, trigger),
-      view.error ? [el("dt", {}, "error"), el("dd", { class: "error", id: "run-error" }, view.error)] : []);
+      ...(view.error ? [el("dt", {}, "error"), el("dd", { class: "error", id: "run-error" }, view.error)] : []));
     const open = new Set([...steps.querySelectorAll("tr.log-row")].map((r) => r.dataset.for));
     steps.replaceChildren();
     for (const [name, step] of Object.entries(view.steps || {})) {
