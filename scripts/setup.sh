@@ -6,6 +6,22 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-python3.11}"
 say() { printf '[setup] %s\n' "$*"; }
 
+# Debian packages: Graphviz's `dot` lays out `durapipe graph` and the web view's DAG as SVG/PNG (the
+# `graphviz` Python package only calls it); Chromium runs the web view's tests headless. Installed only
+# when missing, so a machine that has them needs no network and no root.
+need=()
+command -v dot >/dev/null || need+=(graphviz)
+command -v chromium >/dev/null || need+=(chromium)
+if [ "${#need[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing ${need[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    say "warning: ${need[*]} missing and apt-get is not usable here; install them for SVG/PNG graphs and the browser tests"
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   command -v "$PYTHON" >/dev/null || { echo "[setup] $PYTHON is required (set PYTHON=/path/to/python3.11)." >&2; exit 1; }
   say "creating .venv with $PYTHON"

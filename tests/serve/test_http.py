@@ -70,6 +70,23 @@ def test_every_route_and_rpc_endpoint_refuses_a_wrong_key(served, method, path):
                 {"Authorization": f"Basic {basic}"})[0] == 401
 
 
+def test_the_key_cookie_is_accepted_like_the_header(served):
+    status, _, body = call("POST", f"{served.base_url}/api/greet/bob", headers={"Cookie": f"durapipe_key={served.key}"})
+    assert status == 202, body
+
+
+@pytest.mark.parametrize("cookie", ["durapipe_key=wrong-key-0123456789", "other=1", "durapipe_key", '"=;;'])
+def test_a_wrong_or_malformed_key_cookie_is_refused(served, cookie):
+    status, _, body = call("POST", f"{served.base_url}/api/greet/bob", headers={"Cookie": cookie})
+    assert status == 401 and "function key" in body["error"]
+
+
+def test_a_browser_without_the_key_gets_an_html_page_saying_how_to_sign_in(served):
+    status, headers, body = call("GET", f"{served.base_url}/api/echo", headers={"Accept": "text/html,*/*"})
+    assert status == 401 and headers["Content-Type"].startswith("text/html")
+    assert "?code=KEY" in body and "x-functions-key" in body
+
+
 def test_rpc_endpoints_accept_the_key(served):
     status, _, body = call("GET", f"{served.base_url}{RPC_PREFIX}instances/no-such-run?code={served.key}")
     assert status == 404 and "no-such-run" in body["Message"]
