@@ -156,6 +156,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'DURAPIPE_STORE', value: '${storage.properties.primaryEndpoints.blob}${storeContainerName}' }
         { name: 'DURAPIPE_RETRAIN_SCHEDULE', value: retrainSchedule }
         { name: 'DURAPIPE_INCOMING_PREFIX', value: incomingPrefix }
+        // host.json's routePrefix is "" so the web view is served at '/': the host's own home page must step aside.
+        { name: 'AzureWebJobsDisableHomepage', value: 'true' }
       ]
     }
     functionAppConfig: {

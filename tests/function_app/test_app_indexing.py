@@ -68,21 +68,35 @@ def test_every_function_the_app_needs_is_indexed(app):
         "get_run": "httpTrigger", "cancel_run": "httpTrigger", "openapi": "httpTrigger",
         "blob_arrival": "orchestrationTrigger", "record_poison": "activityTrigger",
         "blob_score": "blobTrigger", "schedule_retrain": "timerTrigger",
+        "get_run_step": "httpTrigger", "get_step_log": "httpTrigger", "get_run_artifact": "httpTrigger",
+        "get_run_graph": "httpTrigger", "get_pipeline_graph": "httpTrigger",
+        "web_runs": "httpTrigger", "web_run": "httpTrigger", "web_pipelines": "httpTrigger", "web_static": "httpTrigger",
     }
     assert {name: f.trigger_type for name, f in app.functions.items() if name in expected} == expected
 
 
 def test_every_http_route_requires_a_function_key(app):
     routes = [b for f in app.by_trigger("httpTrigger") for b in f.bindings if b["type"] == "httpTrigger"]
-    assert len(routes) == 6
+    assert len(routes) == 15
     assert {b["authLevel"] for b in routes} == {"FUNCTION"}
 
 
 def test_http_routes_and_methods(app):
     routes = {(b["route"], tuple(b["methods"])) for f in app.by_trigger("httpTrigger")
               for b in f.bindings if b["type"] == "httpTrigger"}
-    assert routes == {("pipelines", ("GET",)), ("pipelines/{name}/runs", ("POST",)), ("runs", ("GET",)),
-                      ("runs/{id}", ("GET",)), ("runs/{id}/cancel", ("POST",)), ("openapi.json", ("GET",))}
+    assert routes == {("api/pipelines", ("GET",)), ("api/pipelines/{name}/runs", ("POST",)), ("api/runs", ("GET",)),
+                      ("api/runs/{id}", ("GET",)), ("api/runs/{id}/cancel", ("POST",)), ("api/openapi.json", ("GET",)),
+                      ("api/runs/{id}/steps/{step}", ("GET",)), ("api/runs/{id}/steps/{step}/log", ("GET",)),
+                      ("api/runs/{id}/artifacts/{hash}", ("GET",)), ("api/runs/{id}/graph", ("GET",)),
+                      ("api/pipelines/{name}/graph", ("GET",)),
+                      ("/", ("GET",)), ("runs/{run_id}", ("GET",)), ("pipelines", ("GET",)),
+                      ("static/{name}", ("GET",))}
+
+
+def test_the_routes_live_at_the_root_so_the_pages_can_be_served_at_slash():
+    # Azure Functions serves a route at '/' only with routePrefix "": the API's routes carry api/ themselves.
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["extensions"]["http"]["routePrefix"] == ""
 
 
 def test_blob_trigger_uses_event_grid_on_the_incoming_prefix_with_an_identity_connection(app):
@@ -101,4 +115,12 @@ def test_timer_reads_its_schedule_from_an_app_setting(app):
 def test_triggered_functions_get_a_durable_client(app):
     for kind in ("httpTrigger", "blobTrigger", "timerTrigger"):
         for function in app.by_trigger(kind):
+            if function.name.startswith("web_"):
+                continue  # page shells and assets: their data comes from the API, they start nothing
             assert any(b["type"] == "durableClient" for b in function.bindings), function.name
+
+
+def test_pages_and_assets_need_no_durable_client(app):
+    pages = [f for f in app.by_trigger("httpTrigger") if f.name.startswith("web_")]
+    assert len(pages) == 4
+    assert not [f.name for f in pages if any(b["type"] == "durableClient" for b in f.bindings)]

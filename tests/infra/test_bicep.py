@@ -158,6 +158,7 @@ def test_parsed_app_settings(template: dict[str, Any]) -> None:
     assert "AzureWebJobsStorage__accountName" in settings and "AzureWebJobsStorage" not in settings
     assert {"DURAPIPE_STORE", "DURAPIPE_RETRAIN_SCHEDULE", "DURAPIPE_INCOMING_PREFIX"} <= set(settings)
     assert site["properties"]["httpsOnly"] is True
+    assert settings["AzureWebJobsDisableHomepage"] == "true"  # the web view is served at '/'
     assert site["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": "3.11"}
 
 

@@ -17,6 +17,7 @@ def test_example_settings_target_azurite_and_the_main_py_entry_file() -> None:
         "DURAPIPE_STORE": "http://127.0.0.1:10000/devstoreaccount1/durapipe",
         "DURAPIPE_RETRAIN_SCHEDULE": "0 0 3 * * *",
         "DURAPIPE_INCOMING_PREFIX": "incoming/",
+        "AzureWebJobsDisableHomepage": "true",
     }
 
 
