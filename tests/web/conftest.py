@@ -1,4 +1,4 @@
-"""Fixtures for the web view: a real `durapipe serve` of the function app with small pipelines, and a real
+"""Fixtures for the web view: a real `durapipe serve` of a small project of its own, and a real
 headless Chromium (Debian's, driven by Playwright) to open its pages."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from tests.serve.conftest import call, read_banner, wait_for
 
-FIXTURE_APP = Path(__file__).parent / "fixture_app"
+FIXTURE_PROJECT = Path(__file__).parent / "fixture_project"
 KEY = "web-test-key-0123456789abcdef"
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags that keep a headless Chromium in a container from reaching out or needing a GPU or sandbox.
@@ -27,7 +27,7 @@ RUN_TIMEOUT_S = 120.0
 
 @dataclass
 class WebApp:
-    """A running serve of the web fixture app: its root URL, key, state folder and process."""
+    """A running serve of the web fixture project: its root URL, key, state folder and process."""
 
     process: subprocess.Popen
     url: str
@@ -67,14 +67,14 @@ class WebApp:
 
 @pytest.fixture(scope="package")
 def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
-    """One serve of the web fixture app over a local folder store, shared by the web tests."""
+    """One serve of the web fixture project over a local folder store, shared by the web tests."""
     tmp = tmp_path_factory.mktemp("web")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURAPIPE_") and k != "PYTHON_SCRIPT_FILE_NAME"}
-    env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY,
-                "DURAPIPE_RETRAIN_SCHEDULE": "0 0 3 * * *", "PYTHON_SCRIPT_FILE_NAME": "web_main.py"})
+    env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY})
+    # Served from inside the project, as a user runs it: the app serves the project's definitions.
     command = [sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--store", str(tmp / "store"),
-               "--max-parallel", "2", "--poll-interval", "1", "--script-root", str(FIXTURE_APP)]
-    process = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.PIPE,
+               "--max-parallel", "2", "--poll-interval", "1"]
+    process = subprocess.Popen(command, env=env, cwd=FIXTURE_PROJECT, stdout=subprocess.PIPE,
                                stderr=open(tmp / "serve.err", "ab"), text=True)
     banner = read_banner(process, tmp / "serve.err", 90.0)
     running = WebApp(process, banner[0].rsplit(" ", 1)[1].rstrip("/"), tmp / "home", tmp)

@@ -25,9 +25,7 @@ def test_the_form_starts_a_run_and_opens_its_page(page, web_app):
 def test_a_refused_run_request_shows_its_sentence_in_the_form(page, web_app):
     signed_in(page, web_app, "/pipelines")
     page.locator("#gated-param-gate").wait_for()
-    page.evaluate("document.querySelector('#gated-param-gate').required = false")
+    page.locator("#gated-param-gate").evaluate("field => { field.required = false; }")
     page.locator('#start-gated button[type="submit"]').click()
-    alert = page.locator('#start-gated [role="alert"]')
-    alert.wait_for()
-    page.wait_for_function("document.querySelector('#start-gated [role=alert]').textContent.includes('gate')")
+    page.locator('#start-gated [role="alert"]', has_text="gate").wait_for()
     assert "/pipelines" in page.url
