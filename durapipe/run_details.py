@@ -15,6 +15,7 @@ from durapipe.errors import UsageError
 _FAILED_PARTITION = re.compile(r"\bpartition (\S+) failed:")
 _LOG_IN_ERROR = re.compile(r"\(log artifact ([0-9a-f]{12})\)")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def is_mapped(run: dict[str, Any], step: str) -> bool:
@@ -125,6 +126,7 @@ def artifact_download(store: Any, run: dict[str, Any], digest: str) -> tuple[str
     if named is None:
         raise UsageError(f"Run {run['run_id']} has no artifact {digest[:12]}.")
     name, ref = named
+    name = _UNSAFE_IN_FILE_NAME.sub("_", name)  # it goes into a Content-Disposition header
     if ref["kind"] == "file":
         return name, read_artifact_bytes(store, ref)
     buffer = io.BytesIO()
