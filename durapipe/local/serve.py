@@ -167,6 +167,15 @@ class Server:
         assert self._router is not None
         return self._router.handle(method, path, query, body)
 
+    def _web_view_lines(self) -> list[str]:
+        """Where to open the app's pages in a browser, when it serves a page at its root."""
+        assert self.http is not None
+        root = [r for r in self.http.routes if not r.template.strip("/") and (r.methods is None or "GET" in r.methods)]
+        if not root:
+            return []
+        return [f"web view: {self.http.route_url(root[0]).rstrip('/')}/?code={self.key} (sets a cookie; later pages "
+                "need no key in the address)"]
+
     def _banner(self, app: LoadedApp, store: str, key_source: str, resumed: list[str]) -> None:
         assert self.http is not None and self.poller is not None and self.timers is not None
         lines = [f"durapipe serve: listening on {self.http.base_url}",
@@ -174,6 +183,7 @@ class Server:
                  *self.notes,
                  f"function key ({key_source}): {self.key}",
                  "  send it as the x-functions-key header or the code query parameter",
+                 *self._web_view_lines(),
                  "functions:"]
         for route in self.http.routes:
             methods = ",".join(sorted(route.methods)) if route.methods else "ANY"

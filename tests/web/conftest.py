@@ -33,6 +33,7 @@ class WebApp:
     url: str
     home: Path
     tmp: Path
+    banner: list[str]
 
     def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(status, answer) of one call to the JSON API with the key."""
@@ -77,7 +78,7 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
     process = subprocess.Popen(command, env=env, cwd=FIXTURE_PROJECT, stdout=subprocess.PIPE,
                                stderr=open(tmp / "serve.err", "ab"), text=True)
     banner = read_banner(process, tmp / "serve.err", 90.0)
-    running = WebApp(process, banner[0].rsplit(" ", 1)[1].rstrip("/"), tmp / "home", tmp)
+    running = WebApp(process, banner[0].rsplit(" ", 1)[1].rstrip("/"), tmp / "home", tmp, banner)
     yield running
     assert running.stop() == 0
 

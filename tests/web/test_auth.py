@@ -32,3 +32,8 @@ def test_a_wrong_key_in_the_address_is_refused(page, web_app):
     response = page.goto(f"{web_app.url}/?code=not-the-key-0123456789")
     assert response.status == 401
     assert not [c for c in page.context.cookies() if c["name"] == "durapipe_key"]
+
+
+def test_serve_prints_where_to_open_the_web_view(web_app):
+    line = next(line for line in web_app.banner if line.startswith("web view: "))
+    assert line.split()[2] == f"{web_app.url}/?code={KEY}"

@@ -7,6 +7,7 @@ const ROOT = body.dataset.root || "";
 const API = ROOT + "/api";
 const POLL_MS = 1000;
 const LIVE = new Set(["pending", "running"]);
+const NUMERIC = new Set(["took", "size"]);  // right-aligned columns
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -71,7 +72,7 @@ async function runsPage() {
   main(el("h1", {}, "Runs"),
     el("form", { class: "filters", method: "get", action: `${ROOT}/` },
       el("label", {}, "pipeline", pick), el("label", {}, "status", state), el("button", { type: "submit" }, "Filter")),
-    el("table", {}, el("thead", {}, el("tr", {}, ["run", "pipeline", "status", "started", "finished", "took"].map((h) => el("th", {}, h)))), rows),
+    el("table", {}, el("thead", {}, el("tr", {}, ["run", "pipeline", "status", "started", "finished", "took"].map((h) => el("th", { class: NUMERIC.has(h) ? "num" : null }, h)))), rows),
     more);
   pick.addEventListener("change", () => pick.form.submit());
   state.addEventListener("change", () => state.form.submit());
@@ -108,7 +109,7 @@ async function runPage() {
   const extra = el("div", { id: "extra" });
   main(el("h1", {}, "Run ", el("span", { class: "mono" }, runId), " ", el("span", { id: "run-status" })),
     facts, el("h2", {}, "Graph"), graph, el("h2", {}, "Steps"),
-    el("table", {}, el("thead", {}, el("tr", {}, ["step", "state", "took", "fingerprint", "partitions", ""].map((h) => el("th", {}, h)))), steps),
+    el("table", {}, el("thead", {}, el("tr", {}, ["step", "state", "took", "fingerprint", "partitions", ""].map((h) => el("th", { class: NUMERIC.has(h) ? "num" : null }, h)))), steps),
     extra);
   let drawn = "";
 
@@ -189,7 +190,7 @@ async function runPage() {
   }
 
   function table(headings, rows) {
-    return el("table", {}, el("thead", {}, el("tr", {}, headings.map((h) => el("th", {}, h)))), el("tbody", {}, rows));
+    return el("table", {}, el("thead", {}, el("tr", {}, headings.map((h) => el("th", { class: NUMERIC.has(h) ? "num" : null }, h)))), el("tbody", {}, rows));
   }
 
   async function renderExtra(view) {
@@ -313,7 +314,7 @@ function pipelineCard(p) {
     if (picture) graph.replaceChildren(picture);
   }).catch((error) => graph.replaceChildren(el("p", { class: "muted" }, error.message)));
   const params = p.parameters.length
-    ? el("table", {}, el("thead", {}, el("tr", {}, ["parameter", "type", "default"].map((h) => el("th", {}, h)))),
+    ? el("table", {}, el("thead", {}, el("tr", {}, ["parameter", "type", "default"].map((h) => el("th", { class: NUMERIC.has(h) ? "num" : null }, h)))),
         el("tbody", {}, p.parameters.map((x) => el("tr", {}, el("td", {}, x.name), el("td", {}, x.type),
           el("td", { class: "mono" }, x.default === undefined ? "(required)" : JSON.stringify(x.default))))))
     : el("p", { class: "muted" }, "no parameters");
