@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need, idempotently: .venv (Python 3.11) with durapipe[ml,test], and Azurite via npm.
+# Install everything the tests need, idempotently: .venv (Python 3.11) with durapipe[ml,test], checkov in .venv-checkov, and Azurite via npm.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -39,6 +39,17 @@ PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml
 if [ "${1:-}" = "--python-only" ]; then
   say "done (Python only; Azurite is needed for the tests, not for the demo)"
   exit 0
+fi
+
+# checkov (infrastructure checks over infra/) lives in a virtual environment of its own: it pins
+# dependencies (pycep-parser 0.5) that conflict with the test suite's.
+if [ ! -x .venv-checkov/bin/checkov ] || ! cmp -s requirements-checkov.txt .venv-checkov/.requirements; then
+  say "installing checkov into .venv-checkov"
+  [ -x .venv-checkov/bin/python ] || "$PYTHON" -m venv .venv-checkov
+  PIP_DISABLE_PIP_VERSION_CHECK=1 .venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+  cp requirements-checkov.txt .venv-checkov/.requirements
+else
+  say "checkov is installed in .venv-checkov"
 fi
 
 command -v npm >/dev/null || { echo "[setup] npm (Node.js) is required to install Azurite for the blob store tests." >&2; exit 1; }
