@@ -279,6 +279,24 @@ def init(folder: Path) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the app: a path ending in .zip, or a folder (default: build/app.zip in the project).")
+@click.option("--parameters", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the Event Grid parameters of the blob triggers "
+                   "(default: infra/blob-triggers.parameters.json in the project).")
+@friendly
+def package(out: Path | None, parameters: Path | None) -> None:
+    """Build the function app Azure runs for this project, and the Event Grid parameters of its blob triggers."""
+    from durapipe.deploy.package import build_package
+    from durapipe.project import find_project_root
+
+    result = build_package(find_project_root(), out, parameters, echo=click.echo)
+    triggers = ", ".join(result.blob_triggers) or "none"
+    click.echo(f"packaged {result.files} files ({result.size / 1e6:.1f} MB) into {result.out}; "
+               f"blob triggers: {triggers}")
+
+
 def console() -> Any:
     """The console for human output (stderr stays free for errors)."""
     from rich.console import Console  # rich is slow to import; `--json` and most commands never need it
