@@ -92,3 +92,35 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "local":
         return LocalStore(tmp_path / "store")
     return open_store(request.getfixturevalue("blob_store_url")())
+
+
+# ---------------------------------------------------------------- projects
+
+@pytest.fixture
+def init_project(tmp_path: Path) -> Path:
+    """A project made by `durapipe init` (pipeline `churn`, schedule `nightly`, blob trigger `arrivals`),
+    with what a working folder gathers and no package may hold: local state, virtual environments,
+    settings, secrets, old build output."""
+    from durapipe.scaffold import scaffold
+
+    project = tmp_path / "work" / "churn"
+    scaffold(project)
+    clutter = {
+        ".durapipe/steps/abc.json": "{}",
+        ".durapipe/host/keys.json": '{"functionKey": "local-key"}',
+        ".venv/pyvenv.cfg": "home = /usr/bin\n",
+        ".venv/lib/python3.11/site-packages/leftover.py": "",
+        "myenv/pyvenv.cfg": "home = /usr/bin\n",
+        "myenv/lib/thing.py": "",
+        "local.settings.json": '{"Values": {"SECRET_TOKEN": "do-not-ship"}}',
+        ".env": "SECRET_TOKEN=do-not-ship\n",
+        "certs/client.pem": "-----BEGIN PRIVATE KEY-----\n",
+        "build/old.txt": "an earlier build\n",
+        "infra/main.bicep": "// the project's infrastructure\n",
+        "helpers_test.py": "def test_nothing(): pass\n",
+        "data/sample.csv": "value\n1\n",
+    }
+    for relative, text in clutter.items():
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(text)
+    return project

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from durapipe.deploy import definitions_file, subscriptions
+from durapipe.deploy import subscriptions
 from durapipe.errors import UsageError
+from durapipe.project import definitions_ref, load_definitions
 
 ENTRY_FILE = "main.py"
 APP_PACKAGES = ("function_app", "activities", "orchestrators")
@@ -56,7 +57,8 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
                   echo: Callable[[str], None] = lambda _: None) -> PackageResult:
     """Build the deployable app of the project at `project_root` into `out` (a .zip, else a folder)."""
     root = Path(project_root).resolve()
-    ref = definitions_file.definitions_ref(root)
+    # Only pyproject.toml counts: the package carries it, and the app finds its definitions there.
+    ref = definitions_ref(root, env={})
     if not ref:
         raise UsageError(f"{root} is not a durapipe project: it has no pyproject.toml with "
                          "[tool.durapipe] definitions = \"module:attr\" (`durapipe init` makes one).")
@@ -64,9 +66,8 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
     out = (Path(out) if out else root / DEFAULT_OUT).resolve()
     parameters = (Path(parameters) if parameters else root / DEFAULT_PARAMETERS).resolve()
     echo(f"loading the definitions {ref} of {root}")
-    definitions = definitions_file.load_definitions(root, ref)
-    triggers = definitions_file.blob_triggers(definitions)
-    entries = subscriptions.subscription_entries(triggers)
+    definitions = load_definitions(root, ref)
+    entries = subscriptions.subscription_entries(definitions.blob_triggers.values())
 
     files = dict(_project_files(root, exclude={out, parameters}))
     clash = sorted(RESERVED & {rel.split("/")[0] for rel in files})
