@@ -7,7 +7,6 @@ registry. Local state, virtual environments, settings files, secrets and tests s
 """
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import stat
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from durapipe.deploy import subscriptions
+from durapipe.deploy.requirements import requirements_text
 from durapipe.errors import UsageError
 from durapipe.project import definitions_ref, load_definitions
 
@@ -31,8 +31,8 @@ MARKER = ".durapipe-package"
 # Fixed timestamp (the zip format's earliest) so the same files give the same zip.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
-# Never packaged, at any depth: local state, version control, caches, build output.
-EXCLUDED_DIRS = {"__pycache__", "node_modules", "tests", "test", "venv", "env"}
+# Never packaged, at any depth: bytecode caches, npm dependencies, tests.
+EXCLUDED_DIRS = {"__pycache__", "node_modules", "tests", "test"}
 # Never packaged at the top level: build output and the infrastructure templates. (Hidden folders,
 # such as .durapipe/, .git/, .venv/ and .azure/, and any virtual environment are skipped everywhere.)
 TOP_LEVEL_EXCLUDED_DIRS = {"build", "dist", "infra"}
@@ -79,7 +79,7 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
         files.update(_package_files(library_root, package))
     generated = {
         ENTRY_FILE: (TEMPLATES / "main.py.txt").read_bytes(),
-        "requirements.txt": requirements_text(root).encode("utf-8"),
+        "requirements.txt": requirements_text(root, skip=LIBRARY).encode("utf-8"),
     }
     if "host.json" not in files:
         generated["host.json"] = (TEMPLATES / "host.json").read_bytes()
@@ -129,78 +129,6 @@ def _package_files(library_root: Path, package: str) -> Iterator[tuple[str, Path
     for path in sorted(folder.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith((".pyc", ".pyo")):
             yield path.relative_to(library_root).as_posix(), path
-
-
-def requirements_text(project_root: Path) -> str:
-    """requirements.txt of the package: durapipe's dependencies and the project's, pinned to the installed versions."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    wanted: list[tuple[str, str]] = [(spec, "durapipe") for spec in _durapipe_requirements()]
-    wanted += [(spec, "pyproject.toml") for spec in _pyproject_requirements(project_root)]
-    wanted += [(spec, "requirements.txt") for spec in _requirements_file(project_root)]
-    lines: dict[str, str] = {}
-    for spec, source in wanted:
-        try:
-            requirement = Requirement(spec)
-        except InvalidRequirement as exc:
-            raise UsageError(f"The requirement {spec!r} in the project's {source} is not valid: {exc}.") from None
-        name = canonicalize_name(requirement.name)
-        if name == LIBRARY or name in lines:
-            continue  # the library is in the package itself; the first mention of a name wins
-        lines[name] = _pinned(requirement)
-    header = ("# Written by `durapipe package`: what the Functions build installs for this app, pinned to\n"
-              "# the versions installed where it was packaged, so step fingerprints match local runs.\n")
-    return header + "".join(f"{line}\n" for line in lines.values())
-
-
-def _pinned(requirement: "object") -> str:
-    from packaging.requirements import Requirement
-
-    assert isinstance(requirement, Requirement)
-    if requirement.url:
-        raise UsageError(f"The requirement {str(requirement)!r} installs from a URL, which the package registry "
-                         "build cannot reproduce; publish it or vendor it into the project.")
-    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-    marker = f"; {requirement.marker}" if requirement.marker else ""
-    try:
-        version = importlib.metadata.version(requirement.name)
-    except importlib.metadata.PackageNotFoundError:
-        return str(requirement)
-    if requirement.specifier and not requirement.specifier.contains(version, prereleases=True):
-        return str(requirement)
-    return f"{requirement.name}{extras}=={version}{marker}"
-
-
-def _durapipe_requirements() -> list[str]:
-    """durapipe's own runtime dependencies (no extras)."""
-    return [spec for spec in importlib.metadata.requires(LIBRARY) or [] if "extra ==" not in spec]
-
-
-def _pyproject_requirements(root: Path) -> list[str]:
-    import tomllib
-
-    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    dependencies = data.get("project", {}).get("dependencies", [])
-    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        raise UsageError(f"[project] dependencies in {root / 'pyproject.toml'} must be a list of requirement strings.")
-    return dependencies
-
-
-def _requirements_file(root: Path) -> list[str]:
-    path = root / "requirements.txt"
-    if not path.is_file():
-        return []
-    specs = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            raise UsageError(f"Line {number} of {path} ({line!r}) is a pip option; the package's requirements.txt "
-                             "takes only requirements such as 'pandas>=2'.")
-        specs.append(line)
-    return specs
 
 
 def _write(out: Path, files: dict[str, Path], generated: dict[str, bytes]) -> int:

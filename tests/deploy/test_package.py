@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.deploy.package import MARKER, build_package, package_names, requirements_text
+from durapipe.deploy.package import MARKER, build_package, package_names
 from durapipe.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,25 +66,6 @@ def test_a_host_json_of_the_project_replaces_the_default(init_project):
     out = build_package(init_project).out
     with zipfile.ZipFile(out) as archive:
         assert json.loads(archive.read("host.json"))["functionTimeout"] == "01:00:00"
-
-
-def test_requirements_pin_durapipes_dependencies_and_the_projects_but_not_durapipe(init_project):
-    from importlib.metadata import version
-
-    (init_project / "requirements.txt").write_text("# the project's own\nCroniter>=2.0  # duplicates durapipe's\n"
-                                                   "packaging\n")
-    lines = [line for line in requirements_text(init_project).splitlines() if not line.startswith("#")]
-    names = [line.split("==")[0].lower() for line in lines]
-    assert "durapipe" not in names  # init's pyproject depends on durapipe: the package carries it
-    assert names.count("croniter") == 1 and "packaging" in names
-    assert f"azure-functions-durable=={version('azure-functions-durable')}" in lines
-    assert f"azure-storage-blob=={version('azure-storage-blob')}" in lines
-
-
-def test_a_pip_option_in_the_projects_requirements_is_refused(init_project):
-    (init_project / "requirements.txt").write_text("-e ../elsewhere\n")
-    with pytest.raises(UsageError, match=r"Line 1 of .*requirements.txt \('-e ../elsewhere'\) is a pip option"):
-        build_package(init_project)
 
 
 def test_a_project_file_named_like_a_packaged_package_is_refused(init_project):

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,14 +44,13 @@ def unpacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with zipfile.ZipFile(out) as archive:
         archive.extractall(folder)
     venv = tmp / "venv"
-    started = time.monotonic()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                            "-r", str(folder / "requirements.txt")],
                           capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    return {"folder": folder, "python": python, "tmp": tmp, "install_s": time.monotonic() - started}
+    return {"folder": folder, "python": python, "tmp": tmp}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
