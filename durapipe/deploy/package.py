@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from durapipe.deploy import subscriptions
-from durapipe.deploy.requirements import requirements_text
+from durapipe.deploy.requirements import check_imports_are_required, requirements_text
 from durapipe.errors import UsageError
 from durapipe.project import definitions_ref, load_definitions
 
@@ -70,16 +70,21 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
     entries = subscriptions.subscription_entries(definitions.blob_triggers.values())
 
     files = dict(_project_files(root, exclude={out, parameters}))
+    own_names = {rel.split("/")[0].removesuffix(".py") for rel in files}
     clash = sorted(RESERVED & {rel.split("/")[0] for rel in files})
     if clash:
         raise UsageError(f"The project has {clash[0]!r} at its top level, which the package provides itself; rename it.")
+    requirements = requirements_text(root, skip=LIBRARY)
+    # The Functions build installs only requirements.txt: an import it misses would fail on Azure alone.
+    check_imports_are_required({rel: path for rel, path in files.items() if rel.endswith(".py")}, requirements,
+                               local=own_names | {LIBRARY, *APP_PACKAGES})
     # The app packages are installed beside the library (one distribution); never imported here.
     library_root = Path(__file__).resolve().parents[2]
     for package in (LIBRARY, *APP_PACKAGES):
         files.update(_package_files(library_root, package))
     generated = {
         ENTRY_FILE: (TEMPLATES / "main.py.txt").read_bytes(),
-        "requirements.txt": requirements_text(root, skip=LIBRARY).encode("utf-8"),
+        "requirements.txt": requirements.encode("utf-8"),
     }
     if "host.json" not in files:
         generated["host.json"] = (TEMPLATES / "host.json").read_bytes()

@@ -1,7 +1,10 @@
 """requirements.txt of a package: durapipe's dependencies and the project's, pinned to the installed versions."""
 from __future__ import annotations
 
+import ast
+import functools
 import importlib.metadata
+import sys
 import tomllib
 from pathlib import Path
 
@@ -30,6 +33,74 @@ def requirements_text(project_root: Path, skip: str = "durapipe") -> str:
             continue  # the library is in the package itself; the first mention of a name wins
         lines[name] = _pinned(requirement)
     return HEADER + "".join(f"{line}\n" for line in lines.values())
+
+
+def check_imports_are_required(project_files: dict[str, Path], requirements: str, local: set[str]) -> None:
+    """Raise when the project's code imports an installed distribution that `requirements` neither names nor brings in.
+
+    The Functions build installs only requirements.txt, so such an import would fail on Azure
+    even though it works here. `project_files` maps relative paths to files; `local` holds the
+    package's own top-level names.
+    """
+    wanted = _closure(_names_in(requirements))
+    for relative, path in project_files.items():
+        for top in sorted(_imported_tops(path) - local):
+            if top in sys.stdlib_module_names:
+                continue
+            distributions = importlib.metadata.packages_distributions().get(top, [])
+            if distributions and not {canonicalize_name(d) for d in distributions} & wanted:
+                raise UsageError(
+                    f"The project's {relative} imports {top}, from the distribution {distributions[0]} installed here, which the "
+                    "project's pyproject.toml [project] dependencies and requirements.txt do not list; add it to one "
+                    "of them so the Functions build installs it.")
+
+
+def _names_in(requirements: str) -> set[str]:
+    return {canonicalize_name(Requirement(line).name) for line in requirements.splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+def _closure(names: set[str]) -> set[str]:
+    """The distributions `names` install, with everything they require, as installed here."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_requires(name))
+    return seen
+
+
+@functools.cache
+def _requires(name: str) -> tuple[str, ...]:
+    try:
+        specs = importlib.metadata.requires(name) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    names = []
+    for spec in specs:
+        requirement = Requirement(spec)
+        # Extras are not installed unless asked for; everything else counts, whatever its marker.
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            names.append(canonicalize_name(requirement.name))
+    return tuple(names)
+
+
+def _imported_tops(path: Path) -> set[str]:
+    """Top-level module names a Python file imports absolutely, anywhere in it (steps often import inside)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError):
+        return set()  # not ours to judge here: loading the definitions reports what matters
+    tops = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            tops.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            tops.add(node.module.split(".")[0])
+    return tops
 
 
 def _pinned(requirement: Requirement) -> str:
