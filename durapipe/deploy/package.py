@@ -62,7 +62,7 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
     if not ref:
         raise UsageError(f"{root} is not a durapipe project: it has no pyproject.toml with "
                          "[tool.durapipe] definitions = \"module:attr\" (`durapipe init` makes one).")
-    # Paths given by the user are relative to the working folder; the defaults to the project.
+    # Paths given by the user are relative to the working folder, the defaults to the project.
     out = (Path(out) if out else root / DEFAULT_OUT).resolve()
     parameters = (Path(parameters) if parameters else root / DEFAULT_PARAMETERS).resolve()
     echo(f"loading the definitions {ref} of {root}")
