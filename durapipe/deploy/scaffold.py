@@ -12,6 +12,8 @@ TEMPLATES = HERE / "templates"
 INFRA = HERE / "infra"
 PACKAGE_COMMAND = "durapipe package --out build/app"
 PARAMETERS_FILE = "infra/blob-triggers.parameters.json"
+# What `durapipe package` and azd write into a project and git should not keep.
+IGNORED = ("build/", PARAMETERS_FILE, ".azure/")
 
 
 def azd_name(folder_name: str) -> str:
@@ -37,7 +39,8 @@ def deployment_files() -> dict[str, bytes]:
 
 
 def write_deployment_files(project_dir: Path, name: str | None = None) -> list[Path]:
-    """Write azure.yaml and infra/ into `project_dir` (none of them may exist yet); return the paths written."""
+    """Write azure.yaml and infra/ into `project_dir` (none of them may exist yet) and extend its .gitignore;
+    return the paths written."""
     root = Path(project_dir)
     files = {"azure.yaml": azure_yaml(name or azd_name(root.resolve().name)).encode("utf-8"), **deployment_files()}
     existing = [rel for rel in files if (root / rel).exists()]
@@ -49,4 +52,11 @@ def write_deployment_files(project_dir: Path, name: str | None = None) -> list[P
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         written.append(target)
+    gitignore = root / ".gitignore"
+    present = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.is_file() else []
+    missing = [line for line in IGNORED if line not in present]
+    if missing:
+        text = "\n".join(present + missing) + "\n"
+        gitignore.write_text(text, encoding="utf-8")
+        written.append(gitignore)
     return written

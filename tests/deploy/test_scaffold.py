@@ -40,7 +40,7 @@ def test_a_new_project_gets_azure_yaml_and_the_same_bicep_as_the_repository(tmp_
     written = write_deployment_files(tmp_path / "my_project")
     relative = {p.relative_to(tmp_path / "my_project").as_posix() for p in written}
     bicep = {p.relative_to(ROOT).as_posix() for p in (ROOT / "infra").rglob("*.bicep")}
-    assert relative == {"azure.yaml", "infra/main.parameters.json", *bicep}
+    assert relative == {"azure.yaml", "infra/main.parameters.json", ".gitignore", *bicep}
     for name in bicep:
         assert (tmp_path / "my_project" / name).read_bytes() == (ROOT / name).read_bytes()
     assert yaml.safe_load((tmp_path / "my_project" / "azure.yaml").read_text())["name"] == "my-project"
@@ -57,3 +57,10 @@ def test_existing_deployment_files_are_never_overwritten(tmp_path):
 @pytest.mark.parametrize(("folder", "name"), [("Churn_Model 2", "churn-model-2"), ("___", "durapipe-app")])
 def test_azd_names_are_lower_case_letters_digits_and_hyphens(folder, name):
     assert azd_name(folder) == name
+
+
+def test_the_gitignore_keeps_out_build_output_the_parameters_file_and_azd_state(tmp_path):
+    (tmp_path / ".gitignore").write_text(".durapipe/\nbuild/\n")
+    write_deployment_files(tmp_path)
+    assert (tmp_path / ".gitignore").read_text().splitlines() == [
+        ".durapipe/", "build/", "infra/blob-triggers.parameters.json", ".azure/"]
