@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from durapipe.deploy import subscriptions
 from durapipe.deploy.requirements import check_imports_are_required, requirements_text
@@ -66,8 +67,7 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
     out = (Path(out) if out else root / DEFAULT_OUT).resolve()
     parameters = (Path(parameters) if parameters else root / DEFAULT_PARAMETERS).resolve()
     echo(f"loading the definitions {ref} of {root}")
-    definitions = load_definitions(root, ref)
-    entries = subscriptions.subscription_entries(definitions.blob_triggers.values())
+    entries = subscriptions.subscription_entries(_blob_triggers(root, ref))
 
     files = dict(_project_files(root, exclude={out, parameters}))
     own_names = {rel.split("/")[0].removesuffix(".py") for rel in files}
@@ -95,6 +95,23 @@ def build_package(project_root: Path, out: Path | None = None, parameters: Path 
     echo(f"wrote the Event Grid subscriptions of {len(entries)} blob trigger(s) to {parameters}")
     return PackageResult(out=out, files=len(files) + len(generated), size=size, parameters=parameters,
                          blob_triggers=[e["function"] for e in entries])
+
+
+def _blob_triggers(root: Path, ref: str) -> list[Any]:
+    """The blob triggers of the project's definitions, loaded without leaving its modules behind.
+
+    Another project packaged later in the same process may have modules of the same names
+    (definitions, pipeline, helpers); they must not resolve to these.
+    """
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    try:
+        return list(load_definitions(root, ref).blob_triggers.values())
+    finally:
+        sys.path[:] = path_before
+        for name in set(sys.modules) - modules_before:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if file and Path(file).resolve().is_relative_to(root):
+                del sys.modules[name]
 
 
 def _is_virtualenv(folder: Path) -> bool:

@@ -85,9 +85,10 @@ def test_a_folder_package_is_replaced_by_the_next_run(init_project, tmp_path):
     out = tmp_path / "app"
     build_package(init_project, out)
     (init_project / "pipeline_notes.py").write_text("NOTE = 1\n")
-    (init_project / "helpers.py").unlink()
+    (init_project / "data" / "sample.csv").unlink()
     build_package(init_project, out)
-    assert (out / "pipeline_notes.py").is_file() and not (out / "helpers.py").exists() and (out / MARKER).is_file()
+    assert (out / "pipeline_notes.py").is_file() and not (out / "data" / "sample.csv").exists()
+    assert (out / MARKER).is_file()
 
 
 def test_a_folder_that_durapipe_did_not_write_is_never_replaced(init_project, tmp_path):
@@ -106,3 +107,12 @@ def test_the_blob_triggers_parameters_file_is_written_beside_the_infra(init_proj
     assert entries == [{"name": "arrivals", "function": "blob_arrivals",
                         "subjectBeginsWith": "/blobServices/default/containers/durapipe/blobs/incoming/",
                         "subjectEndsWith": ""}]
+
+
+def test_packaging_leaves_none_of_the_projects_modules_imported(init_project):
+    import sys
+
+    build_package(init_project)
+    assert not [name for name, module in list(sys.modules.items())
+                if str(getattr(module, "__file__", "") or "").startswith(str(init_project))]
+    assert str(init_project) not in sys.path

@@ -56,7 +56,8 @@ def test_entry_file_is_valid_for_the_worker_and_not_shadowed_by_the_package():
 def test_settings_name_the_entry_file():
     settings = json.loads((ROOT / "local.settings.json.example").read_text())
     assert settings["Values"]["PYTHON_SCRIPT_FILE_NAME"] == "main.py"
-    assert "PYTHON_SCRIPT_FILE_NAME" in (ROOT / "infra" / "main.bicep").read_text()
+    # The app's settings are in the function app's module of infra/main.bicep.
+    assert "PYTHON_SCRIPT_FILE_NAME" in (ROOT / "infra" / "modules" / "function-app.bicep").read_text()
 
 
 def test_every_function_the_app_needs_is_indexed(app):
