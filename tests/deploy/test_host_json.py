@@ -30,3 +30,7 @@ def test_the_task_hub_and_concurrency_limits_are_the_ones_the_guide_explains():
 
 def test_the_extension_bundle_is_the_one_the_guide_explains():
     assert HOST["extensionBundle"]["version"] == guide_value("extensionBundle")
+
+
+def test_the_route_prefix_is_the_one_the_guide_explains():
+    assert json.dumps(HOST["extensions"]["http"]["routePrefix"]) == guide_value("extensions.http.routePrefix")
