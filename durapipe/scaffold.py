@@ -1,4 +1,4 @@
-"""`durapipe init DIR`: a project of the user's own, ready to run, plan, serve and test."""
+"""`durapipe init DIR`: a project of the user's own, ready to run, plan, serve, test and deploy."""
 from __future__ import annotations
 
 import re
@@ -144,6 +144,7 @@ python -m pytest                         # the project's tests
 ```
 
 Copy `local.settings.json.example` to `local.settings.json` for `durapipe serve` over Azurite.
+`azd up` deploys it to Azure (`azure.yaml`, `infra/`; see durapipe's docs/deploy.md).
 '''
 
 
@@ -175,4 +176,7 @@ def scaffold(folder: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
-    return written
+    from durapipe.deploy.scaffold import write_deployment_files
+
+    # azure.yaml and infra/: `azd up` in the project provisions Azure and deploys what `durapipe package` builds.
+    return written + [p for p in write_deployment_files(folder) if p not in written]

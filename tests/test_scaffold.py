@@ -1,0 +1,31 @@
+"""`durapipe init`: the files of a new project, and a folder that is already in use."""
+from __future__ import annotations
+
+import pytest
+
+from durapipe.errors import UsageError
+from durapipe.project import definitions_ref
+from durapipe.scaffold import pipeline_name_for, scaffold
+
+
+def test_a_new_project_has_definitions_a_pipeline_with_a_helper_a_test_settings_and_deployment(tmp_path):
+    project = tmp_path / "Churn-Model"
+    written = {p.relative_to(project).as_posix() for p in scaffold(project)}
+    assert {"pyproject.toml", "definitions.py", "pipeline.py", "helpers.py", "tests/test_pipeline.py",
+            "local.settings.json.example", ".gitignore", "azure.yaml", "infra/main.bicep"} <= written
+    assert definitions_ref(project, env={}) == "definitions:defs"
+    assert ".durapipe/" in (project / ".gitignore").read_text().splitlines()
+    assert "from helpers import" in (project / "pipeline.py").read_text()
+    assert pipeline_name_for(project) == "churn_model"
+
+
+def test_an_empty_existing_folder_is_used(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert (tmp_path / "empty" / "definitions.py") in scaffold(tmp_path / "empty")
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not an empty folder"):
+        scaffold(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
