@@ -1,4 +1,5 @@
-"""The serve HTTP server: the app's HTTP routes and the durable rpc endpoints on 127.0.0.1, behind the function key."""
+"""The serve HTTP server: the app's HTTP routes behind the function key and the durable rpc endpoints behind
+the durable extension's system key, on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
@@ -130,18 +131,22 @@ def _json(status: int, message: str, **extra: Any) -> Response:
 
 
 class HttpServer:
-    """A ThreadingHTTPServer on 127.0.0.1 serving routes and rpc endpoints; every request needs the key.
+    """A ThreadingHTTPServer on 127.0.0.1 serving routes and rpc endpoints; every request needs its key.
 
-    Key first, then everything else: a request without the right key gets 401 whatever its path,
-    so a caller without the key learns nothing about which routes exist.
+    Key first, then everything else, whatever the method: a request without the right key gets 401
+    whatever its path, so a caller without the key learns nothing about which routes exist. Routes
+    take the function key; the durable rpc endpoints take only the system key (as on Azure, where
+    they are the extension's webhooks), which function code gets through its client binding.
     """
 
     def __init__(self, routes: list[Route], prefix: str, key: str, invoke: Callable[[FunctionInfo, Any], Any],
                  rpc_handle: Callable[[str, str, dict[str, str], bytes], Response], port: int = 7071,
-                 max_body: int = MAX_BODY_BYTES) -> None:
+                 max_body: int = MAX_BODY_BYTES, system_key: str | None = None) -> None:
         self.routes = routes
         self.prefix = f"/{prefix}/" if prefix else "/"
         self.key = key
+        # Without a system key of its own, the rpc endpoints are refused to every caller.
+        self.system_key = system_key
         self.invoke = invoke
         self.rpc_handle = rpc_handle
         self.max_body = max_body
@@ -172,11 +177,15 @@ class HttpServer:
 
     # -- request handling (called by the handler, one thread per request) -------------------------
 
-    def authorized(self, headers: Any, query: dict[str, str]) -> bool:
-        """Whether the request carries the key: x-functions-key header, `code` query, key cookie or Basic password."""
-        if key_matches(headers.get(KEY_HEADER), self.key) or key_matches(query.get("code"), self.key):
+    def authorized(self, headers: Any, query: dict[str, str], key: str | None = None) -> bool:
+        """Whether the request carries `key` (default: the function key): x-functions-key header, `code` query,
+        key cookie or Basic password."""
+        key = self.key if key is None else key
+        if not key:
+            return False
+        if key_matches(headers.get(KEY_HEADER), key) or key_matches(query.get("code"), key):
             return True
-        if key_matches(_cookie(headers.get("Cookie"), KEY_COOKIE), self.key):
+        if key_matches(_cookie(headers.get("Cookie"), KEY_COOKIE), key):
             return True
         scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
@@ -185,7 +194,7 @@ class HttpServer:
             password = base64.b64decode(credentials, validate=True).decode().partition(":")[2]
         except (binascii.Error, UnicodeDecodeError):
             return False
-        return key_matches(password, self.key)
+        return key_matches(password, key)
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route serving `method` on `path` (below the prefix) and its parameters, or None."""
@@ -272,7 +281,12 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             pairs = parse_qsl(url.query, keep_blank_values=True)
             query = {k: v for k, v in pairs}
-            if not server.authorized(self.headers, query):
+            if url.path.startswith(RPC_PREFIX):
+                if not server.authorized(self.headers, query, server.system_key or ""):
+                    self.close_connection = True  # the body is never read
+                    return _json(401, "The durable endpoints need the durable extension's system key; "
+                                      "a function key is not accepted there.")
+            elif not server.authorized(self.headers, query):
                 self.close_connection = True  # the body is never read
                 return _unauthorized(self.headers.get("Accept"))
             body = self._body()

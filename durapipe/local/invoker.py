@@ -13,7 +13,9 @@ RPC_USER = "durapipe"
 
 
 def keyed_client_binding_json(base_url: str, key: str) -> str:
-    """The durable client binding JSON for the serve server at base_url, every URL carrying the function key.
+    """The durable client binding JSON for the serve server at base_url, every URL carrying `key`.
+
+    The serve server hands it the durable extension's system key: the rpc endpoints take no other.
 
     Management URLs (handed to callers, e.g. statusQueryGetUri) carry `code=<key>` as Azure's do.
     The SDK's own rpc calls go to rpcBaseUrl with no query string of ours (the SDK 1.7 never reads
@@ -36,9 +38,9 @@ def keyed_client_binding_json(base_url: str, key: str) -> str:
 class FunctionInvoker:
     """Calls a function with its trigger value (and a durable client when it has that binding)."""
 
-    def __init__(self, host: Any, base_url: str, key: str) -> None:
+    def __init__(self, host: Any, base_url: str, system_key: str) -> None:
         self._host = host
-        self._binding = keyed_client_binding_json(base_url, key)
+        self._binding = keyed_client_binding_json(base_url, system_key)
 
     def invoke(self, fn: FunctionInfo, trigger_value: Any) -> Any:
         """Invoke fn and return its result; async code runs on the host's one client event loop."""

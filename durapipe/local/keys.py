@@ -1,4 +1,7 @@
-"""The local host's function key: made once, kept in the state folder (mode 0600), or given by env."""
+"""The local host's keys: the function key for routes and the durable extension's system key, as on Azure.
+
+Both are made once and kept in the state folder's keys.json (mode 0600), or given by env.
+"""
 from __future__ import annotations
 
 import hmac
@@ -12,6 +15,9 @@ from typing import Mapping
 from durapipe.errors import UsageError
 
 KEY_ENV = "DURAPIPE_FUNCTION_KEY"
+SYSTEM_KEY_ENV = "DURAPIPE_SYSTEM_KEY"
+# Azure names the Durable Functions extension's system key after the extension.
+SYSTEM_KEY_NAME = "durabletask_extension"
 KEYS_FILE = "keys.json"
 # Keys travel in query strings and URL userinfo: keep them to characters that need no escaping.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{16,256}$")
@@ -40,6 +46,36 @@ def function_key(state_dir: Path, env: Mapping[str, str] | None = None) -> tuple
     with os.fdopen(fd, "w") as out:
         json.dump({"functionKey": key}, out)
     return key, str(path)
+
+
+def system_key(state_dir: Path, env: Mapping[str, str] | None = None) -> str:
+    """The durable endpoints' system key: $DURAPIPE_SYSTEM_KEY, else keys.json (added once), else per process.
+
+    When the function key comes from the environment no keys.json is written, so the system key then
+    lives only as long as this process: function code gets it through its client binding anyway.
+    """
+    env = os.environ if env is None else env
+    given = env.get(SYSTEM_KEY_ENV)
+    if given:
+        if not KEY_PATTERN.match(given):
+            raise UsageError(f"{SYSTEM_KEY_ENV} must be 16 to 256 letters, digits, '-' or '_'.")
+        return given
+    if env.get(KEY_ENV):
+        return secrets.token_urlsafe(32)
+    path = Path(state_dir) / KEYS_FILE
+    function_key(state_dir, env)  # makes keys.json when it is missing
+    with open(path) as stream:
+        data = json.load(stream)
+    found = (data.get("systemKeys") or {}).get(SYSTEM_KEY_NAME)
+    if isinstance(found, str) and KEY_PATTERN.match(found):
+        return found
+    data.setdefault("systemKeys", {})[SYSTEM_KEY_NAME] = secrets.token_urlsafe(32)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out)
+    os.replace(temp, path)
+    return data["systemKeys"][SYSTEM_KEY_NAME]
 
 
 def key_matches(given: str | None, key: str) -> bool:

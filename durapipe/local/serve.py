@@ -12,14 +12,17 @@ What it does, in order:
   `api`); templates take `{name}`, constraints (`{id:int}`, `:alpha`, `:guid`, ...), optional
   `{name?}` and catch-all `{*rest}`; the binding's methods are enforced (another method: 404, as
   on Azure). The durable client's rpc endpoints are mounted at `/runtime/webhooks/durabletask/`.
-- The function key: `DURAPIPE_FUNCTION_KEY`, else `keys.json` in the host state folder (made at
-  first start with `secrets.token_urlsafe`, mode 0600), printed at start. EVERY request needs it,
-  routes and rpc alike, whatever the function's authLevel, in the `x-functions-key` header, the
-  `code` query parameter, or as the password of HTTP Basic credentials (how the SDK's own rpc
-  calls carry it: rpcBaseUrl holds it as userinfo). The key is checked before anything else, so
-  without it every path, known or not, is 401; with it an unknown path is 404. Both are JSON
-  `{"error": "..."}`. The status URLs the SDK builds (create_check_status_response) carry
-  `code=<key>` and are served here.
+- The keys, as on Azure: the function key (`DURAPIPE_FUNCTION_KEY`, else `keys.json` in the host
+  state folder, made at first start with `secrets.token_urlsafe`, mode 0600, printed at start) for
+  the routes, and the durable extension's system key (`systemKeys.durabletask_extension` in
+  `keys.json`, or `DURAPIPE_SYSTEM_KEY`) for the rpc endpoints, which refuse the function key.
+  EVERY request needs its key, whatever the method and the function's authLevel, in the
+  `x-functions-key` header, the `code` query parameter, or as the password of HTTP Basic
+  credentials (how the SDK's own rpc calls carry it: rpcBaseUrl holds it as userinfo). Function
+  code gets the system key only through its durable client binding. The key is checked before
+  anything else, so without it every path, known or not, is 401; with it an unknown path is 404.
+  Both are JSON `{"error": "..."}`. The status URLs the SDK builds (create_check_status_response)
+  carry `code=<system key>` and are served here.
 - A request body over 10 MiB is refused with 413 from its Content-Length, before it is read;
   chunked bodies get 411. The function gets a real `func.HttpRequest` (url as the caller sent it,
   lower-cased headers, query params, route params, body); its `HttpResponse` is written back
@@ -59,7 +62,7 @@ from durapipe.local.blob_poller import BlobPoller, blob_watches
 from durapipe.local.sdk_compat import load_client_http
 from durapipe.local.http_server import HttpServer, app_routes, route_prefix
 from durapipe.local.invoker import FunctionInvoker
-from durapipe.local.keys import function_key
+from durapipe.local.keys import function_key, system_key
 from durapipe.local.rpc import RpcRouter
 from durapipe.local.settings import SETTINGS_FILE, load_local_settings
 from durapipe.local.timers import TimerScheduler, timer_schedules
@@ -97,6 +100,7 @@ class Server:
         self.invoker: FunctionInvoker | None = None
         self._router: RpcRouter | None = None
         self.key = ""
+        self.system_key = ""
 
     @property
     def base_url(self) -> str:
@@ -112,12 +116,13 @@ class Server:
         watches = blob_watches(app, self.env)
         routes = app_routes(app)
         self.key, key_source = function_key(self.state_dir, self.env)
+        self.system_key = system_key(self.state_dir, self.env)
         store = open_store(self.store_url)
         # Functions run in this process too (HTTP, blob, timer): they must see the same store.
         os.environ[STORE_ENV] = store.url
         try:
             http = HttpServer(routes, route_prefix(app.script_root), self.key, self._invoke,
-                              self._rpc_handle, self.port)
+                              self._rpc_handle, self.port, system_key=self.system_key)
         except OSError as exc:
             raise UsageError(f"Cannot listen on 127.0.0.1:{self.port} ({exc.strerror or exc}); "
                              f"pick another port with --port (0 picks a free one).") from exc
@@ -127,7 +132,7 @@ class Server:
                                         script_root=app.script_root, script_file=app.script_file)
             host = self.session.host
             self._router = RpcRouter(host)
-            self.invoker = FunctionInvoker(host, http.base_url, self.key)
+            self.invoker = FunctionInvoker(host, http.base_url, self.system_key)
             resumed = host.resume_unfinished()
             self.poller = BlobPoller(store, watches, self._invoke, self.state_dir, self.poll_interval)
             self.timers = TimerScheduler(schedules, self._invoke, self.state_dir)

@@ -33,6 +33,12 @@ class Served:
     banner: list[str]
     store: str
 
+    @property
+    def system_key(self) -> str:
+        """The durable extension's system key the server keeps in its keys.json."""
+        keys = json.loads((self.home / "host" / "keys.json").read_text())
+        return keys["systemKeys"]["durabletask_extension"]
+
     def recorded(self, kind: str) -> list[dict[str, Any]]:
         folder = self.records / kind
         if not folder.exists():

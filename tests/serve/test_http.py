@@ -87,9 +87,28 @@ def test_a_browser_without_the_key_gets_an_html_page_saying_how_to_sign_in(serve
     assert "?code=KEY" in body and "x-functions-key" in body
 
 
-def test_rpc_endpoints_accept_the_key(served):
-    status, _, body = call("GET", f"{served.base_url}{RPC_PREFIX}instances/no-such-run?code={served.key}")
+def test_rpc_endpoints_accept_the_system_key(served):
+    status, _, body = call("GET", f"{served.base_url}{RPC_PREFIX}instances/no-such-run?code={served.system_key}")
     assert status == 404 and "no-such-run" in body["Message"]
+
+
+@pytest.mark.parametrize("method,path", RPC_ENDPOINTS)
+def test_every_rpc_endpoint_refuses_the_function_key(served, method, path):
+    body = b"" if method == "POST" else None
+    status, _, answer = call(method, f"{served.base_url}{path}?code={served.key}", body)
+    assert status == 401 and "system key" in answer["error"]
+    assert call(method, served.base_url + path, body, {"x-functions-key": served.key})[0] == 401
+
+
+def test_the_system_key_is_not_the_function_key_and_opens_no_route(served):
+    assert served.system_key != served.key
+    assert call("GET", f"{served.base_url}/api/runs/42?code={served.system_key}")[0] == 401
+
+
+def test_function_code_gets_the_system_key_through_its_client_binding(served):
+    _, _, body = call("POST", f"{served.base_url}/api/greet/ann?code={served.key}")
+    assert f"code={served.system_key}" in body["statusQueryGetUri"]
+    assert f"code={served.key}" not in body["statusQueryGetUri"]
 
 
 def test_an_unknown_route_or_method_with_the_key_is_404(served):

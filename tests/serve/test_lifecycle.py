@@ -85,7 +85,7 @@ def test_an_unfinished_run_resumes_when_the_server_starts(tmp_path):
     served = start_serve(tmp_path, str(tmp_path / "store"))
     try:
         assert any("left-behind" in line for line in served.banner)
-        url = f"{served.base_url}/runtime/webhooks/durabletask/instances/left-behind?code={served.key}"
+        url = f"{served.base_url}/runtime/webhooks/durabletask/instances/left-behind?code={served.system_key}"
         state = wait_for(lambda: (s := call("GET", url)[2])["runtimeStatus"] == "Completed" and s, timeout=60)
         assert state["output"] == "hello again"
     finally:

@@ -12,7 +12,7 @@ from durapipe.local.app_loader import load_app
 from durapipe.local.blob_poller import BlobPoller, blob_watches
 from durapipe.local.http_server import compile_route
 from durapipe.local.invoker import keyed_client_binding_json
-from durapipe.local.keys import function_key
+from durapipe.local.keys import function_key, system_key
 from durapipe.local.timers import TimerScheduler, check_schedule, next_tick, resolve_settings, timer_schedules
 from durapipe.stores.local import LocalStore
 from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT
@@ -58,6 +58,14 @@ def test_a_widened_key_file_is_made_private_again(tmp_path):
     key, _ = function_key(tmp_path, {})
     os.chmod(tmp_path / "keys.json", 0o644)
     assert function_key(tmp_path, {})[0] == key
+    assert stat.S_IMODE((tmp_path / "keys.json").stat().st_mode) == 0o600
+
+
+def test_the_system_key_is_kept_beside_the_function_key_and_differs_from_it(tmp_path):
+    key, _ = function_key(tmp_path, {})
+    made = system_key(tmp_path, {})
+    assert made != key and system_key(tmp_path, {}) == made and function_key(tmp_path, {})[0] == key
+    assert json.loads((tmp_path / "keys.json").read_text())["systemKeys"]["durabletask_extension"] == made
     assert stat.S_IMODE((tmp_path / "keys.json").stat().st_mode) == 0o600
 
 
