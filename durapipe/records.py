@@ -5,21 +5,11 @@ import json
 from typing import Any, Iterator
 
 from durapipe.errors import NotFoundError, StoreError
-from durapipe.names import check_id
+from durapipe.keys import RUNS as RUN_PREFIX
+from durapipe.keys import run_key, step_key
 
 RECORD_SCHEMA = 1
-
-
-def step_key(fingerprint: str) -> str:
-    """Store key of the commit record of `fingerprint`."""
-    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
-        raise ValueError(f"{fingerprint!r} is not a sha256 fingerprint")
-    return f"steps/{fingerprint}.json"
-
-
-def run_key(run_id: str) -> str:
-    """Store key of the record of run `run_id`."""
-    return f"runs/{check_id(run_id)}.json"
+__all__ = ["run_key", "step_key"]  # re-exported: callers built keys from here before durapipe/keys.py
 
 
 def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
@@ -69,7 +59,7 @@ def read_run_record(store: Any, run_id: str) -> dict[str, Any]:
 
 def iter_run_records(store: Any) -> Iterator[dict[str, Any]]:
     """Every run record in the store, in key order."""
-    for key in store.list("runs/"):
+    for key in store.list(RUN_PREFIX):
         if key.endswith(".json"):
             try:
                 yield _load(store, key)

@@ -1,16 +1,26 @@
 """The orchestrator's input for one run, built and checked the same way by every trigger
-(the CLI, HTTP, blob arrival and the timer)."""
+(the CLI, HTTP, blob arrival and the timer), and checked again by planning, since anything
+holding the durable endpoints' key can start the orchestrator with any input."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from durapipe.canonical import canonical_json
 from durapipe.contracts import SCHEMA_VERSION
-from durapipe.errors import UsageError
-from durapipe.names import check_id, check_name
+from durapipe.errors import DurapipeError, UsageError
+from durapipe.names import check_blob_name, check_id, check_name
 
+TRIGGER_KINDS = frozenset({"cli", "http", "blob", "timer"})
+# Set only in the processes of a local CLI session (`durapipe run`, `durapipe resume`): the key that
+# signs its run requests, so a request carrying host paths is planned only when that CLI made it.
+LOCAL_RUN_KEY_ENV = "DURAPIPE_LOCAL_RUN_KEY"
+MARK_FIELD = "local_mark"
+MAX_PARALLEL_LIMIT = 1024
 
 def new_run_id(pipeline: str) -> str:
     """A fresh, sortable run id such as `retrain-20261129-101500-3fa2c1`."""
@@ -47,3 +57,95 @@ def build_run_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict
         "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(), "register": register,
         "deliver": deliver or {},
     }
+
+
+def local_mark(key: str, request: dict[str, Any]) -> str:
+    """The signature binding a local CLI run request's id and input sources to this host's local run key."""
+    signed = canonical_json({"run_id": request.get("run_id"), "inputs": request.get("inputs") or {},
+                             "trigger": request.get("trigger")})
+    return hmac.new(key.encode(), signed.encode(), hashlib.sha256).hexdigest()
+
+
+def mark_local_request(request: dict[str, Any], key: str) -> dict[str, Any]:
+    """`request` signed as made by the local CLI (only the CLI holds `key`), so planning accepts its paths."""
+    return {**request, MARK_FIELD: local_mark(key, request)}
+
+
+def check_run_request(request: Any, local_key: str | None = None) -> dict[str, Any]:
+    """Return `request` when it is a valid run request, else raise UsageError with one sentence.
+
+    Inputs are store keys, artifact references or (registry resolved) artifacts; a host path is
+    accepted only from a CLI run whose request carries the mark of `local_key`. Deliveries go to
+    keys outside durapipe's own prefixes; the model to register is a valid name.
+    """
+    from durapipe.spec import PipelineSpec
+    from durapipe.stores.artifacts import check_ref
+    from durapipe.keys import check_delivery_key
+
+    if not isinstance(request, dict):
+        raise UsageError("The run request must be a JSON object.")
+    if request.get("schema") != SCHEMA_VERSION:
+        raise UsageError(f"The run request has schema {request.get('schema')!r}; this durapipe reads schema "
+                         f"{SCHEMA_VERSION}.")
+    try:
+        check_id(request.get("run_id"))
+        spec = PipelineSpec.from_json(request.get("spec"))
+        trigger = request.get("trigger")
+        if not isinstance(trigger, dict) or trigger.get("kind") not in TRIGGER_KINDS:
+            raise UsageError(f"The run request's trigger must be one of {', '.join(sorted(TRIGGER_KINDS))}.")
+        if not isinstance(request.get("params"), dict):
+            raise UsageError("The run request's 'params' must be a JSON object.")
+        inputs = request.get("inputs") or {}
+        if not isinstance(inputs, dict):
+            raise UsageError("The run request's 'inputs' must be a JSON object.")
+        for name, source in inputs.items():
+            _check_source(name, source, request, local_key, check_ref)
+        deliver = request.get("deliver") or {}
+        if not isinstance(deliver, dict):
+            raise UsageError("The run request's 'deliver' must map outputs to store keys.")
+        for output, key in deliver.items():
+            if output not in spec.outputs:
+                raise UsageError(f"The run request delivers {output!r}, which pipeline {spec.name} does not output.")
+            check_delivery_key(key)
+        register = request.get("register")
+        if register is not None:
+            if not isinstance(register, dict):
+                raise UsageError("The run request's 'register' must name a model.")
+            check_name(register.get("model"), "model name")
+        force = request.get("force") or []
+        if not isinstance(force, list) or not all(isinstance(f, str) for f in force):
+            raise UsageError("The run request's 'force' must be a list of step names.")
+        limit = request.get("max_parallel")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or not 1 <= limit <= MAX_PARALLEL_LIMIT):
+            raise UsageError(f"The run request's 'max_parallel' must be a whole number from 1 to {MAX_PARALLEL_LIMIT}.")
+        if request.get("code_root") is not None and not isinstance(request["code_root"], str):
+            raise UsageError("The run request's 'code_root' must be a folder name.")
+    except UsageError:
+        raise
+    except DurapipeError as exc:
+        raise UsageError(str(exc)) from None
+    return request
+
+
+def _check_source(name: str, source: Any, request: dict[str, Any], local_key: str | None, check_ref: Any) -> None:
+    check_name(name, "input name")
+    if source is None:
+        return  # an optional input not given
+    if not isinstance(source, dict) or len(source) != 1:
+        raise UsageError(f"The input {name!r} must be given as one of a store key, an artifact or a path.")
+    if "key" in source:
+        check_blob_name(source["key"], f"blob name of input {name!r}")
+    elif "artifact" in source:
+        check_ref(source["artifact"])
+    elif "path" in source:
+        mark = request.get(MARK_FIELD)
+        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") == "cli"
+                   and hmac.compare_digest(mark, local_mark(local_key, request)))
+        if not trusted:
+            raise UsageError(f"The input {name!r} names a path on the host, which only a run started by "
+                             "`durapipe run` on this host may do; give a store key or an artifact.")
+        if not isinstance(source["path"], str):
+            raise UsageError(f"The input {name!r} must name its path as text.")
+    else:
+        raise UsageError(f"The input {name!r} must be given as one of a store key, an artifact or a path.")

@@ -58,7 +58,14 @@ class LocalSession:
         env = {"DURAPIPE_STORE": self.store.url,
                **{k: os.environ[k] for k in (DEFINITIONS_ENV, PROJECT_ROOT_ENV) if k in os.environ}}
         runner = None
+        self._local_key: str | None = None
         if self.inline_activities:
+            from durapipe.local.keys import local_run_key
+            from durapipe.run_request import LOCAL_RUN_KEY_ENV
+
+            # Only a CLI session signs its requests and can check them: a served host never holds the key.
+            self._local_key = local_run_key(self.state_dir)
+            env[LOCAL_RUN_KEY_ENV] = self._local_key
             # Only the activities that run no step code; steps always run in worker processes.
             workers = ActivityPool(self.app.script_root, self.app.script_file, max_parallel, env, self.state_dir)
             runner = InlineActivities(self.app, INLINE_ACTIVITIES, workers, env)
@@ -76,7 +83,14 @@ class LocalSession:
         self.close()
 
     def start_run(self, request: dict[str, Any]) -> str:
-        """Start the pipeline orchestrator for `request` and remember which store it uses."""
+        """Start the pipeline orchestrator for `request` and remember which store it uses.
+
+        A CLI session signs the request, so planning accepts its local input paths.
+        """
+        if self._local_key is not None and (request.get("trigger") or {}).get("kind") == "cli":
+            from durapipe.run_request import mark_local_request
+
+            request = mark_local_request(request, self._local_key)
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)
         return self.host.start_new(names.PIPELINE_RUN, run_id, request)

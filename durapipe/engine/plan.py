@@ -5,6 +5,7 @@ activity however large the pipeline is.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.engine.run_step import step_result
 from durapipe.records import create_run_record, find_step_record
+from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
 from durapipe.engine.scheduling import step_inputs
 
 
@@ -78,7 +80,10 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
 
 
 def plan_run(store: Any, request: RunRequest) -> PlanResult:
-    """Make the plan and record the run as started (created only if absent)."""
+    """Check the request, make the plan and record the run as started (created only if absent)."""
+    # The orchestrator can be started by anyone holding the durable endpoints' key: nothing is
+    # read or written for a request that any trigger of ours could not have built.
+    check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV))
     plan = make_plan(store, request)
     spec = request["spec"]
     # Created only if absent: a run canceled before planning finished keeps its canceled record.

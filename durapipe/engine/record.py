@@ -9,9 +9,9 @@ from typing import Any
 from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
 from durapipe.records import read_run_record, write_run_record
 from durapipe.errors import NotFoundError
-from durapipe.names import check_blob_name
 from durapipe.registry import register_from_run
 from durapipe.stores.artifacts import get_artifact
+from durapipe.keys import check_delivery_key
 
 # Orchestrator states -> the step statuses a run record keeps: a step still waiting or running
 # when the run ended did not run. "done" is how histories before one vocabulary said "ran".
@@ -97,10 +97,12 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
 
 
 def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:
-    """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`)."""
+    """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`), never onto
+    one of durapipe's own keys."""
+    key = check_delivery_key(key)
     scratch = Path(tempfile.mkdtemp(prefix="durapipe-deliver-"))
     try:
         get_artifact(store, ref, scratch / "output")
-        store.upload_file(check_blob_name(key, "delivery key"), scratch / "output")
+        store.upload_file(key, scratch / "output")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -19,6 +19,7 @@ SYSTEM_KEY_ENV = "DURAPIPE_SYSTEM_KEY"
 # Azure names the Durable Functions extension's system key after the extension.
 SYSTEM_KEY_NAME = "durabletask_extension"
 KEYS_FILE = "keys.json"
+LOCAL_RUN_KEY_FILE = "local_run.key"
 # Keys travel in query strings and URL userinfo: keep them to characters that need no escaping.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{16,256}$")
 
@@ -76,6 +77,23 @@ def system_key(state_dir: Path, env: Mapping[str, str] | None = None) -> str:
         json.dump(data, out)
     os.replace(temp, path)
     return data["systemKeys"][SYSTEM_KEY_NAME]
+
+
+def local_run_key(state_dir: Path) -> str:
+    """The key signing this host's CLI run requests (state_dir/local_run.key, mode 0600, made once)."""
+    path = Path(state_dir) / LOCAL_RUN_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        text = path.read_text().strip()
+        if not KEY_PATTERN.match(text):
+            raise UsageError(f"The key file {path} is damaged; delete it to make a new key.") from None
+        return text
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
 
 
 def key_matches(given: str | None, key: str) -> bool:

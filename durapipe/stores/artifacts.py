@@ -14,21 +14,16 @@ from typing import Any, BinaryIO, Iterator
 from durapipe.errors import IntegrityError, NotFoundError, UsageError
 from durapipe.hashing import HashCache, hash_path
 from durapipe.stores.base import Store, write_file_atomically
+from durapipe.keys import ARTIFACTS as ARTIFACT_PREFIX
+from durapipe.keys import artifact_key
 
-ARTIFACT_PREFIX = "artifacts/"
+__all__ = ["ARTIFACT_PREFIX", "artifact_key"]  # re-exported from durapipe/keys.py
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 KINDS = ("file", "dir")
 # Manifest paths are relative and '/'-separated; backslashes and control characters never reach a disk path.
 _UNSAFE_PATH_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 # Folders upload and download their files in parallel: blob round trips dominate small files.
 PARALLEL_FILES = 8
-
-
-def artifact_key(digest: str) -> str:
-    """The store key of the artifact with this sha256 hex digest."""
-    if not isinstance(digest, str) or not HASH_PATTERN.fullmatch(digest):
-        raise UsageError(f"The artifact hash {digest!r} is not a sha256 hex digest.")
-    return ARTIFACT_PREFIX + digest
 
 
 def check_ref(ref: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from durapipe.stores.url import open_store
 from tests.serve.conftest import call, read_banner
 
 KEY = "api-test-key-0123456789abcdef"
+SYSTEM_KEY = "api-test-system-key-0123456789abcdef"
 START_TIMEOUT_S = 90.0
 
 
@@ -58,7 +59,7 @@ def start_app(tmp: Path, store_url: str, schedule: str = "0 0 3 * * *", project:
               extra_env: dict[str, str] | None = None) -> App:
     """Start `durapipe serve --port 0` in `project` (default: the example project) and wait for its banner."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURAPIPE_") and k != "PYTHON_SCRIPT_FILE_NAME"}
-    env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY,
+    env.update({"DURAPIPE_HOME": str(tmp / "home"), "DURAPIPE_FUNCTION_KEY": KEY, "DURAPIPE_SYSTEM_KEY": SYSTEM_KEY,
                 "DURAPIPE_RETRAIN_SCHEDULE": schedule, **(extra_env or {})})
     command = [sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--store", store_url,
                "--max-parallel", "2", "--poll-interval", "0.3"]

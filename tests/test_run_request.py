@@ -1,0 +1,73 @@
+"""The run request planning accepts: inputs are store keys or artifacts; host paths only from the local CLI."""
+import pytest
+
+from durapipe.errors import UsageError
+from durapipe.run_request import build_run_request, check_run_request, mark_local_request
+from durapipe.keys import check_delivery_key
+
+SPEC = {"schema": 1, "name": "tiny", "inputs": {"raw": {"optional": False}}, "params": {},
+        "steps": [{"name": "copy", "ref": "tiny:copy", "inputs": {"raw": {"input": "raw"}}, "outputs": ["out"],
+                   "params": {}, "options": {"retries": 0, "retry_interval": 5.0, "timeout": None, "cache": True,
+                                             "version": None, "compute": "local"}, "map": None}],
+        "outputs": {"out": {"step": "copy", "output": "out"}}}
+KEY = "local-run-key-0123456789abcdef"
+
+
+def request(source, kind="cli", deliver=None):
+    from durapipe.spec import PipelineSpec
+
+    spec = PipelineSpec.from_json(SPEC).to_json()
+    return build_run_request(spec, {}, {"raw": source}, run_id="tiny-1", code_root=None,
+                             trigger={"kind": kind}, deliver=deliver)
+
+
+def test_a_store_key_or_an_artifact_input_is_accepted_without_a_mark():
+    check_run_request(request({"key": "incoming/a.csv"}))
+    check_run_request(request({"artifact": {"hash": "a" * 64, "kind": "file", "size": 3}}))
+
+
+def test_a_host_path_without_the_local_cli_mark_is_refused():
+    with pytest.raises(UsageError, match="path on the host"):
+        check_run_request(request({"path": "/etc/passwd"}), KEY)
+
+
+def test_a_host_path_signed_by_the_local_cli_is_accepted():
+    check_run_request(mark_local_request(request({"path": "/data/x.csv"}), KEY), KEY)
+
+
+def test_a_signed_request_whose_path_was_changed_is_refused():
+    signed = mark_local_request(request({"path": "/data/x.csv"}), KEY)
+    signed["inputs"]["raw"]["path"] = "/etc/passwd"
+    with pytest.raises(UsageError, match="path on the host"):
+        check_run_request(signed, KEY)
+
+
+def test_a_signed_request_is_refused_where_no_local_key_is_held():
+    with pytest.raises(UsageError, match="path on the host"):
+        check_run_request(mark_local_request(request({"path": "/data/x.csv"}), KEY), None)
+
+
+def test_a_path_signed_for_a_run_of_another_trigger_is_refused():
+    with pytest.raises(UsageError, match="path on the host"):
+        check_run_request(mark_local_request(request({"path": "/data/x.csv"}, kind="http"), KEY), KEY)
+
+
+@pytest.mark.parametrize("key", ["steps/" + "a" * 64 + ".json", "models/m/champion.json", "runs/r.json",
+                                 "artifacts/" + "b" * 64, "poison/x.json", "quarantine/x", "pipelines/p/1.json"])
+def test_a_delivery_onto_durapipes_own_keys_is_refused(key):
+    with pytest.raises(UsageError, match="delivery key"):
+        check_run_request(request({"key": "incoming/a.csv"}, deliver={"out": key}))
+
+
+def test_a_delivery_to_a_plain_key_is_accepted():
+    check_run_request(request({"key": "incoming/a.csv"}, deliver={"out": "scores/a.csv"}))
+    assert check_delivery_key("scores/a.csv") == "scores/a.csv"
+
+
+@pytest.mark.parametrize("change", [{"schema": 9}, {"run_id": "../x"}, {"spec": {"name": "x"}},
+                                    {"trigger": {"kind": "ftp"}}, {"register": {"model": "../m"}},
+                                    {"max_parallel": 10 ** 9}, {"inputs": {"raw": {"url": "http://x"}}}])
+def test_a_malformed_request_is_refused_with_a_sentence(change):
+    with pytest.raises(UsageError) as caught:
+        check_run_request({**request({"key": "incoming/a.csv"}), **change})
+    assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
