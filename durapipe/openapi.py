@@ -91,8 +91,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                "additionalProperties": {"type": "string"}}}},
                 "RunStarted": {"type": "object", "properties": {
                     "run_id": {"type": "string"}, "status": {"type": "string"},
-                    "status_url": {"type": "string"}, "cancel_url": {"type": "string"},
-                    "durable": {"type": "object"}}},
+                    "status_url": {"type": "string"}, "cancel_url": {"type": "string"}}},
                 "Step": {"type": "object", "properties": {
                     "status": {"type": "string", "enum": list(STEP_STATES)},
                     "fingerprint": {"type": "string", "nullable": True},

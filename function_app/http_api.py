@@ -66,9 +66,10 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         request = run_request_from_body(catalog, served, body, app_store(), run_id, {"kind": "http"})
         await client.start_new(names.PIPELINE_RUN, run_id, request)
         status_url = f"{_origin(req)}/api/runs/{run_id}"
+        # No durable management URLs: they carry the durable extension's system key, which a
+        # caller holding only the function key must never get.
         return _json(202, {"run_id": run_id, "status": "pending", "status_url": status_url,
-                           "cancel_url": f"{status_url}/cancel",
-                           "durable": client.create_http_management_payload(run_id)},
+                           "cancel_url": f"{status_url}/cancel"},
                      headers={"Location": status_url})
 
     @bp.function_name("list_runs")

@@ -12,8 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.stores.url import open_store
-from tests.serve.conftest import call, read_banner
+from tests.serve.conftest import call, read_banner, wait_for
 
+RUN_TIMEOUT_S = 180.0
 KEY = "api-test-key-0123456789abcdef"
 SYSTEM_KEY = "api-test-system-key-0123456789abcdef"
 START_TIMEOUT_S = 90.0
@@ -79,3 +80,22 @@ def app(tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[App]
     running = start_app(tmp, f"{azurite}/api{uuid.uuid4().hex[:20]}")
     yield running
     assert running.stop() == 0
+
+
+def wait_for_run(app: App, status_url: str) -> dict:
+    """The run at status_url once it has ended (polled over HTTP)."""
+    def finished():
+        status, _, body = call("GET", status_url, headers={"x-functions-key": KEY})
+        assert status == 200, body
+        return body if body["status"] in ("completed", "failed", "canceled") else None
+    return wait_for(finished, timeout=RUN_TIMEOUT_S, interval=0.3)
+
+
+@pytest.fixture(scope="module")
+def trained(app: App) -> dict:
+    """One completed retraining run started over HTTP: its 202 answer and its final view."""
+    import json
+
+    status, started = app.post("/pipelines/retrain/runs", json.dumps({"parameters": {"C": 0.5}}).encode())
+    assert status == 202, started
+    return {"started": started, "run": wait_for_run(app, started["status_url"])}

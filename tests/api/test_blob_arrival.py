@@ -10,7 +10,6 @@ import pytest
 import time
 
 from tests.api.conftest import App, start_app
-from tests.api.test_http_api import trained  # noqa: F401  (the champion model comes from a retrain run)
 from tests.serve.conftest import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pipelines"))

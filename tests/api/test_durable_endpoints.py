@@ -62,3 +62,7 @@ def test_a_raw_run_request_delivering_onto_durapipes_records_writes_nothing(app,
     assert state["runtimeStatus"] == "Failed" and "delivery key" in str(state["output"])
     after = {k: app.store.stat(k).etag for k in app.store.list("")}
     assert {k: v for k, v in after.items() if k in before} == before and target not in after
+
+
+def test_a_run_started_over_http_hands_out_no_system_key(app, trained):
+    assert SYSTEM_KEY not in json.dumps(trained["started"])

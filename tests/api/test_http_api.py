@@ -5,25 +5,9 @@ import json
 
 import pytest
 
-from tests.api.conftest import KEY, App
-from tests.serve.conftest import call, wait_for
+from tests.api.conftest import KEY, App, wait_for_run as _wait_for_run
+from tests.serve.conftest import call
 
-RUN_TIMEOUT_S = 180.0
-
-
-def _wait_for_run(app: App, status_url: str) -> dict:
-    def finished():
-        status, _, body = call("GET", status_url, headers={"x-functions-key": KEY})
-        assert status == 200, body
-        return body if body["status"] in ("completed", "failed", "canceled") else None
-    return wait_for(finished, timeout=RUN_TIMEOUT_S, interval=0.3)
-
-
-@pytest.fixture(scope="module")
-def trained(app: App) -> dict:
-    status, started = app.post("/pipelines/retrain/runs", json.dumps({"parameters": {"C": 0.5}}).encode())
-    assert status == 202, started
-    return {"started": started, "run": _wait_for_run(app, started["status_url"])}
 
 
 def _store_keys(app: App) -> list[str]:
