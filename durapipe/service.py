@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
         view.update({
             "pipeline": (record or {}).get("pipeline"), "status": _RUNTIME_TO_STATUS.get(runtime, "running"),
             "started": (record or {}).get("started"), "finished": None, "outputs": {},
-            "error": (status or {}).get("output") if runtime == "Failed" else None,
+            "error": failure_sentence((status or {}).get("output")) if runtime == "Failed" else None,
             "steps": {name: {"status": step_state(info.get("state", WAITING)), "started": info.get("started"),
                              "finished": info.get("finished")} for name, info in progress.items()},
         })
@@ -224,6 +225,23 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
     return view
 
 
+def failure_sentence(output: Any) -> str:
+    """A failed orchestration's output as one sentence for a client: durapipe's own reason, never a traceback.
+
+    The output is "Orchestrator function 'x' failed: <reason> \n <traceback>"; the reason is shown only
+    when the traceback ends in one of durapipe's errors (whose messages are sentences for users).
+    """
+    text = output if isinstance(output, str) else ""
+    reason, _, details = text.partition(" \n ")
+    reason = _ORCHESTRATOR_FAILED.sub("", reason.strip())
+    lines = details.strip().splitlines()
+    ours = bool(lines) and lines[-1].startswith("durapipe.errors.")
+    if not ours or not reason or "\n" in reason or len(reason) > 1000:
+        return "The run failed before its steps could run; the server log has the details."
+    return reason if reason.endswith((".", "!", "?")) else reason + "."
+
+
+_ORCHESTRATOR_FAILED = re.compile(r"^Orchestrator function '[^']*' failed: ")
 _RUNTIME_TO_STATUS = {"Pending": "pending", "Running": "running", "Completed": "completed", "Failed": "failed",
                       "Terminated": "canceled", "ContinuedAsNew": "running"}
 

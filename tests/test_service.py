@@ -55,3 +55,20 @@ def test_runs_are_paged_newest_first(store):
 def test_a_bad_page_size_is_refused(store):
     with pytest.raises(RequestError):
         page_of_runs(store, None, None, limit=0, offset=0)
+
+
+def test_a_failed_runs_error_is_durapipes_reason_without_the_traceback():
+    from durapipe.service import failure_sentence
+
+    output = ("Orchestrator function 'pipeline_run' failed: The input 'raw' is wrong. \n Traceback (most recent "
+              "call last):\n  File \"/srv/app/x.py\", line 1, in f\ndurapipe.errors.UsageError: The input 'raw' is wrong.\n")
+    assert failure_sentence(output) == "The input 'raw' is wrong."
+
+
+def test_a_failure_outside_durapipes_errors_is_a_generic_sentence():
+    from durapipe.service import failure_sentence
+
+    output = ("Orchestrator function 'pipeline_run' failed: 'spec' \n Traceback (most recent call last):\n"
+              "  File \"/srv/app/orchestrators/pipeline_run.py\", line 3, in f\nKeyError: 'spec'\n")
+    sentence = failure_sentence(output)
+    assert "spec" not in sentence and "/srv" not in sentence and sentence.endswith(".")

@@ -66,3 +66,14 @@ def test_a_raw_run_request_delivering_onto_durapipes_records_writes_nothing(app,
 
 def test_a_run_started_over_http_hands_out_no_system_key(app, trained):
     assert SYSTEM_KEY not in json.dumps(trained["started"])
+
+
+def test_a_planning_failure_reaches_the_client_as_one_sentence(app):
+    body = _raw_request("raw-plan-fails", inputs={"raw": {"path": "/etc/passwd"}})
+    assert _start_raw(app, "raw-plan-fails", body)[0] == 202
+    _ended(app, "raw-plan-fails")
+    status, view = app.get("/runs/raw-plan-fails")
+    assert status == 200 and view["status"] == "failed"
+    print(repr(view["error"]))
+    assert "Traceback" not in view["error"] and 'File "' not in view["error"] and "\n" not in view["error"]
+    assert "path on the host" in view["error"] and view["error"].endswith(".")
