@@ -111,6 +111,8 @@ def parse_json_body(body: bytes, cap: int = MAX_BODY_BYTES) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestError(400, f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise RequestError(400, "The request body is JSON nested too deeply.") from None
     if not isinstance(data, dict):
         raise RequestError(400, "The request body must be a JSON object with 'parameters' and 'inputs'.")
     return data

@@ -72,3 +72,9 @@ def test_a_failure_outside_durapipes_errors_is_a_generic_sentence():
               "  File \"/srv/app/orchestrators/pipeline_run.py\", line 3, in f\nKeyError: 'spec'\n")
     sentence = failure_sentence(output)
     assert "spec" not in sentence and "/srv" not in sentence and sentence.endswith(".")
+
+
+def test_json_nested_1000_deep_is_refused_with_400():
+    with pytest.raises(RequestError) as caught:
+        parse_json_body(b'{"parameters": ' + b"[" * 1000 + b"]" * 1000 + b"}")
+    assert caught.value.status == 400 and "nested" in str(caught.value)

@@ -316,7 +316,18 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             if length > server.max_body:
                 self.close_connection = True
                 return _json(413, f"The request body is {length} bytes; the limit is {server.max_body}.")
-            return self.rfile.read(length) if length else b""
+            if not length:
+                return b""
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                return _json(408, f"The request body did not arrive within {REQUEST_TIMEOUT_S} seconds.")
+            if len(body) < length:
+                self.close_connection = True
+                return _json(400, f"The request body has {len(body)} bytes, fewer than its Content-Length "
+                                  f"header of {length} announces.")
+            return body
 
         def _url(self, url: Any) -> str:
             # The SDK rebuilds management URLs on the request's origin: use the address the caller used.
@@ -332,6 +343,31 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             return joined
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def __getattr__(self, name: str) -> Any:
+            # Every other method (TRACE, CONNECT, PROPFIND, ...) is served the same way: key check
+            # first, then no route matches it (404), instead of the base class's unkeyed 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # Requests too malformed to reach _serve (bad request line, headers too long): a JSON
+            # sentence like every other answer, never the base class's HTML page.
+            self.close_connection = True
+            self.request_version = self.protocol_version  # a status line even when the version was unreadable
+            reason = (message or self.responses.get(code, ("Bad request",))[0]).rstrip(".")
+            payload = json.dumps({"error": f"The request is malformed: {reason}."}).encode()
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                    self.wfile.write(payload)
+            except OSError:
+                pass  # the caller has gone
 
         def log_message(self, format: str, *args: Any) -> None:
             # Request lines may carry ?code=<key>: never let the key reach a log.

@@ -1,6 +1,7 @@
 """On-disk journal of orchestration instances: history.jsonl appended per episode, meta.json replaced atomically."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from durapipe.stores.base import write_file_atomically
+
+MAX_FOLDER_NAME = 200
 
 
 class Journal:
@@ -20,6 +23,9 @@ class Journal:
     def _dir(self, instance_id: str) -> Path:
         # Instance ids may hold ':' (sub-orchestrations) or '/', so the folder name is escaped.
         safe = "".join(c if c.isalnum() or c in "-_" else f"%{ord(c):02X}" for c in instance_id)
+        if len(safe) > MAX_FOLDER_NAME:
+            # Escaping can triple an id's length past the file system's 255 bytes: keep a prefix and a hash.
+            safe = f"{safe[:100]}~{hashlib.sha256(instance_id.encode()).hexdigest()}"
         return self.root / safe
 
     def append(self, instance_id: str, events: list[dict[str, Any]]) -> None:

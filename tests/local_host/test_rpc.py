@@ -1,7 +1,7 @@
 """The durable client's rpc endpoints, over real HTTP and through the SDK's DurableOrchestrationClient.
 
 They are served the one way `durapipe serve` serves them: the serve HTTP server, behind the
-function key, with RpcRouter mounted at RPC_PREFIX, and client functions invoked by FunctionInvoker.
+durable extension's system key, with RpcRouter mounted at RPC_PREFIX, and client functions invoked by FunctionInvoker.
 """
 import json
 import urllib.error
@@ -14,7 +14,8 @@ from durapipe.local.http_server import KEY_HEADER, HttpServer
 from durapipe.local.invoker import FunctionInvoker, keyed_client_binding_json
 from durapipe.local.rpc import RPC_PREFIX, RpcRouter
 
-KEY = "rpc-test-key"
+KEY = "rpc-test-key"  # the system key: the rpc endpoints take no other
+FUNCTION_KEY = "rpc-test-function-key"
 
 
 def call(method, url, body=None):
@@ -29,7 +30,8 @@ def call(method, url, body=None):
 
 @pytest.fixture(scope="module")
 def server(host):
-    http = HttpServer([], "api", KEY, lambda fn, value: None, RpcRouter(host).handle, port=0).start()
+    http = HttpServer([], "api", FUNCTION_KEY, lambda fn, value: None, RpcRouter(host).handle, port=0,
+                      system_key=KEY).start()
     yield http
     http.close()
 

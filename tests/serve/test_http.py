@@ -134,3 +134,54 @@ def test_a_raising_function_is_a_generic_500_without_the_traceback(served):
     text = str(body)
     assert status == 500 and "boom" in body["error"] and body["incident"]
     assert "secret internal detail" not in text and "Traceback" not in text and "RuntimeError" not in text
+
+
+def _raw_exchange(served, request: bytes, half_close: bool = False) -> str:
+    host, port = served.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_any_method_goes_through_the_key_check_first(served, method):
+    answer = _raw_exchange(served, f"{method} /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    assert answer.startswith("HTTP/1.1 401") and '"error"' in answer
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400(served):
+    answer = _raw_exchange(served, f"POST /api/echo HTTP/1.1\r\nHost: x\r\nx-functions-key: {served.key}\r\n"
+                                   f"Content-Length: 100\r\n\r\nonly ten b".encode(), half_close=True)
+    assert answer.startswith("HTTP/1.1 400") and "Content-Length" in answer
+
+
+def test_a_malformed_request_line_is_answered_with_a_json_sentence(served):
+    answer = _raw_exchange(served, b"GET /api/echo HTTP/9\r\n\r\n")
+    status_line, _, rest = answer.partition("\r\n")
+    assert status_line.startswith("HTTP/1.1 4") and "<html" not in answer.lower() and '{"error": ' in rest
+
+
+@pytest.mark.parametrize("query", ["createdTimeFrom=notadate", "createdTimeTo=2026-13-45", "runtimeStatus=Sleeping"])
+def test_a_malformed_instance_query_is_a_400(served, query):
+    status, _, body = call("GET", f"{served.base_url}{RPC_PREFIX}instances/?{query}&code={served.system_key}")
+    assert status == 400 and body["Message"].endswith(".")
+
+
+def test_a_start_request_nested_1000_deep_is_a_400(served):
+    body = b"[" * 1000 + b"]" * 1000
+    status, _, answer = call("POST", f"{served.base_url}{RPC_PREFIX}orchestrators/greet?code={served.system_key}",
+                             body, {"content-type": "application/json"})
+    assert 400 <= status < 500, answer
+
+
+@pytest.mark.parametrize("instance_id,status", [("." * 256, 202), ("x" * 257, 400), ("a%23b", 400), ("a%3Fb", 400),
+                                                 ("a%5Cb", 400), ("a%00b", 400)])
+def test_an_instance_id_is_held_to_azures_rules(served, instance_id, status):
+    url = f"{served.base_url}{RPC_PREFIX}orchestrators/greet/{instance_id}?code={served.system_key}"
+    answer = call("POST", url, b'{"name": "id"}', {"content-type": "application/json"})
+    assert answer[0] == status, answer
