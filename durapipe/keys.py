@@ -61,6 +61,11 @@ def poison_key(blob_key: str) -> str:
     return f"{POISON}{check_blob_name(blob_key, 'arrived blob name')}.json"
 
 
+def quarantine_key(key: str) -> str:
+    """`quarantine/<key>`: where a corrupt stored object is moved aside to."""
+    return f"{QUARANTINE}{check_blob_name(key, 'quarantined key')}"
+
+
 def check_delivery_key(key: object) -> str:
     """Return `key` when a run may write a delivered output there: a safe blob name outside durapipe's own prefixes."""
     check_blob_name(key, "delivery key")

@@ -4,20 +4,54 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from durapipe.errors import NotFoundError, StoreError
+from durapipe.errors import DurapipeError, NotFoundError, StoreError
 from durapipe.keys import RUNS as RUN_PREFIX
-from durapipe.keys import run_key, step_key
+from durapipe.keys import artifact_key, run_key, step_key
+from durapipe.stores.quarantine import quarantine
 
 RECORD_SCHEMA = 1
 __all__ = ["run_key", "step_key"]  # re-exported: callers built keys from here before durapipe/keys.py
 
 
 def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
-    """The committed record of `fingerprint`, or None when nothing is committed under it."""
+    """The committed record of `fingerprint`, or None when nothing usable is committed under it.
+
+    A record that is not whole (truncated, not the record of this fingerprint) or whose outputs are
+    no longer stored (a corrupt artifact was quarantined) does not count: it is moved to quarantine/,
+    so the step runs again and its new commit takes the key. An outage raises, never answers None.
+    """
+    key = step_key(fingerprint)
     try:
-        return _load(store, step_key(fingerprint))
+        data = store.get(key)
     except NotFoundError:
         return None
+    problem = None
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        record, problem = None, "it is not valid JSON (truncated?)"
+    if problem is None and (not isinstance(record, dict) or record.get("fingerprint") != fingerprint
+                            or not isinstance(record.get("outputs"), dict)):
+        problem = "it is not the record of its fingerprint"
+    if problem is None:
+        missing = _missing_output(store, record)
+        if missing is not None:
+            problem = f"its output {missing!r} is no longer in the store"
+    if problem is not None:
+        quarantine(store, key, problem)
+        return None
+    return record
+
+
+def _missing_output(store: Any, record: dict[str, Any]) -> str | None:
+    """The name of the first output of `record` whose artifact is not stored, or None."""
+    for name, ref in record["outputs"].items():
+        try:
+            if not store.exists(artifact_key(ref["hash"])):
+                return name
+        except (TypeError, KeyError, DurapipeError):
+            return name
+    return None
 
 
 def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = False) -> dict[str, Any]:

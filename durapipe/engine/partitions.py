@@ -6,8 +6,7 @@ from typing import Any
 from durapipe.contracts import Partition, PartitionEntry, StepResult, StepTask
 from durapipe.canonical import canonical_json, hash_value, sha256_text
 from durapipe.errors import DurapipeError
-from durapipe.stores.artifacts import artifact_manifest
-from durapipe.keys import artifact_key
+from durapipe.stores.artifacts import artifact_manifest, put_manifest_bytes
 from durapipe.engine.fingerprints import task_inputs
 
 
@@ -58,5 +57,5 @@ def put_manifest(store: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     """Store a folder manifest content-addressed and return the folder's artifact ref."""
     text = canonical_json(manifest)
     digest = sha256_text(text)
-    store.put(artifact_key(digest), text.encode("utf-8"), if_absent=True)
+    put_manifest_bytes(store, digest, text.encode("utf-8"))
     return {"hash": digest, "kind": "dir", "size": sum(f["size"] for f in manifest["files"].values())}

@@ -1,4 +1,9 @@
-"""Content-addressed artifacts (files and folders) on any store, verified on every read."""
+"""Content-addressed artifacts (files and folders) on any store, verified on every read.
+
+A read that finds content not matching its hash (or a folder missing a file) moves the bad object
+aside to `quarantine/` before it raises: the artifact is then absent, so the step record that names
+it no longer counts (records.find_step_record) and the next run recomputes and uploads it afresh.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +21,7 @@ from durapipe.hashing import HashCache, hash_path
 from durapipe.stores.base import Store, write_file_atomically
 from durapipe.keys import ARTIFACTS as ARTIFACT_PREFIX
 from durapipe.keys import artifact_key
+from durapipe.stores.quarantine import quarantine
 
 __all__ = ["ARTIFACT_PREFIX", "artifact_key"]  # re-exported from durapipe/keys.py
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -51,8 +57,24 @@ def put_artifact(store: Store, path: str | os.PathLike[str], *, cache: HashCache
     with ThreadPoolExecutor(PARALLEL_FILES) as pool:
         list(pool.map(lambda item: _upload_verified(store, item[0], *item[1]), unique.items()))
     # The manifest goes last, so a stored folder artifact always has all its files.
-    store.put(artifact_key(hashed.hash), hashed.manifest_json().encode("utf-8"), if_absent=True)
+    put_manifest_bytes(store, hashed.hash, hashed.manifest_json().encode("utf-8"))
     return hashed.ref
+
+
+def put_manifest_bytes(store: Store, digest: str, data: bytes) -> None:
+    """Store a folder manifest under its hash, replacing a corrupt one found there (content-addressed:
+    whatever else is stored under that key is wrong)."""
+    key = artifact_key(digest)
+    if store.put(key, data, if_absent=True):
+        return
+    try:
+        if store.get(key) == data:
+            return
+    except NotFoundError:
+        pass
+    else:
+        quarantine(store, key, "its content does not hash to its key")
+    store.put(key, data)
 
 
 def get_artifact(store: Store, ref: dict[str, Any], dest: str | os.PathLike[str]) -> None:
@@ -74,6 +96,12 @@ def get_artifact(store: Store, ref: dict[str, Any], dest: str | os.PathLike[str]
                 manifest["files"].items(),
             ))
         os.replace(staging, dest)
+    except (IntegrityError, NotFoundError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # The folder cannot be read whole: set its manifest aside too, so the folder counts as absent
+        # and its producer runs again (re-uploading the files it lacks).
+        quarantine(store, artifact_key(ref["hash"]), f"a file of the folder could not be read: {exc}")
+        raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -85,7 +113,10 @@ def read_artifact_bytes(store: Store, ref: dict[str, Any]) -> bytes:
     if ref["kind"] != "file":
         raise UsageError(f"The artifact {ref['hash']} is a folder; read its files with get_artifact.")
     data = _get(store, ref["hash"])
-    _verify(ref["hash"], hashlib.sha256(data).hexdigest(), len(data), ref["size"])
+    try:
+        _verify(ref["hash"], hashlib.sha256(data).hexdigest(), len(data), ref["size"])
+    except IntegrityError as exc:
+        raise _quarantined(store, ref["hash"], exc) from None
     return data
 
 
@@ -97,13 +128,22 @@ def artifact_manifest(store: Store, ref: dict[str, Any]) -> dict[str, Any]:
     data = _get(store, ref["hash"])
     actual = hashlib.sha256(data).hexdigest()
     if actual != ref["hash"]:
-        raise IntegrityError(f"The stored manifest of folder artifact {ref['hash']} is corrupt: its content hashes to {actual}.")
+        raise _quarantined(store, ref["hash"], IntegrityError(
+            f"The stored manifest of folder artifact {ref['hash']} is corrupt: its content hashes to {actual}"))
     try:
         manifest = json.loads(data)
         _check_manifest(manifest)
     except (ValueError, UnicodeDecodeError, TypeError) as error:
-        raise IntegrityError(f"The stored manifest of folder artifact {ref['hash']} is not valid: {error}.") from error
+        raise _quarantined(store, ref["hash"], IntegrityError(
+            f"The stored manifest of folder artifact {ref['hash']} is not valid: {error}")) from error
     return manifest
+
+
+def _quarantined(store: Store, digest: str, error: IntegrityError) -> IntegrityError:
+    """Move the corrupt artifact aside and return the error to raise, saying so."""
+    where = quarantine(store, artifact_key(digest), str(error))
+    return IntegrityError(f"{str(error).rstrip('.')}; it was moved to {where}, and the step that made it "
+                          "runs again on the next run.")
 
 
 def _check_manifest(manifest: Any) -> None:
@@ -129,8 +169,15 @@ def _get(store: Store, digest: str) -> bytes:
 
 def _upload_verified(store: Store, digest: str, path: Path, size: int) -> None:
     key = artifact_key(digest)
-    if store.exists(key):
+    try:
+        stored = store.stat(key).size
+    except NotFoundError:
+        stored = None
+    if stored == size:
         return
+    if stored is not None:
+        # Content-addressed: a stored object of another size under this hash is corrupt; replace it.
+        quarantine(store, key, f"it has {stored} bytes, expected {size}")
     with open(path, "rb") as stream:
         # Hash again while uploading: a file changed since it was hashed must not be stored under the old hash.
         store.upload_stream(key, _HashingReader(stream, digest, size, str(path)), size, if_absent=True)
@@ -141,7 +188,10 @@ def _download_verified(store: Store, digest: str, size: int, dest: Path) -> None
         chunks = store.read_chunks(artifact_key(digest))
     except NotFoundError:
         raise NotFoundError(f"The artifact {digest} is not in the {store.describe()}.") from None
-    write_file_atomically(dest, _verified(chunks, digest, size))
+    try:
+        write_file_atomically(dest, _verified(chunks, digest, size))
+    except IntegrityError as exc:
+        raise _quarantined(store, digest, exc) from None
 
 
 def _verified(chunks: Iterator[bytes], digest: str, size: int) -> Iterator[bytes]:

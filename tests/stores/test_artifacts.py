@@ -81,6 +81,7 @@ def test_a_corrupted_file_artifact_raises_integrity_error_and_leaves_no_file(sto
     with pytest.raises(IntegrityError, match=ref["hash"]):
         get_artifact(store, ref, tmp_path / "out" / "f")
     assert os.listdir(tmp_path / "out") == []
+    store.put(artifact_key(ref["hash"]), b"the fake bytes")  # the first read moved it to quarantine
     with pytest.raises(IntegrityError, match=ref["hash"]):
         read_artifact_bytes(store, ref)
 
@@ -124,3 +125,53 @@ def test_a_missing_artifact_raises_not_found(store: Store, tmp_path: Path) -> No
 def test_manifest_json_is_canonical(tmp_path: Path) -> None:
     hashed = hash_path(_folder(tmp_path / "d"))
     assert json.loads(hashed.manifest_json()) == hashed.manifest
+
+
+# ---------------------------------------------------------------- quarantine and healing
+
+def test_a_corrupt_file_artifact_found_on_read_is_moved_to_quarantine(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"the real bytes")
+    ref = put_artifact(store, source)
+    store.put(artifact_key(ref["hash"]), b"the fake bytes")
+    with pytest.raises(IntegrityError, match="quarantine"):
+        get_artifact(store, ref, tmp_path / "out")
+    assert not store.exists(artifact_key(ref["hash"]))
+    assert store.get(f"quarantine/artifacts/{ref['hash']}") == b"the fake bytes"
+    assert "corrupt" in json.loads(store.get(f"quarantine/artifacts/{ref['hash']}.reason.json"))["reason"]
+
+
+def test_a_truncated_manifest_found_on_read_is_moved_to_quarantine(store: Store, tmp_path: Path) -> None:
+    ref = put_artifact(store, _folder(tmp_path / "data"))
+    whole = store.get(artifact_key(ref["hash"]))
+    store.put(artifact_key(ref["hash"]), whole[: len(whole) // 2])
+    with pytest.raises(IntegrityError, match="quarantine"):
+        artifact_manifest(store, ref)
+    assert not store.exists(artifact_key(ref["hash"]))
+
+
+def test_a_folder_with_a_corrupt_file_sets_its_manifest_aside_too(store: Store, tmp_path: Path) -> None:
+    ref = put_artifact(store, _folder(tmp_path / "data"))
+    victim = artifact_manifest(store, ref)["files"]["sub/b.bin"]["hash"]
+    store.put(artifact_key(victim), b"corrupt")
+    with pytest.raises(IntegrityError):
+        get_artifact(store, ref, tmp_path / "out" / "data")
+    assert not store.exists(artifact_key(victim)) and not store.exists(artifact_key(ref["hash"]))
+
+
+def test_uploading_again_replaces_a_corrupt_file_artifact(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "f"
+    source.write_bytes(b"the real bytes")
+    ref = put_artifact(store, source)
+    store.put(artifact_key(ref["hash"]), b"cut")
+    assert put_artifact(store, source) == ref
+    assert read_artifact_bytes(store, ref) == b"the real bytes"
+
+
+def test_uploading_again_replaces_a_corrupt_manifest(store: Store, tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "data")
+    ref = put_artifact(store, folder)
+    whole = store.get(artifact_key(ref["hash"]))
+    store.put(artifact_key(ref["hash"]), whole[:10])
+    assert put_artifact(store, folder) == ref
+    assert store.get(artifact_key(ref["hash"])) == whole
