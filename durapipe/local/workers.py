@@ -34,6 +34,11 @@ _worker_app: Any = None
 
 def _init_worker(script_root: str, script_file: str, env: dict[str, str]) -> None:
     global _worker_app
+    from durapipe.local.lifeline import die_with_parent
+
+    # A worker's parent is the fork server, which exits when the host does (its pipe closes): a
+    # host killed with SIGKILL takes its running steps with it, so a resume never runs them twice.
+    die_with_parent()
     os.environ.update(env)
     from durapipe.local.app_loader import load_app
     _worker_app = load_app(Path(script_root), script_file)

@@ -159,3 +159,20 @@ TYPED_PARAM = _PREAMBLE + dedent('''\
     def typed(count: int = 1):
         return {"out": make(count=count).out}
     ''')
+
+# One step that records its process id, then runs for a long time.
+LONG_STEP = _PREAMBLE + dedent('''\
+    @step
+    def long(out: Output):
+        log(f"long pid {os.getpid()}")
+        t = started("long")
+        time.sleep(60)
+        with open(out, "w") as f:
+            f.write("long")
+        finished("long", t)
+
+
+    @pipeline
+    def long_flow():
+        return {"out": long().out}
+    ''')
