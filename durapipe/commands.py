@@ -165,8 +165,13 @@ def resume_run(run_id: str, max_parallel: int | None, as_json: bool) -> int:
     store_url = store_of_run(state_dir, run_id)
     if store_url is None:
         raise UsageError(f"This host has no journal of run {run_id!r}; `durapipe runs list` shows the runs.")
+    from durapipe.local.host import InstanceBusy
+
     with LocalSession(store_url, state_dir, max_parallel, inline_activities=True) as session:
-        session.host.resume(run_id)
+        try:
+            session.host.resume(run_id)
+        except InstanceBusy as exc:
+            raise UsageError(str(exc)) from None
         return _finish(session, run_id, as_json)
 
 

@@ -20,6 +20,7 @@ from durapipe.local.episode import EpisodeResult, build_context, run_episode
 from durapipe.local.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMINATED, Instance, Work,
                                      event_text)
 from durapipe.local.journal import Journal
+from durapipe.local.locks import FileLock, lock_holder
 from durapipe.local.sdk_compat import EventType, check_sdk_versions, df_dumps, use_fast_timestamps
 from durapipe.local.workers import ActivityPool, Outcome
 
@@ -27,6 +28,10 @@ from durapipe.local.workers import ActivityPool, Outcome
 COALESCE_S = 0.004
 COALESCE_MAX_S = 0.05
 log = logging.getLogger(__name__)
+
+
+class InstanceBusy(LocalHostError):
+    """The instance is driven by another live process (its lock is held); nothing was done to it."""
 
 
 class ActivityRunner(Protocol):
@@ -64,6 +69,8 @@ class LocalHost:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._async: Any = None
+        # The instances this host drives: a flock each, so no other process drives them at once.
+        self._claims: dict[str, FileLock] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -95,6 +102,10 @@ class LocalHost:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        with self._lock:
+            claims, self._claims = self._claims, {}
+        for claim in claims.values():
+            claim.release()
 
     def __enter__(self) -> "LocalHost":
         return self.start()
@@ -116,9 +127,14 @@ class LocalHost:
         instance_id = instance_id or uuid.uuid4().hex
         with self._changed:
             current = self._instances.get(instance_id)
-            if current is None and self.resume(instance_id):
-                current = self._instances.get(instance_id)
+            try:
+                if current is None and self.resume(instance_id):
+                    current = self._instances.get(instance_id)
+            except InstanceBusy:
+                return instance_id  # another live host drives it
             if current is not None and not current.finished:
+                return instance_id
+            if not self._claim(instance_id):
                 return instance_id
             now = self._clock.now()
             inst = Instance(instance_id, info.name, input_text, created=now, last_updated=now,
@@ -182,6 +198,7 @@ class LocalHost:
             known = self._instances.pop(instance_id, None) is not None
             known = known or self.journal.read_meta(instance_id) is not None
             self.journal.purge(instance_id)
+            self._release(instance_id)
             self._changed.notify_all()
         return known
 
@@ -233,21 +250,32 @@ class LocalHost:
     # -- resume ----------------------------------------------------------------------------
 
     def resume_unfinished(self) -> list[str]:
-        """Load and continue every unfinished instance in the journal; returns their ids."""
+        """Load and continue every unfinished instance in the journal no live host drives; returns their ids."""
         resumed = []
         for meta in list(self.journal.metas()):
-            if meta["runtimeStatus"] in (PENDING, RUNNING) and self.resume(meta["instanceId"]):
-                resumed.append(meta["instanceId"])
+            try:
+                if meta["runtimeStatus"] in (PENDING, RUNNING) and self.resume(meta["instanceId"]):
+                    resumed.append(meta["instanceId"])
+            except InstanceBusy:
+                continue  # another process runs it: it is live, not interrupted
         return resumed
 
     def resume(self, instance_id: str) -> bool:
-        """Load one unfinished instance from the journal and re-start its open work; False if nothing to do."""
+        """Load one unfinished instance from the journal and re-start its open work; False if nothing to do.
+
+        Raises InstanceBusy when another live process drives it (its lock is held).
+        """
         with self._changed:
             if instance_id in self._instances:
                 return False
             meta = self.journal.read_meta(instance_id)
             if meta is None or meta["runtimeStatus"] not in (PENDING, RUNNING):
                 return False
+            if not self._claim(instance_id):
+                holder = lock_holder(self.journal.lock_path(instance_id))
+                raise InstanceBusy(f"Run {instance_id} is still being run by another durapipe process"
+                                   f"{f' (pid {holder})' if holder and holder > 0 else ''}; wait for it to end "
+                                   "or stop that process first.")
             inst = Instance(instance_id, meta["name"], meta.get("input"), created=meta["createdTime"],
                             parent_id=meta.get("parentInstanceId"), parent_task_id=meta.get("parentTaskId"),
                             status=meta["runtimeStatus"], saved_status=meta["runtimeStatus"],
@@ -268,6 +296,21 @@ class LocalHost:
             if not inst.events or inst.inbox:
                 self._mark_ready(inst)
             return True
+
+    def _claim(self, instance_id: str) -> bool:
+        """Take the instance's lock for this host (kept until it finishes or the host stops)."""
+        claim = self._claims.get(instance_id)
+        if claim is None:
+            claim = FileLock(self.journal.lock_path(instance_id))
+            if not claim.acquire():
+                return False
+            self._claims[instance_id] = claim
+        return True
+
+    def _release(self, instance_id: str) -> None:
+        claim = self._claims.pop(instance_id, None)
+        if claim is not None:
+            claim.release()
 
     def _restart_open_work(self, inst: Instance) -> None:
         # Scheduled work with no completion in the journal is started again: activities re-run,
@@ -426,6 +469,7 @@ class LocalHost:
         inst.status, inst.output, inst.last_updated = status, output, now
         inst.inbox.clear()
         self._save_meta(inst)
+        self._release(inst.instance_id)
         self._notify_parent(inst)
         self._changed.notify_all()
 

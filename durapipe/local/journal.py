@@ -20,6 +20,10 @@ class Journal:
         self.root = Path(state_dir) / "instances"
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def lock_path(self, instance_id: str) -> Path:
+        """The lock a host holds while it drives the instance (outside its folder, which purge removes)."""
+        return self.root.parent / "locks" / f"{self._dir(instance_id).name}.lock"
+
     def _dir(self, instance_id: str) -> Path:
         # Instance ids may hold ':' (sub-orchestrations) or '/', so the folder name is escaped.
         safe = "".join(c if c.isalnum() or c in "-_" else f"%{ord(c):02X}" for c in instance_id)

@@ -44,7 +44,9 @@ What it does, in order:
   and its worker processes stop; unfinished runs stay in the journal; the exit code is 0.
 
 All functions run in this process (async ones on the host's one client event loop), activities in
-the host's worker processes. One server per state folder.
+the host's worker processes. One server per state folder: it holds `serve.lock` there (flock), and
+a second one refuses to start; each run it drives is locked too, so it never resumes a run that a
+live `durapipe run` (or another host) is driving.
 """
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ from durapipe.local.sdk_compat import load_client_http
 from durapipe.local.http_server import HttpServer, app_routes, route_prefix
 from durapipe.local.invoker import FunctionInvoker
 from durapipe.local.keys import function_key, system_key
+from durapipe.local.locks import FileLock, lock_holder
 from durapipe.local.rpc import RpcRouter
 from durapipe.local.settings import SETTINGS_FILE, load_local_settings
 from durapipe.local.timers import TimerScheduler, timer_schedules
@@ -73,6 +76,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7071
 DEFAULT_POLL_INTERVAL_S = 2.0
+SERVE_LOCK = "serve.lock"
 
 
 class Server:
@@ -101,6 +105,7 @@ class Server:
         self._router: RpcRouter | None = None
         self.key = ""
         self.system_key = ""
+        self._serve_lock: FileLock | None = None
 
     @property
     def base_url(self) -> str:
@@ -110,6 +115,20 @@ class Server:
 
     def start(self) -> "Server":
         """Check the app's triggers, start the host and every listener, resume unfinished runs, print the banner."""
+        self._serve_lock = FileLock(self.state_dir / SERVE_LOCK)
+        if not self._serve_lock.acquire():
+            holder = lock_holder(self.state_dir / SERVE_LOCK)
+            raise UsageError(f"Another durapipe serve{f' (pid {holder})' if holder and holder > 0 else ''} "
+                             f"is using the state folder {self.state_dir}; stop it, or set DURAPIPE_HOME "
+                             "to give this one a folder of its own.")
+        try:
+            self._start()
+        except BaseException:
+            self._serve_lock.release()
+            raise
+        return self
+
+    def _start(self) -> None:
         app = load_app(self.script_root or app_script_root(), self.script_file)
         # Everything that can be wrong in the configuration is reported before anything starts.
         schedules = timer_schedules(app, self.env)
@@ -143,7 +162,6 @@ class Server:
             self.stop()
             raise
         self._banner(app, store.describe(), key_source, resumed)
-        return self
 
     def stop(self) -> None:
         """Stop accepting requests, stop pollers and timers, then the host and its workers."""
@@ -157,6 +175,8 @@ class Server:
         if self.session is not None:
             self.session.close()
             self.session = None
+        if self._serve_lock is not None:
+            self._serve_lock.release()
 
     def __enter__(self) -> "Server":
         return self.start()

@@ -90,3 +90,35 @@ def test_an_unfinished_run_resumes_when_the_server_starts(tmp_path):
         assert state["output"] == "hello again"
     finally:
         assert served.stop() == 0
+
+
+def test_a_second_server_on_the_same_state_folder_refuses_to_start(tmp_path):
+    first = start_serve(tmp_path, str(tmp_path / "store"))
+    try:
+        done = subprocess.run([sys.executable, "-m", "durapipe.cli", "serve", "--port", "0", "--script-root",
+                               str(FIXTURE_APP), "--store", str(tmp_path / "store")],
+                              env=serve_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2
+        assert f"pid {first.process.pid}" in done.stderr and "DURAPIPE_HOME" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert call("GET", f"{first.base_url}/api/echo?code={first.key}")[0] == 201
+    finally:
+        assert first.stop() == 0
+
+
+def test_a_server_does_not_resume_a_run_another_live_host_drives(tmp_path):
+    from durapipe.local.app_loader import load_app
+    from durapipe.local.host import LocalHost
+    from tests.serve.conftest import FIXTURE_SCRIPT
+
+    host = LocalHost(load_app(FIXTURE_APP, FIXTURE_SCRIPT), tmp_path / "home" / "host", max_parallel=1).start()
+    try:
+        with host.hold():  # journaled and claimed by this live host, not yet run
+            host.start_new("greet", "still-mine", {"name": "held"})
+            served = start_serve(tmp_path, str(tmp_path / "store"))
+            try:
+                assert not any("still-mine" in line for line in served.banner)
+            finally:
+                assert served.stop() == 0
+    finally:
+        host.stop()
