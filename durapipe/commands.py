@@ -169,10 +169,29 @@ def resume_run(run_id: str, max_parallel: int | None, as_json: bool) -> int:
 
     with LocalSession(store_url, state_dir, max_parallel, inline_activities=True) as session:
         try:
-            session.host.resume(run_id)
+            resumed = session.host.resume(run_id)
         except InstanceBusy as exc:
             raise UsageError(str(exc)) from None
+        if not resumed and session.host.get_status(run_id, show_input=False)["runtimeStatus"] == "Failed":
+            _restart_failed(session, run_id)
         return _finish(session, run_id, as_json)
+
+
+def _restart_failed(session: LocalSession, run_id: str) -> None:
+    """Run a failed run again under its id, from its original request: every committed step is reused."""
+    from durapipe import contracts as names
+    from durapipe.records import write_run_record
+
+    meta = session.host.journal.read_meta(run_id)
+    try:
+        record = read_run_record(session.store, run_id)
+    except NotFoundError:
+        record = None
+    if record is not None:
+        # Running again: the record says so until the new attempt records its outcome.
+        record.update(status="running", finished=None, error=None)
+        write_run_record(session.store, record)
+    session.host.start_new_json(names.PIPELINE_RUN, run_id, meta["input"])
 
 
 def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
@@ -282,14 +301,23 @@ def _previous_with_partition(store: Any, run: dict[str, Any], step: str, partiti
 
 def list_runs(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> int:
     """`durapipe runs list`: runs, newest first."""
+    from durapipe.runner import run_liveness
+
     runs = records_list_runs(open_store(store_url), pipeline, status)
+    state_dir = state_dir_for()
     rows = [{"run_id": r["run_id"], "pipeline": r.get("pipeline"), "status": r.get("status"),
              "started": r.get("started")} for r in runs]
+    for row in rows:
+        if row["status"] == "running":
+            # "live": a host holds the run's lock; "interrupted": this host's journal has it, nobody
+            # drives it (`durapipe resume` continues it); None: started elsewhere, so unknown here.
+            row["liveness"] = run_liveness(state_dir, row["run_id"])
     if as_json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            print(f"{row['run_id']}  {row['pipeline']}  {row['status']}  {row['started']}")
+            shown = "interrupted" if row.get("liveness") == "interrupted" else row["status"]
+            print(f"{row['run_id']}  {row['pipeline']}  {shown}  {row['started']}")
         if not rows:
             print("no runs yet")
     return EXIT_OK

@@ -96,6 +96,24 @@ class LocalSession:
         return self.host.start_new(names.PIPELINE_RUN, run_id, request)
 
 
+def run_liveness(state_dir: Path, run_id: str) -> str | None:
+    """"live" when a host drives run `run_id` (holds its lock), "interrupted" when this host's journal has it
+    unfinished and nobody drives it, None when this host never ran it."""
+    from durapipe.local.journal import Journal
+    from durapipe.local.locks import lock_holder
+
+    journal_root = Path(state_dir) / "instances"
+    if not journal_root.is_dir():
+        return None
+    journal = Journal(Path(state_dir))
+    if lock_holder(journal.lock_path(run_id)) is not None:
+        return "live"
+    meta = journal.read_meta(run_id)
+    if meta is None:
+        return None
+    return "interrupted" if meta.get("runtimeStatus") in ("Pending", "Running") else None
+
+
 def store_of_run(state_dir: Path, run_id: str) -> str | None:
     """The store URL a locally started run used, if this host started it."""
     return load_state(state_dir / "runs" / f"{run_id}.json", "its store is unknown").get("store")

@@ -66,9 +66,12 @@ class Project:
         self.log = self.root.parent / f"{self.root.name}-executions.log"
         self.log.touch()
 
+    # More environment for every command of this project (e.g. a flag a step reads).
+    env_extra: dict[str, str] = field(default_factory=dict)
+
     @property
     def env(self) -> dict[str, str]:
-        return clean_env(DURAPIPE_TEST_LOG=str(self.log))
+        return clean_env(DURAPIPE_TEST_LOG=str(self.log), **self.env_extra)
 
     def cli(self, *args: str, as_json: bool = True) -> CliResult:
         """`durapipe ARGS [--store URL] [--json]` in the project folder."""

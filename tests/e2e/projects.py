@@ -176,3 +176,28 @@ LONG_STEP = _PREAMBLE + dedent('''\
     def long_flow():
         return {"out": long().out}
     ''')
+
+# first -> flaky: flaky fails while the file named by $FLAKY_FLAG exists.
+FLAKY = _PREAMBLE + dedent('''\
+    @step
+    def first(out: Output):
+        t = started("first")
+        with open(out, "w") as f:
+            f.write("first")
+        finished("first", t)
+
+
+    @step
+    def flaky(src: Input, out: Output):
+        t = started("flaky")
+        if os.path.exists(os.environ["FLAKY_FLAG"]):
+            raise RuntimeError("the flag is up")
+        with open(src) as f, open(out, "w") as g:
+            g.write(f.read() + "!")
+        finished("flaky", t)
+
+
+    @pipeline
+    def flaky_flow():
+        return {"out": flaky(src=first().out).out}
+    ''')

@@ -66,3 +66,14 @@ def test_resume_of_a_run_whose_host_is_alive_is_refused(long_run):
     assert refused.code == 2 and "still being run by another durapipe process" in refused.stderr
     assert process.poll() is None
     assert project.starts()["long"] == 1
+
+
+def test_runs_list_tells_a_live_run_from_an_interrupted_one(long_run):
+    project, process, run_id, _ = long_run
+    live = {r["run_id"]: r for r in project.cli("runs", "list").json}
+    assert live[run_id]["status"] == "running" and live[run_id]["liveness"] == "live"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    after = {r["run_id"]: r for r in project.cli("runs", "list").json}
+    assert after[run_id]["liveness"] == "interrupted"
+    assert "interrupted" in project.cli("runs", "list", as_json=False).stdout
