@@ -54,8 +54,13 @@ class LocalSession:
         self.store = open_store(self.store_url)
         self.app = load_app(self.script_root or app_script_root(), self.script_file)
         max_parallel = self.max_parallel or os.cpu_count() or 1
+        from durapipe.local.scratch import HostScratch
+        from durapipe.scratch import SCRATCH_ENV
+
+        # Steps' scratch lives in the state folder, and a host that died leaves none behind for long.
+        self.scratch = HostScratch(self.state_dir)
         # Workers build the same app: the same store, and the same project's definitions.
-        env = {"DURAPIPE_STORE": self.store.url,
+        env = {"DURAPIPE_STORE": self.store.url, SCRATCH_ENV: str(self.scratch.path),
                **{k: os.environ[k] for k in (DEFINITIONS_ENV, PROJECT_ROOT_ENV) if k in os.environ}}
         runner = None
         self._local_key: str | None = None
@@ -73,8 +78,9 @@ class LocalSession:
         self.host.start()
 
     def close(self) -> None:
-        """Stop the host and its worker processes."""
+        """Stop the host and its worker processes, then remove its scratch folder."""
         self.host.stop()
+        self.scratch.close()
 
     def __enter__(self) -> "LocalSession":
         return self

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from durapipe.errors import UsageError
 from durapipe.hashing import HashCache
 from durapipe.names import check_blob_name
 from durapipe.run_request import check_inputs
+from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import put_artifact
 
 
@@ -31,7 +31,7 @@ def bind_input(store: Any, name: str, source: dict[str, Any]) -> dict[str, Any]:
         return put_artifact(store, path, cache=HashCache())
     if "key" in source:
         key = check_blob_name(source["key"], "input blob name")
-        scratch = Path(tempfile.mkdtemp(prefix="durapipe-input-"))
+        scratch = new_scratch_dir("durapipe-input-")
         try:
             local = scratch / Path(key).name
             store.download_file(key, local)

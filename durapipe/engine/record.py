@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, R
 from durapipe.records import read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.registry import register_from_run
+from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact
 from durapipe.keys import check_delivery_key
 
@@ -100,7 +100,7 @@ def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:
     """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`), never onto
     one of durapipe's own keys."""
     key = check_delivery_key(key)
-    scratch = Path(tempfile.mkdtemp(prefix="durapipe-deliver-"))
+    scratch = new_scratch_dir("durapipe-deliver-")
     try:
         get_artifact(store, ref, scratch / "output")
         store.upload_file(key, scratch / "output")

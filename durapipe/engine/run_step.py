@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.errors import DurapipeError
 from durapipe.records import commit_step_record, find_step_record
+from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
 
 
@@ -46,7 +46,7 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
     step = task["step"]
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix=f"durapipe-{step['name']}-"))
+    scratch = new_scratch_dir(f"durapipe-{step['name']}-")
     try:
         kwargs: dict[str, Any] = dict(identity.params)
         for name, ref in identity.inputs.items():

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from durapipe.errors import NotFoundError
 from durapipe.keys import quarantine_key
+from durapipe.scratch import new_scratch_dir
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def quarantine(store: Any, key: str, reason: str) -> str:
     decide: an outage raises before this is reached. A key already gone is not an error.
     """
     target = quarantine_key(key)
-    scratch = Path(tempfile.mkdtemp(prefix="durapipe-quarantine-"))
+    scratch = new_scratch_dir("durapipe-quarantine-")
     try:
         try:
             store.download_file(key, scratch / "object")

@@ -77,3 +77,18 @@ def test_runs_list_tells_a_live_run_from_an_interrupted_one(long_run):
     after = {r["run_id"]: r for r in project.cli("runs", "list").json}
     assert after[run_id]["liveness"] == "interrupted"
     assert "interrupted" in project.cli("runs", "list", as_json=False).stdout
+
+
+def test_a_killed_hosts_scratch_is_swept_by_the_next_host(long_run):
+    from tests.e2e.projects import CHAIN
+
+    project, process, _, _ = long_run
+    scratch = project.root / ".durapipe" / "host" / "scratch"
+    left = [p for p in scratch.iterdir() if p.is_dir()]
+    assert any(q.name.startswith("durapipe-long-") for p in left for q in p.iterdir())
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    project.write("quick.py", CHAIN)
+    assert project.run("quick.py:chain").code == 0
+    assert not any(p.exists() for p in left)
+    assert list(scratch.iterdir()) == []
