@@ -31,7 +31,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "responses": {"200": _ok("PipelineList"), "401": _ERROR}}},
             "/pipelines/{name}/runs": {"post": {
                 "summary": "Start a run of a pipeline.",
-                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "Idempotency-Key", "in": "header", "required": False,
+                                "description": "The same key (per pipeline) starts one run; repeats answer it.",
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": False, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
                 "responses": {"202": _ok("RunStarted"), "400": _ERROR, "401": _ERROR, "413": _ERROR}}},

@@ -189,6 +189,18 @@ def blob_instance_id(container: str, name: str, etag: str) -> str:
     return f"blob-{digest}"
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+
+
+def idempotent_run_id(pipeline: str, key: Any) -> str:
+    """The run id of an HTTP start that carries an Idempotency-Key: the same pipeline and key give the same run."""
+    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise RequestError(400, f"The {IDEMPOTENCY_HEADER} header must be 1 to 255 printable ASCII characters.")
+    digest = hashlib.sha256(f"{pipeline}\n{key}".encode()).hexdigest()[:24]
+    return f"{check_id(pipeline, 'pipeline name')}-key-{digest}"
+
+
 def tick_instance_id(pipeline: str, tick: datetime) -> str:
     """The run id of a timer tick: one tick, one run."""
     return f"{pipeline}-tick-{tick.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"

@@ -12,8 +12,9 @@ from durapipe.errors import DurapipeError
 from durapipe.openapi import openapi_document
 from durapipe.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.run_request import new_run_id
-from durapipe.service import (Catalog, RequestError, app_store, mark_canceled, page_of_runs, parse_json_body,
-                              read_run, run_request_from_body, run_view)
+from durapipe.service import (IDEMPOTENCY_HEADER, Catalog, RequestError, app_store, idempotent_run_id,
+                              mark_canceled, page_of_runs, parse_json_body, read_run, run_request_from_body,
+                              run_view)
 
 AUTH = func.AuthLevel.FUNCTION
 log = logging.getLogger("durapipe.http")
@@ -62,9 +63,12 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         """POST /api/pipelines/{name}/runs: validate and start a run; 202 with its status URLs."""
         body = parse_json_body(req.get_body())
         served = catalog.get(req.route_params.get("name", ""))
-        run_id = new_run_id(served.name)
-        request = run_request_from_body(catalog, served, body, app_store(), run_id, {"kind": "http"})
-        await client.start_new(names.PIPELINE_RUN, run_id, request)
+        key = req.headers.get(IDEMPOTENCY_HEADER.lower())
+        # With an Idempotency-Key the run id derives from it: a repeated request starts nothing new.
+        run_id = new_run_id(served.name) if key is None else idempotent_run_id(served.name, key)
+        if key is None or await _instance_status(client, run_id) is None:
+            request = run_request_from_body(catalog, served, body, app_store(), run_id, {"kind": "http"})
+            await client.start_new(names.PIPELINE_RUN, run_id, request)
         status_url = f"{_origin(req)}/api/runs/{run_id}"
         # No durable management URLs: they carry the durable extension's system key, which a
         # caller holding only the function key must never get.

@@ -186,3 +186,30 @@ def test_the_pipeline_graph_is_mermaid_text_on_request(app):
     status, _, text = call("GET", f"{app.api}/pipelines/retrain/graph?format=mermaid",
                            headers={"x-functions-key": KEY})
     assert status == 200 and text.startswith("flowchart LR") and "train" in text
+
+
+def _post_with_key(app: App, body: bytes, key: str) -> tuple[int, dict]:
+    status, _, answer = call("POST", app.api + "/pipelines/retrain/runs", body=body,
+                             headers={"content-type": "application/json", "x-functions-key": KEY,
+                                      "Idempotency-Key": key})
+    return status, answer
+
+
+def test_the_same_idempotency_key_starts_one_run(app, trained):
+    body = json.dumps({"parameters": {"C": 0.77}}).encode()
+    first_status, first = _post_with_key(app, body, "order-42")
+    second_status, second = _post_with_key(app, body, "order-42")
+    assert first_status == second_status == 202 and first["run_id"] == second["run_id"]
+    run = _wait_for_run(app, first["status_url"])
+    assert run["status"] == "completed"
+    record_before = app.store.get(f"runs/{first['run_id']}.json")
+    assert _post_with_key(app, body, "order-42")[1]["run_id"] == first["run_id"]
+    assert app.store.get(f"runs/{first['run_id']}.json") == record_before
+    _, page = app.get("/runs?pipeline=retrain&limit=200")
+    assert [r["run_id"] for r in page["runs"]].count(first["run_id"]) == 1
+    assert _post_with_key(app, body, "order-43")[1]["run_id"] != first["run_id"]
+
+
+def test_a_malformed_idempotency_key_is_a_400(app):
+    status, answer = _post_with_key(app, b"{}", "k" * 300)
+    assert status == 400 and "Idempotency-Key" in answer["error"]
