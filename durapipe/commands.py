@@ -301,10 +301,12 @@ def _previous_with_partition(store: Any, run: dict[str, Any], step: str, partiti
 
 def list_runs(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> int:
     """`durapipe runs list`: runs, newest first."""
-    from durapipe.runner import run_liveness
+    from durapipe.runner import reconcile_run, run_liveness
 
-    runs = records_list_runs(open_store(store_url), pipeline, status)
+    store = open_store(store_url)
     state_dir = state_dir_for()
+    runs = [reconcile_run(state_dir, store, r) for r in records_list_runs(store, pipeline, None)]
+    runs = [r for r in runs if status is None or r.get("status") == status]
     rows = [{"run_id": r["run_id"], "pipeline": r.get("pipeline"), "status": r.get("status"),
              "started": r.get("started")} for r in runs]
     for row in rows:

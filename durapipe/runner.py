@@ -120,6 +120,31 @@ def run_liveness(state_dir: Path, run_id: str) -> str | None:
     return "interrupted" if meta.get("runtimeStatus") in ("Pending", "Running") else None
 
 
+def reconcile_run(state_dir: Path, store: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """The record of a run this host finished whose record still says running (the store lost the write):
+    recorded again from the journal, deliveries included; any other record as it is."""
+    from durapipe.local.history import EventType
+    from durapipe.local.journal import Journal
+
+    if record.get("status") != "running" or not (Path(state_dir) / "instances").is_dir():
+        return record
+    journal = Journal(Path(state_dir))
+    meta = journal.read_meta(record["run_id"])
+    if meta is None or meta.get("runtimeStatus") not in ("Completed", "Failed"):
+        return record
+    outcome = next((e.get("Input") for e in reversed(journal.read_history(record["run_id"]))
+                    if e.get("EventType") == EventType.TASK_SCHEDULED and e.get("Name") == names.RECORD_RUN), None)
+    if outcome is None:
+        return record  # it ended before recording (planning failed): nothing to record again
+    import json
+
+    from durapipe.engine.record import record_run
+    from durapipe.records import read_run_record
+
+    record_run(store, json.loads(outcome))
+    return read_run_record(store, record["run_id"])
+
+
 def store_of_run(state_dir: Path, run_id: str) -> str | None:
     """The store URL a locally started run used, if this host started it."""
     return load_state(state_dir / "runs" / f"{run_id}.json", "its store is unknown").get("store")
