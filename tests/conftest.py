@@ -7,7 +7,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -71,6 +71,19 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def fault_proxy(azurite: str) -> Iterator[Any]:
+    """A FaultProxy (tests/fault_proxy.py) in front of the session's Azurite; its `url` is the proxied endpoint."""
+    from urllib.parse import urlsplit
+
+    from tests.fault_proxy import FaultProxy
+
+    proxy = FaultProxy(urlsplit(azurite).port)
+    proxy.url = f"http://127.0.0.1:{proxy.port}/{AZURITE_ACCOUNT}"
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture

@@ -1,0 +1,157 @@
+"""A small TCP proxy in front of Azurite that injects storage faults: 503s, connection resets and stalls.
+
+Modes apply per new request (each HTTP request on a connection is checked, so keep-alive
+connections see a mode change too): "pass" forwards, "503" answers 503 Server Busy, "reset"
+closes the connection with a TCP reset, "stall" reads the request and never answers. `fail_every`
+makes only every n-th request fail (the others pass), for flaky rather than dead storage.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+
+BUSY = (b"HTTP/1.1 503 Server Busy\r\nContent-Length: 0\r\nx-ms-error-code: ServerBusy\r\n"
+        b"Connection: close\r\n\r\n")
+MODES = ("pass", "503", "reset", "stall")
+
+
+class FaultProxy:
+    """Listens on 127.0.0.1:port and forwards to target_port, failing requests as `mode` says."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.mode = "pass"
+        self.fail_every = 1
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        self._open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
+
+    def set(self, mode: str, fail_every: int = 1) -> None:
+        """Fail requests from now on as `mode` (one of MODES), only every `fail_every`-th one."""
+        assert mode in MODES, mode
+        with self._lock:
+            self.mode, self.fail_every, self.requests = mode, fail_every, 0
+
+    def close(self) -> None:
+        """Stop listening and drop every connection."""
+        self._closed = True
+        self._listener.close()
+        for sock in list(self._open):
+            _close(sock)
+
+    def _decide(self) -> str:
+        with self._lock:
+            self.requests += 1
+            if self.mode == "pass" or self.requests % self.fail_every:
+                return "pass"
+            return self.mode
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        self._open.add(client)
+        upstream: socket.socket | None = None
+        try:
+            while True:
+                head, start = _read_head(client)
+                if not head:
+                    return
+                mode = self._decide()
+                if mode == "reset":
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                body = _read_body(client, head, start)
+                if mode == "503":
+                    client.sendall(BUSY)
+                    return
+                if mode == "stall":
+                    client.recv(1)  # until the client gives up and closes
+                    return
+                if upstream is None:
+                    upstream = socket.create_connection(("127.0.0.1", self.target_port))
+                    self._open.add(upstream)
+                upstream.sendall(head + body)
+                if not _relay_response(upstream, client):
+                    return
+        except OSError:
+            return
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    self._open.discard(sock)
+                    _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One request's head and what arrived after it (the start of its body); (b"", b"") at EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"", b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip() or 0)
+    return 0
+
+
+def _read_body(sock: socket.socket, head: bytes, body: bytes) -> bytes:
+    length = _content_length(head)
+    while len(body) < length:
+        chunk = sock.recv(min(65536, length - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def _relay_response(upstream: socket.socket, client: socket.socket) -> bool:
+    """Copy one response from upstream to client; False when the connection must close after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = upstream.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = _content_length(head + b"\r\n")
+    chunked = b"transfer-encoding: chunked" in head.lower()
+    client.sendall(head + b"\r\n\r\n" + rest)
+    if chunked:
+        # Azurite answers with Content-Length; a chunked answer is relayed until the upstream closes.
+        while chunk := upstream.recv(65536):
+            client.sendall(chunk)
+        return False
+    sent = len(rest)
+    while sent < length:
+        chunk = upstream.recv(min(65536, length - sent))
+        if not chunk:
+            return False
+        client.sendall(chunk)
+        sent += len(chunk)
+    return b"connection: close" not in head.lower()
