@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 import click
 
-from durapipe.errors import DefinitionError, DurapipeError, SpecError, UsageError
+from durapipe.errors import DefinitionError, DurapipeError, InvalidNameError, SpecError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-USAGE_ERRORS = (UsageError, DefinitionError, SpecError)
+USAGE_ERRORS = (UsageError, DefinitionError, SpecError, InvalidNameError)
 
 store_option = click.option("--store", "store_url", metavar="URL", envvar="DURAPIPE_STORE",
                             help="Where artifacts, step records and runs live (default: .durapipe/ in the project).")
