@@ -7,6 +7,10 @@ from durapipe.contracts import STEP_STATES
 
 _ERROR = {"description": "A refused request, with a one-sentence message.",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+# What the host answers on any route before the function runs: a missing or wrong key (401), a body
+# whose Content-Length is not a number or that is shorter than it says (400), one that stalls (408),
+# a chunked body (411) or one over the host's cap (413).
+_HOST_ERRORS = {"400": _ERROR, "401": _ERROR, "408": _ERROR, "411": _ERROR, "413": _ERROR}
 _RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "string"}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["svg", "png", "dot", "mermaid"],
@@ -28,7 +32,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "paths": {
             "/pipelines": {"get": {
                 "summary": "List the served pipelines with their version, parameters and inputs.",
-                "responses": {"200": _ok("PipelineList"), "401": _ERROR}}},
+                "responses": {"200": _ok("PipelineList"), **_HOST_ERRORS}}},
             "/pipelines/{name}/runs": {"post": {
                 "summary": "Start a run of a pipeline.",
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -37,7 +41,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": False, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
-                "responses": {"202": _ok("RunStarted"), "400": _ERROR, "401": _ERROR, "413": _ERROR}}},
+                "responses": {"202": _ok("RunStarted"), "400": _ERROR, **_HOST_ERRORS}}},
             "/runs": {"get": {
                 "summary": "List runs, newest first.",
                 "parameters": [
@@ -46,41 +50,42 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "running", "completed", "failed", "canceled"]}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
-                "responses": {"200": _ok("RunPage"), "400": _ERROR, "401": _ERROR}}},
+                "responses": {"200": _ok("RunPage"), "400": _ERROR, **_HOST_ERRORS}}},
             "/runs/{id}": {"get": {
                 "summary": "A run: status, per-step progress, outputs and error.",
                 "parameters": [_RUN_ID],
-                "responses": {"200": _ok("Run"), "400": _ERROR, "401": _ERROR, "404": _ERROR}}},
+                "responses": {"200": _ok("Run"), "400": _ERROR, "404": _ERROR, **_HOST_ERRORS}}},
             "/runs/{id}/cancel": {"post": {
                 "summary": "Cancel a running run.",
                 "parameters": [_RUN_ID],
-                "responses": {"202": _ok("Run"), "401": _ERROR, "404": _ERROR, "409": _ERROR}}},
+                "responses": {"202": _ok("Run"), "400": _ERROR, "404": _ERROR, "409": _ERROR, **_HOST_ERRORS}}},
             "/runs/{id}/steps/{step}": {"get": {
                 "summary": "One step of a run: its record entry with the fingerprint components of its commit.",
                 "parameters": [_RUN_ID, _STEP],
-                "responses": {"200": _ok("StepDetail"), "400": _ERROR, "401": _ERROR, "404": _ERROR}}},
+                "responses": {"200": _ok("StepDetail"), "400": _ERROR, **_HOST_ERRORS, "404": _ERROR}}},
             "/runs/{id}/steps/{step}/log": {"get": {
                 "summary": "What a step printed (stdout, stderr, traceback); for a mapped step, one partition's.",
                 "parameters": [_RUN_ID, _STEP, {"name": "partition", "in": "query", "schema": {"type": "string"},
                                                 "description": "A partition (file name) of a mapped step."}],
                 "responses": {"200": {"description": "The log", "content": {"text/plain": {"schema": {
-                    "type": "string"}}}}, "401": _ERROR, "404": _ERROR}}},
+                    "type": "string"}}}}, **_HOST_ERRORS, "404": _ERROR}}},
             "/runs/{id}/artifacts/{hash}": {"get": {
                 "summary": "Download an input, output or log the run names; a folder comes as a zip of its files.",
                 "parameters": [_RUN_ID, {"name": "hash", "in": "path", "required": True,
                                          "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
                 "responses": {"200": {"description": "The artifact", "content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}}}}, "401": _ERROR, "404": _ERROR}}},
+                    "schema": {"type": "string", "format": "binary"}}}}, **_HOST_ERRORS, "404": _ERROR}}},
             "/runs/{id}/graph": {"get": {
                 "summary": "The run's DAG, each step coloured by state with its duration.",
                 "parameters": [_RUN_ID, _FORMAT],
-                "responses": {"200": _PICTURE, "400": _ERROR, "401": _ERROR, "404": _ERROR, "501": _ERROR}}},
+                "responses": {"200": _PICTURE, "400": _ERROR, **_HOST_ERRORS, "404": _ERROR, "501": _ERROR}}},
             "/pipelines/{name}/graph": {"get": {
                 "summary": "A served pipeline's DAG: its inputs, steps and outputs.",
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                                _FORMAT],
-                "responses": {"200": _PICTURE, "400": _ERROR, "401": _ERROR, "501": _ERROR}}},
-            "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI"}}}},
+                "responses": {"200": _PICTURE, "400": _ERROR, **_HOST_ERRORS, "501": _ERROR}}},
+            "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI"},
+                                                                                  **_HOST_ERRORS}}},
         },
         "components": {
             "securitySchemes": {
