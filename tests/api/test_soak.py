@@ -1,0 +1,48 @@
+"""Soak: 200 runs over HTTP, 8 at a time, against one `durapipe serve`: all complete, none lost, memory flat."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.api.conftest import KEY, App
+from tests.serve.conftest import call
+
+RUNS = 200
+AT_ONCE = 8
+# Growth allowed over the 200 runs after a warm-up: caches fill, but a leak per run would pass it.
+MAX_GROWTH_MB = 60
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _one_run(app: App, c: float) -> str:
+    status, started = app.post("/pipelines/retrain/runs", json.dumps({"parameters": {"C": c}}).encode())
+    assert status == 202, started
+    while True:
+        status, _, view = call("GET", started["status_url"], headers={"x-functions-key": KEY})
+        assert status == 200, view
+        if view["status"] in ("completed", "failed", "canceled"):
+            return view["status"]
+        time.sleep(0.2)
+
+
+def test_200_runs_8_at_a_time_all_complete_with_flat_memory(app):
+    assert _one_run(app, 0.31) == "completed"  # the first trains; every later run reuses its steps
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        assert set(pool.map(lambda _: _one_run(app, 0.31), range(AT_ONCE))) == {"completed"}
+    warm = _rss_mb(app.process.pid)
+    started = time.monotonic()
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        outcomes = list(pool.map(lambda _: _one_run(app, 0.31), range(RUNS)))
+    elapsed = time.monotonic() - started
+    after = _rss_mb(app.process.pid)
+    print(f"soak: {RUNS} runs, {AT_ONCE} at a time, in {elapsed:.1f} s; serve RSS {warm:.1f} MB -> {after:.1f} MB")
+    assert outcomes == ["completed"] * RUNS
+    _, page = app.get("/runs?pipeline=retrain&limit=200")
+    assert page["total"] >= RUNS + AT_ONCE + 1
+    assert after - warm < MAX_GROWTH_MB, (warm, after)
