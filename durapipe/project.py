@@ -95,3 +95,30 @@ def export_project(root: Path, explicit: str | None = None) -> str:
     os.environ[DEFINITIONS_ENV] = ref
     os.environ[PROJECT_ROOT_ENV] = str(Path(root).resolve())
     return ref
+
+
+def project_modules(root: Path) -> dict[str, tuple[str, tuple[int, int, int, int]]]:
+    """Every imported module whose file is inside the project `root`, with the (size, mtime, ctime, inode) it had."""
+    base = str(Path(root).resolve()) + os.sep
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and os.path.abspath(path).startswith(base) and "site-packages" not in path:
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            found[name] = (path, (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+    return found
+
+
+def modules_changed(snapshot: dict[str, tuple[str, tuple[int, int, int, int]]]) -> bool:
+    """Whether any module file of `snapshot` changed (or went) on disk since the snapshot was taken."""
+    for path, seen in snapshot.values():
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True
+        if (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) != seen:
+            return True
+    return False

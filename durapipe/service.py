@@ -68,9 +68,42 @@ class ServedPipeline:
 class Catalog:
     """The pipelines an app serves, by name, from one project's Definitions."""
 
-    def __init__(self, served: list[ServedPipeline], definitions: Any = None) -> None:
+    def __init__(self, served: list[ServedPipeline], definitions: Any = None,
+                 source: tuple[Path, str] | None = None) -> None:
         self._served = {s.name: s for s in served}
         self.definitions = definitions
+        # Where the definitions came from (project root, module:attr), to load them again when the code changes.
+        self._source = source
+        self._modules: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        if source is not None:
+            from durapipe.project import project_modules
+
+            self._modules = project_modules(source[0])
+
+    def refresh(self) -> "Catalog":
+        """Serve the code on disk: when a module of the project changed since it was loaded, load the definitions again.
+
+        Triggers keep their declarations; the pipelines they start are looked up again by name.
+        A project whose changed code no longer loads raises a DefinitionError, and the loaded code stays.
+        """
+        from durapipe.project import load_definitions, modules_changed, project_modules
+
+        if self._source is None:
+            return self
+        with self._lock:
+            if not modules_changed(self._modules):
+                return self
+            root, ref = self._source
+            saved = {name: sys.modules.pop(name) for name in self._modules if name in sys.modules}
+            try:
+                fresh = Catalog.from_definitions(load_definitions(root, ref))
+            except BaseException:
+                sys.modules.update(saved)
+                raise
+            self._served, self.definitions = fresh._served, fresh.definitions
+            self._modules = project_modules(root)
+        return self
 
     @classmethod
     def from_definitions(cls, definitions: Any) -> "Catalog":
@@ -297,7 +330,7 @@ def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = N
 
 def schedule_request(catalog: Catalog, schedule: Any, store: Any, run_id: str, tick: datetime) -> dict[str, Any]:
     """The run a schedule's tick starts, with the schedule's parameters and resolved input references."""
-    served = catalog.get(schedule.pipeline.name)
+    served = catalog.refresh().get(schedule.pipeline.name)
     sources, notes = _resolve(store, schedule.inputs)
     trigger = {"kind": "timer", "schedule": schedule.name, "tick": tick.isoformat(), "inputs": notes}
     return served_run_request(catalog, served, schedule.params, sources, run_id=run_id, trigger=trigger)
@@ -320,7 +353,7 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: 
 
     check_blob_name(key, "arrived blob name")
     name = blob_name_of(trigger, key)
-    served = catalog.get(trigger.pipeline.name)
+    served = catalog.refresh().get(trigger.pipeline.name)
     sources, notes = _resolve(store, trigger.inputs)
     sources[trigger.input] = {"key": key}
     deliver = {output: check_delivery_key(template.replace("{name}", name))
@@ -347,4 +380,5 @@ def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     ref = definitions_ref(root, env=env)
     if ref is None:
         return Catalog([], Definitions())
-    return Catalog.from_definitions(load_definitions(root, ref))
+    catalog = Catalog.from_definitions(load_definitions(root, ref))
+    return Catalog(list(catalog._served.values()), catalog.definitions, source=(root, ref))

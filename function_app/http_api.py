@@ -53,6 +53,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     @handles_errors
     async def list_pipelines(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/pipelines: the served pipelines with their version, parameters and inputs."""
+        catalog.refresh()
         return _json(200, {"pipelines": [catalog.get(n).describe() for n in catalog.names()]})
 
     @bp.function_name("start_pipeline_run")
@@ -62,7 +63,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     async def start_pipeline_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """POST /api/pipelines/{name}/runs: validate and start a run; 202 with its status URLs."""
         body = parse_json_body(req.get_body())
-        served = catalog.get(req.route_params.get("name", ""))
+        served = catalog.refresh().get(req.route_params.get("name", ""))
         key = req.headers.get(IDEMPOTENCY_HEADER.lower())
         # With an Idempotency-Key the run id derives from it: a repeated request starts nothing new.
         run_id = new_run_id(served.name) if key is None else idempotent_run_id(served.name, key)
@@ -173,7 +174,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     @handles_errors
     async def get_pipeline_graph(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/pipelines/{name}/graph?format=svg|png|dot|mermaid: the pipeline's DAG."""
-        served = catalog.get(req.route_params.get("name", ""))
+        served = catalog.refresh().get(req.route_params.get("name", ""))
         data, content_type = spec_graph(served.spec_json(), req.params.get("format"))
         return func.HttpResponse(data, status_code=200, headers={"Content-Type": content_type})
 
