@@ -237,6 +237,76 @@ def models_export(name: str, dest: str, version: int | None, store_url: str | No
     sys.exit(commands.export_model(name, Path(dest), version, store_url))
 
 
+@main.group()
+def data() -> None:
+    """Data assets: named, immutable, numbered versions of files or folders."""
+
+
+@data.command("register")
+@click.argument("name")
+@click.argument("source", metavar="PATH|STORE_KEY")
+@click.option("--description", default=None, metavar="TEXT", help="What this version holds.")
+@click.option("--tag", "tags", multiple=True, metavar="K=V", help="A tag kept with the version (repeatable).")
+@store_option
+@json_option
+@friendly
+def data_register(name: str, source: str, description: str | None, tags: tuple[str, ...], store_url: str | None,
+                  as_json: bool) -> None:
+    """Register a local file or folder, or a blob of the store, as the next version of data asset NAME."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.register(name, source, description, parse_assignments(tags, "--tag", False),
+                                    store_url, as_json))
+
+
+@data.command("list")
+@store_option
+@json_option
+@friendly
+def data_list(store_url: str | None, as_json: bool) -> None:
+    """List the data assets with their latest versions."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.list_all(store_url, as_json))
+
+
+@data.command("versions")
+@click.argument("name")
+@store_option
+@json_option
+@friendly
+def data_versions(name: str, store_url: str | None, as_json: bool) -> None:
+    """List every version of data asset NAME, oldest first."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.versions(name, store_url, as_json))
+
+
+@data.command("show")
+@click.argument("spec", metavar="NAME[:V]")
+@store_option
+@json_option
+@friendly
+def data_show(spec: str, store_url: str | None, as_json: bool) -> None:
+    """Show one version of a data asset (default: the latest)."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.show(spec, store_url, as_json))
+
+
+@data.command("download")
+@click.argument("spec", metavar="NAME[:V]")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@store_option
+@json_option
+@friendly
+def data_download(spec: str, dest: Path, store_url: str | None, as_json: bool) -> None:
+    """Write one version of a data asset (default: the latest) into folder DEST."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.download(spec, dest, store_url, as_json))
+
+
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=7071, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one and prints it).")

@@ -21,7 +21,7 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
                       max_parallel: int | None, store: Any, run_id: str | None = None,
                       register_model: str | None = None) -> dict[str, Any]:
     from durapipe.loading import code_root_of, load_target
-    from durapipe.references import MODEL, NEWEST, resolve_reference
+    from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
     pipeline = load_target(target)
@@ -30,7 +30,7 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}
     for name, value in inputs.items():
-        if value.startswith((MODEL, NEWEST)):
+        if value.startswith(REFERENCE_PREFIXES):
             resolved = resolve_reference(store, value, f"input {name!r}")
             notes[name] = resolved.note
             if resolved.source is not None:
