@@ -98,16 +98,20 @@ def list_versions(store: Any, name: str) -> list[dict[str, Any]]:
 
 def get_version(store: Any, name: str, version: int | None = None) -> dict[str, Any]:
     """Version `version` of data asset `name` (None: the latest); NotFoundError naming what is missing."""
-    if version is None:
-        numbers = version_numbers(store, data_prefix(name))
-        if not numbers:
-            raise NotFoundError(f"There is no data asset named {name!r}; register one with "
-                                f"`durapipe data register {name} PATH`.")
+    numbers = version_numbers(store, data_prefix(name)) if version is None else None
+    if version is None and numbers:
         version = numbers[-1]
     try:
+        if version is None:
+            raise NotFoundError(name)
         return json.loads(store.get(data_version_key(name, int(version))))
     except NotFoundError:
-        raise NotFoundError(f"Data asset {name} has no version {version}.") from None
+        if numbers is None:
+            numbers = version_numbers(store, data_prefix(name))
+        if not numbers:
+            raise NotFoundError(f"There is no data asset named {name!r}; register one with "
+                                f"`durapipe data register {name} PATH`.") from None
+        raise NotFoundError(f"Data asset {name} has no version {version}; it has versions 1 to {numbers[-1]}.") from None
 
 
 def download(store: Any, name: str, version: int | None, dest: str | Path) -> tuple[dict[str, Any], Path]:

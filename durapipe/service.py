@@ -356,6 +356,14 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: 
     served = catalog.refresh().get(trigger.pipeline.name)
     sources, notes = _resolve(store, trigger.inputs)
     sources[trigger.input] = {"key": key}
+    if getattr(trigger, "register_data", None):
+        from durapipe.data_assets import register_key
+
+        # Registration is idempotent (one version per content), so a redelivered blob adds nothing.
+        entry = register_key(store, trigger.register_data, key)
+        sources[trigger.input] = {"artifact": entry["artifact"]}
+        notes[trigger.input] = {"reference": f"data:{entry['name']}:{entry['version']}", "data": entry["name"],
+                                "version": entry["version"], "hash": entry["hash"], "key": key}
     deliver = {output: check_delivery_key(template.replace("{name}", name))
                for output, template in trigger.deliver.items()}
     run_trigger = {"kind": "blob", "blob_trigger": trigger.name, "key": key, "etag": etag, "inputs": notes}

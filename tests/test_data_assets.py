@@ -74,7 +74,7 @@ def test_a_missing_source_asset_or_version_is_one_sentence(store, tmp_path):
     with pytest.raises(NotFoundError, match="no data asset named 'raw'"):
         data_assets.get_version(store, "raw")
     data_assets.register_path(store, "raw", _file(tmp_path, "a.csv", "x"))
-    with pytest.raises(NotFoundError, match="has no version 4"):
+    with pytest.raises(NotFoundError, match="has no version 4; it has versions 1 to 1"):
         data_assets.get_version(store, "raw", 4)
 
 

@@ -117,7 +117,8 @@ class BlobTrigger:
 
     `deliver` maps pipeline outputs to store keys written when the run completes; `{name}` in a
     key is the arrived blob's name. A run that fails is tried again up to `tries` times in all,
-    `retry_interval` seconds apart, then the blob is recorded under `poison/`.
+    `retry_interval` seconds apart, then the blob is recorded under `poison/`. With `register_data`,
+    each arrival is registered as a version of that data asset and the run reads that version.
     """
 
     name: str
@@ -129,12 +130,15 @@ class BlobTrigger:
     deliver: dict[str, str] = field(default_factory=dict)
     tries: int = DEFAULT_BLOB_TRIES
     retry_interval: float = 30.0
+    register_data: str | None = None
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         where = self.where or user_location()
         object.__setattr__(self, "where", where)
         what = f"BlobTrigger {_name(self.name, 'BlobTrigger', where)}"
+        if self.register_data is not None:
+            _name(self.register_data, f"{what}'s register_data data asset", where)
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
         _check_path(self.path, what, where)
         if not isinstance(self.input, str) or not self.input:
@@ -160,7 +164,8 @@ class BlobTrigger:
         """The trigger as JSON, for the definitions version."""
         return {"name": self.name, "pipeline": _pipeline_name(self.pipeline), "path": self.path,
                 "input": self.input, "params": self.params, "inputs": self.inputs, "deliver": self.deliver,
-                "tries": self.tries, "retry_interval": self.retry_interval}
+                "tries": self.tries, "retry_interval": self.retry_interval,
+                **({"register_data": self.register_data} if self.register_data else {})}
 
 
 @dataclass(frozen=True, eq=False)

@@ -69,7 +69,8 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": record["run_id"], "pipeline": record["pipeline"], "status": record["status"],
         "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
-        "params": record.get("params"), "outputs": record.get("outputs", {}),
+        "params": record.get("params"), "inputs": record.get("inputs", {}), "trigger": record.get("trigger"),
+        "outputs": record.get("outputs", {}),
         "registered": record.get("registered"),
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
                   | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}

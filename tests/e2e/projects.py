@@ -201,3 +201,18 @@ FLAKY = _PREAMBLE + dedent('''\
     def flaky_flow():
         return {"out": flaky(src=first().out).out}
     ''')
+
+# One input read by one step: what a data version feeds.
+READ_RAW = _PREAMBLE + dedent('''\
+    @step
+    def count(raw: Input, out: Output):
+        t = started("count")
+        with open(raw) as f, open(out, "w") as g:
+            g.write(str(len(f.read())))
+        finished("count", t)
+
+
+    @pipeline
+    def read_raw(raw: Input):
+        return {"count": count(raw=raw).out}
+    ''')
