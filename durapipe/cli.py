@@ -213,15 +213,55 @@ def models() -> None:
 
 
 @models.command("list")
+@click.argument("name", required=False)
+@store_option
+@json_option
+@friendly
+def models_list(name: str | None, store_url: str | None, as_json: bool) -> None:
+    """List the registered models; with NAME, the versions of model NAME, marking the champion."""
+    from durapipe import commands
+
+    if name is None:
+        sys.exit(commands.list_all_models(store_url, as_json))
+    sys.exit(commands.list_models(name, store_url, as_json))
+
+
+@models.command("show")
 @click.argument("name")
 @store_option
 @json_option
 @friendly
-def models_list(name: str, store_url: str | None, as_json: bool) -> None:
-    """List the versions of model NAME, marking the champion."""
+def models_show(name: str, store_url: str | None, as_json: bool) -> None:
+    """Show model NAME: every version with its run and metrics, and the champion."""
     from durapipe import commands
 
-    sys.exit(commands.list_models(name, store_url, as_json))
+    sys.exit(commands.show_model(name, store_url, as_json))
+
+
+@models.command("register")
+@click.argument("run_id")
+@click.argument("name")
+@store_option
+@json_option
+@friendly
+def models_register(run_id: str, name: str, store_url: str | None, as_json: bool) -> None:
+    """Register the model output of completed run RUN_ID as a version of NAME; its policy decides the champion."""
+    from durapipe import commands
+
+    sys.exit(commands.register_model(run_id, name, store_url, as_json))
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@store_option
+@json_option
+@friendly
+def models_promote(name: str, version: int, store_url: str | None, as_json: bool) -> None:
+    """Make version VERSION of model NAME the champion, whatever its metric."""
+    from durapipe import commands
+
+    sys.exit(commands.promote_model(name, version, store_url, as_json))
 
 
 @models.command("export")

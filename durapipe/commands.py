@@ -406,4 +406,83 @@ def draw_graph(target: str, fmt: str, store_url: str | None, out: Path | None) -
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+def register_model(run_id: str, name: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models register`: add RUN_ID's model output as a version of NAME; the policy decides the champion."""
+    from durapipe import registry
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    policy = _declared_policy(name, run.get("pipeline"))
+    entry, created = registry.register_version(store, policy, run)
+    promoted = registry.promote_if_better(store, policy, entry)
+    current = registry.champion(store, name)
+    result = {"model": name, "version": entry["version"], "new": created, "run_id": entry["run_id"],
+              "champion": current["version"] if current else None}
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        verb = "registered" if created else "already registered as"
+        tail = " (champion)" if promoted else f"; the champion stays version {result['champion']}"
+        print(f"run {run_id}: {verb} model {name} version {entry['version']}{tail}")
+    return EXIT_OK
+
+
+def _declared_policy(name: str, pipeline: str | None) -> dict[str, Any]:
+    """The policy of model `name` as the current project's definitions declare it, else the defaults."""
+    from durapipe.project import definitions_ref, find_project_root, load_definitions
+    from durapipe.registry import registration_policy
+
+    check_name(name, "model name")
+    root = find_project_root()
+    ref = definitions_ref(root)
+    declared = load_definitions(root, ref).models.get(name) if ref is not None else None
+    if declared is None:
+        return registration_policy(name)
+    if pipeline is not None and declared.pipeline.name != pipeline:
+        raise UsageError(f"Model {name} is registered from pipeline {declared.pipeline.name} in the project's "
+                         f"definitions, not from {pipeline}.")
+    return declared.policy()
+
+
+def promote_model(name: str, version: int, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models promote`: make version V of NAME the champion, whatever its metric."""
+    from durapipe import registry
+
+    entry = registry.promote(open_store(store_url), check_name(name, "model name"), version)
+    if as_json:
+        print(json.dumps({"model": name, "champion": entry["version"]}))
+    else:
+        print(f"model {name}: version {entry['version']} is the champion")
+    return EXIT_OK
+
+
+def list_all_models(store_url: str | None, as_json: bool) -> int:
+    """`durapipe models list` with no NAME: every model and its champion."""
+    from durapipe import registry
+
+    rows = registry.list_models(open_store(store_url))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no models registered yet")
+    for row in rows if not as_json else []:
+        print(f"{row['name']}  {row['versions']} versions  champion v{row['champion']}  {row['metric']}={row['value']}")
+    return EXIT_OK
+
+
+def show_model(name: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models show`: one model's versions, metrics and champion."""
+    from durapipe import registry
+
+    shown = registry.describe_model(open_store(store_url), check_name(name, "model name"))
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return EXIT_OK
+    print(f"model {name}: champion version {shown['champion']}")
+    for v in shown["versions"]:
+        mark = "*" if v["version"] == shown["champion"] else " "
+        metrics = " ".join(f"{k}={val}" for k, val in sorted(v["metrics"].items()) if isinstance(val, (int, float)))
+        print(f"{mark} v{v['version']}  run {v['run_id']}  {v['created']}  {metrics}")
     return EXIT_OK

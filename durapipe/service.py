@@ -315,6 +315,28 @@ def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: in
     }
 
 
+def models_view(store: Any) -> list[dict[str, Any]]:
+    """Every registered model with its version count and champion, as the API lists them."""
+    from durapipe.registry import list_models
+
+    return list_models(store)
+
+
+def model_view(store: Any, name: str) -> dict[str, Any]:
+    """One model's versions and champion; RequestError 400 for a bad name, 404 for an unknown model."""
+    from durapipe.names import check_name
+    from durapipe.registry import describe_model
+
+    try:
+        check_name(name, "model name")
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    try:
+        return describe_model(store, name)
+    except NotFoundError as exc:
+        raise RequestError(404, str(exc)) from None
+
+
 def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = None) -> None:
     """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
     record = read_run(store, run_id)

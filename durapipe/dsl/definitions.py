@@ -172,14 +172,15 @@ class BlobTrigger:
 class Model:
     """A model registry entry: runs of `pipeline` register their `output` as a new version of `name`.
 
-    A version becomes champion when its `metric` (read from the JSON file output `metrics`) beats the
-    champion's in `direction` ("max" or "min") by more than `min_gain`.
+    A version becomes champion when its `metric` (read from the JSON file output `metrics`, or with
+    `metrics=None` from what the run's steps logged) beats the champion's in `direction` ("max" or
+    "min") by more than `min_gain`.
     """
 
     name: str
     pipeline: Pipeline | str
     output: str = "model"
-    metrics: str = "metrics"
+    metrics: str | None = "metrics"
     metric: str = ""
     direction: str = "max"
     min_gain: float = 0.0
@@ -191,6 +192,8 @@ class Model:
         what = f"Model {_name(self.name, 'Model', where)}"
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
         for attr in ("output", "metrics"):
+            if attr == "metrics" and self.metrics is None:
+                continue  # the metrics the run's steps logged with durapipe.log_metric
             if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
                 raise _fail(where, what, f"{attr}= must be a name, not {getattr(self, attr)!r}.")
         if not isinstance(self.metric, str) or not self.metric:
@@ -270,7 +273,7 @@ class Definitions:
         for model in self.models.values():
             spec = self.pipelines[_pipeline_name(model.pipeline)].spec
             for attr in ("output", "metrics"):
-                if getattr(model, attr) not in spec.outputs:
+                if getattr(model, attr) is not None and getattr(model, attr) not in spec.outputs:
                     raise _fail(model.where, f"Model {model.name}",
                                 f"{attr}={getattr(model, attr)!r} is not an output of pipeline {spec.name}; "
                                 f"its outputs are: {', '.join(spec.outputs) or 'none'}.")

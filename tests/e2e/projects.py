@@ -216,3 +216,38 @@ READ_RAW = _PREAMBLE + dedent('''\
     def read_raw(raw: Input):
         return {"count": count(raw=raw).out}
     ''')
+
+# A training step whose model and metrics file follow the parameter `quality`, and its Model declaration.
+TRAIN = _PREAMBLE + dedent('''\
+    import json
+
+
+    @step
+    def fit(model: Output, metrics: Output, quality: float = 0.5):
+        t = started("fit")
+        with open(model, "w") as f:
+            f.write(f"model of quality {quality}")
+        with open(metrics, "w") as f:
+            json.dump({"score": quality}, f)
+        finished("fit", t)
+
+
+    @pipeline
+    def train(quality: float = 0.5):
+        out = fit(quality=quality)
+        return {"model": out.model, "metrics": out.metrics}
+    ''')
+
+TRAIN_DEFINITIONS = dedent('''\
+    from durapipe import Definitions, Model
+    from flow import train
+
+    defs = Definitions(pipelines=[train], models=[Model("clf", pipeline=train, output="model", metrics="metrics",
+                                                        metric="score", direction="max", min_gain=0.0)])
+    ''')
+
+TRAIN_PYPROJECT = PYPROJECT + dedent('''\
+
+    [tool.durapipe]
+    definitions = "defs:defs"
+    ''')
