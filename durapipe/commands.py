@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,20 +18,34 @@ from durapipe.stores.url import open_store
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str], force: list[str],
+def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any], force: list[str],
                       max_parallel: int | None, store: Any, run_id: str | None = None,
-                      register_model: str | None = None) -> dict[str, Any]:
+                      register_model: str | None = None, kind: str = "cli") -> dict[str, Any]:
+    """The run request for TARGET ("file.py:name", "module:name" or a Pipeline) with CLI-style inputs.
+
+    An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
+    ref dict (a rerun's recorded input).
+    """
+    from durapipe.dsl.pipeline import Pipeline
     from durapipe.loading import code_root_of, load_target
     from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
-    pipeline = load_target(target)
+    pipeline = target if isinstance(target, Pipeline) else load_target(target)
+    if isinstance(target, Pipeline):
+        target = f"{pipeline.func.__module__}:{pipeline.name}"
     spec = pipeline.spec
     spec_json = spec.to_json()
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}
     for name, value in inputs.items():
-        if value.startswith(REFERENCE_PREFIXES):
+        if isinstance(value, dict) and "hash" in value:
+            sources[name] = {"artifact": value}
+        elif isinstance(value, os.PathLike):
+            sources[name] = {"path": str(Path(value).resolve())}
+        elif not isinstance(value, str):
+            raise UsageError(f"The input {name!r} must be a path or a reference such as 'data:NAME', not {value!r}.")
+        elif value.startswith(REFERENCE_PREFIXES):
             resolved = resolve_reference(store, value, f"input {name!r}")
             notes[name] = resolved.note
             if resolved.source is not None:
@@ -40,7 +55,7 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
     return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
         code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
-        trigger={"kind": "cli", "target": target, **({"inputs": notes} if notes else {})},
+        trigger={"kind": kind, "target": target, **({"inputs": notes} if notes else {})},
         register=_registration(pipeline, register_model) if register_model else None,
         input_hint="; give it with --input {name}=PATH")
 
