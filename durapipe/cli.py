@@ -177,6 +177,35 @@ def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
     sys.exit(commands.resume_run(run_id, max_parallel, as_json))
 
 
+@main.command()
+@click.argument("run_id")
+@click.argument("name", required=False)
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the outputs (or output NAME) into this folder, verified.")
+@store_option
+@json_option
+@friendly
+def outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | None, as_json: bool) -> None:
+    """List the outputs of RUN_ID (or only NAME); with --to DIR, write them there."""
+    from durapipe import commands
+
+    sys.exit(commands.show_outputs(run_id, name, dest, store_url, as_json))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--plan", "plan_only", is_flag=True, help="Only say what would be reused and what would run, and why.")
+@store_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Steps run at once (default: cores).")
+@json_option
+@friendly
+def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int | None, as_json: bool) -> None:
+    """Run RUN_ID's pipeline again with the same parameters and the same resolved input versions."""
+    from durapipe import commands
+
+    sys.exit(commands.rerun(run_id, plan_only, store_url, max_parallel, as_json))
+
+
 @main.group()
 def runs() -> None:
     """List and show recorded runs."""

@@ -34,6 +34,10 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     pipeline = target if isinstance(target, Pipeline) else load_target(target)
     if isinstance(target, Pipeline):
         target = f"{pipeline.func.__module__}:{pipeline.name}"
+    location, _, attr = target.rpartition(":")
+    if location.endswith(".py"):
+        # Absolute, so `durapipe rerun` finds the file from any folder.
+        target = f"{Path(location).resolve()}:{attr}"
     spec = pipeline.spec
     spec_json = spec.to_json()
     sources: dict[str, Any] = {}
@@ -500,4 +504,112 @@ def show_model(name: str, store_url: str | None, as_json: bool) -> int:
         mark = "*" if v["version"] == shown["champion"] else " "
         metrics = " ".join(f"{k}={val}" for k, val in sorted(v["metrics"].items()) if isinstance(val, (int, float)))
         print(f"{mark} v{v['version']}  run {v['run_id']}  {v['created']}  {metrics}")
+    return EXIT_OK
+
+
+def show_outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | None, as_json: bool) -> int:
+    """`durapipe outputs`: a run's outputs; with --to DIR, written there (verified) as DIR/<name>."""
+    from durapipe.stores.artifacts import get_artifact
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    outputs = run.get("outputs") or {}
+    if name is not None and name not in outputs:
+        raise UsageError(f"Run {run_id} has no output {name!r}; its outputs are: {', '.join(outputs) or 'none'}.")
+    chosen = {name: outputs[name]} if name is not None else outputs
+    rows = []
+    for out_name, ref in chosen.items():
+        row = {"name": out_name, **ref}
+        if dest is not None:
+            target = dest / out_name
+            if target.exists():
+                raise UsageError(f"Cannot write output {out_name} to {str(target)!r}: it already exists.")
+            get_artifact(store, ref, target)
+            row["path"] = str(target)
+        rows.append(row)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    for row in rows if not as_json else []:
+        where = f"  -> {row['path']}" if "path" in row else ""
+        print(f"{row['name']}  {row['hash'][:12]}  {row['kind']}  {row['size']} bytes{where}")
+    return EXIT_OK
+
+
+def _rerun_request(store: Any, run: dict[str, Any], run_id: str | None, force: list[str],
+                   max_parallel: int | None) -> dict[str, Any]:
+    """The request that runs `run`'s pipeline again with its parameters and its resolved input artifacts."""
+    from durapipe.errors import DurapipeError
+
+    target = (run.get("trigger") or {}).get("target")
+    inputs = dict(run.get("inputs") or {})
+    if target:
+        try:
+            request = _pipeline_request(target, run.get("params") or {}, inputs, force, max_parallel, store,
+                                        run_id=run_id)
+        except DurapipeError as exc:
+            raise UsageError(f"Run {run['run_id']} cannot be run again: {exc}") from None
+    else:
+        request = _served_request(store, run, inputs, run_id)
+    request["trigger"] = {**request["trigger"], "rerun_of": run["run_id"],
+                          **({"inputs": run["trigger"]["inputs"]} if (run.get("trigger") or {}).get("inputs") else {})}
+    return request
+
+
+def _served_request(store: Any, run: dict[str, Any], inputs: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """A rerun of a served run (HTTP, blob, timer): its pipeline as the current project's definitions serve it."""
+    from durapipe.project import definitions_ref, find_project_root, load_definitions
+
+    root = find_project_root()
+    ref = definitions_ref(root)
+    definitions = load_definitions(root, ref) if ref is not None else None
+    if definitions is None or run.get("pipeline") not in definitions.pipelines:
+        raise UsageError(f"Run {run['run_id']} was started by a {run.get('trigger', {}).get('kind', 'served')} "
+                         f"trigger; run `durapipe rerun` in the project that serves pipeline {run.get('pipeline')}.")
+    pipeline = definitions.pipelines[run["pipeline"]]
+    return _pipeline_request(pipeline, run.get("params") or {}, inputs, [], None, store, run_id=run_id)
+
+
+def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int | None, as_json: bool) -> int:
+    """`durapipe rerun`: the same pipeline, parameters and resolved input versions; --plan says what differs."""
+    from durapipe.local.workers import start_fork_server
+
+    store = open_store(store_url)
+    original = read_run_record(store, run_id)
+    if plan_only:
+        return _print_rerun_plan(store, original, _rerun_request(store, original, "plan", [], None), as_json)
+    start_fork_server(state_dir_for())
+    request = _rerun_request(store, original, new_run_id(original["pipeline"]), [], max_parallel)
+    with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
+        new_id = session.start_run(request)
+        if not as_json:
+            print(f"run {new_id} started again from {run_id} (store {session.store.url})", file=sys.stderr)
+        return _finish(session, new_id, as_json)
+
+
+def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, Any], as_json: bool) -> int:
+    from activities.plan import make_plan
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    plan = make_plan(store, request)
+    rows = []
+    for step in plan.steps:
+        before = (original.get("steps") or {}).get(step.name) or {}
+        row = {"step": step.name, "action": "reuse" if step.reused else "run", "fingerprint": step.fingerprint,
+               "same_as_original": bool(step.fingerprint and step.fingerprint == before.get("fingerprint")),
+               "reason": step.reason, "changes": []}
+        if step.components is not None and before.get("components") and not row["same_as_original"]:
+            row["changes"] = [c.describe() for c in explain_components(before["components"], step.components)]
+        elif step.fingerprint is None and step.reused is None:
+            row["changes"] = [step.reason]
+        rows.append(row)
+    if as_json:
+        print(json.dumps({"run_id": original["run_id"], "pipeline": original["pipeline"], "steps": rows}, indent=2))
+        return EXIT_OK
+    for row in rows:
+        if row["action"] == "reuse":
+            print(f"reuse {row['step']}  (fingerprint {row['fingerprint'][:12]})")
+        else:
+            print(f"run   {row['step']}: {row['reason']}")
+        for change in row["changes"] if row["action"] == "run" else []:
+            print(f"        {change}")
     return EXIT_OK
