@@ -587,7 +587,7 @@ def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int
 
 
 def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, Any], as_json: bool) -> int:
-    from activities.plan import make_plan
+    from durapipe.engine.plan import make_plan
     from durapipe.fingerprint.explain import explain as explain_components
 
     plan = make_plan(store, request)
