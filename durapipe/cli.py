@@ -236,6 +236,19 @@ def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
     sys.exit(commands.show_run(run_id, store_url, as_json))
 
 
+@runs.command("compare")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@store_option
+@json_option
+@friendly
+def runs_compare(first: str, second: str, store_url: str | None, as_json: bool) -> None:
+    """Compare runs A and B: parameters, metrics, and which steps differed and why."""
+    from durapipe import commands
+
+    sys.exit(commands.compare_runs(first, second, store_url, as_json))
+
+
 @main.group()
 def models() -> None:
     """The model registry: versions and champions."""

@@ -133,6 +133,10 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
             out.print(f"output {name}: artifact {ref['hash'][:12]} ({ref['kind']}, {ref['size']} bytes)")
         for line in partition_lines(record):
             out.print(line)
+        for step_name, step in (record.get("steps") or {}).items():
+            logged = {**(step.get("logged_params") or {}), **(step.get("metrics") or {})}
+            if logged:
+                out.print(f"step {step_name}: " + "  ".join(f"{k}={v}" for k, v in logged.items()), markup=False)
     return EXIT_OK if record["status"] == "completed" else EXIT_FAILED
 
 
@@ -612,4 +616,50 @@ def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, A
             print(f"run   {row['step']}: {row['reason']}")
         for change in row["changes"] if row["action"] == "run" else []:
             print(f"        {change}")
+    return EXIT_OK
+
+
+def compare_runs(first_id: str, second_id: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe runs compare`: two runs' parameters and metrics side by side, and which steps differed and why."""
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    store = open_store(store_url)
+    first, second = read_run_record(store, first_id), read_run_record(store, second_id)
+
+    def side_by_side(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"a": a.get(k), "b": b.get(k), "same": a.get(k) == b.get(k)} for k in sorted({*a, *b})}
+
+    steps = {}
+    for name in dict.fromkeys([*first.get("steps", {}), *second.get("steps", {})]):
+        a, b = first.get("steps", {}).get(name) or {}, second.get("steps", {}).get(name) or {}
+        same = bool(a.get("fingerprint")) and a.get("fingerprint") == b.get("fingerprint")
+        changes = [] if same or not (a.get("components") and b.get("components")) else [
+            c.describe() for c in explain_components(a["components"], b["components"])]
+        if not same and not changes:
+            changes = [f"the step is only in run {first_id if a else second_id}" if not (a and b) else
+                       "one of the runs has no fingerprint for it (it did not run to completion)"]
+        steps[name] = {"same": same, "a": {"status": a.get("status"), "fingerprint": a.get("fingerprint"),
+                                           "metrics": a.get("metrics") or {}},
+                       "b": {"status": b.get("status"), "fingerprint": b.get("fingerprint"),
+                             "metrics": b.get("metrics") or {}}, "changes": changes}
+    result = {"a": first_id, "b": second_id, "pipeline": {"a": first.get("pipeline"), "b": second.get("pipeline")},
+              "params": side_by_side(first.get("params") or {}, second.get("params") or {}),
+              "metrics": side_by_side(first.get("metrics") or {}, second.get("metrics") or {}),
+              "logged_params": side_by_side(first.get("logged_params") or {}, second.get("logged_params") or {}),
+              "steps": steps}
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(f"A = {first_id}\nB = {second_id}")
+    for section in ("params", "logged_params", "metrics"):
+        for key, row in result[section].items():
+            mark = " " if row["same"] else "*"
+            print(f"{mark} {section[:-1].replace('_', ' ')} {key}: A={row['a']!r}  B={row['b']!r}")
+    for name, row in steps.items():
+        if row["same"]:
+            print(f"  step {name}: same fingerprint {row['a']['fingerprint'][:12]}")
+        else:
+            print(f"* step {name}: differs")
+            for change in row["changes"]:
+                print(f"      {change}")
     return EXIT_OK

@@ -126,6 +126,8 @@ class StepResult(TypedDict):
     partition: NotRequired[Partition | None]
     partitions: NotRequired[PartitionCounts]  # a gathered mapped step
     by_partition: NotRequired[dict[str, PartitionEntry]]  # a gathered mapped step, by partition name
+    metrics: NotRequired[dict[str, float]]  # what the step logged with durapipe.log_metric
+    logged_params: NotRequired[dict[str, Any]]  # and with durapipe.log_param
 
 
 class SegmentTask(TypedDict):

@@ -41,6 +41,9 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
         for key in ("partitions", "by_partition"):
             if result.get(key):
                 steps[name][key] = result[key]
+        if status in (RAN, REUSED):
+            steps[name]["metrics"] = result.get("metrics") or {}
+            steps[name]["logged_params"] = result.get("logged_params") or {}
     outputs = {}
     for out_name, binding in spec.get("outputs", {}).items():
         ref = steps.get(binding["step"], {}).get("outputs", {}).get(binding["output"])
@@ -58,7 +61,16 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
         "inputs": outcome["inputs"], "trigger": request.get("trigger") or {"kind": "cli"},
         "status": outcome["status"], "started": base.get("started") or outcome["started"],
         "finished": outcome["finished"], "steps": steps, "outputs": outputs, "error": error,
+        "metrics": _merged(steps, "metrics"), "logged_params": _merged(steps, "logged_params"),
     }
+
+
+def _merged(steps: dict[str, Any], field: str) -> dict[str, Any]:
+    """The values every step logged, by name; a later step (in spec order) wins a name two steps log."""
+    merged: dict[str, Any] = {}
+    for step in steps.values():
+        merged.update(step.get(field) or {})
+    return merged
 
 
 def run_summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +84,9 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "params": record.get("params"), "inputs": record.get("inputs", {}), "trigger": record.get("trigger"),
         "outputs": record.get("outputs", {}),
         "registered": record.get("registered"),
+        "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
+                  | {"metrics": s.get("metrics") or {}, "logged_params": s.get("logged_params") or {}}
                   | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
                   for name, s in ordered.items()},
     }

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from durapipe import tracking
 from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.errors import DurapipeError
@@ -59,7 +60,9 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         for name in step["outputs"]:
             kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
-        error = _call_with_log(identity.func, kwargs, log_path)
+        with tracking.channel(scratch / "tracking.jsonl") as logged:
+            error = _call_with_log(identity.func, kwargs, log_path)
+        metrics, logged_params = tracking.read_channel(logged)
         log_ref = put_artifact(store, log_path)
         if error is not None:
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
@@ -75,6 +78,7 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         "schema": 1, "fingerprint": identity.fingerprint, "step": step["name"],
         "pipeline": task.get("pipeline"), "components": identity.components, "outputs": outputs,
         "log": log_ref, "run_id": task.get("run_id"), "partition": task.get("partition"),
+        "metrics": metrics, "logged_params": logged_params,
         "started": started.isoformat(), "finished": finished.isoformat(),
         "duration_s": round(time.perf_counter() - clock, 6),
     }
@@ -128,4 +132,5 @@ def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResu
         "duration_s": record.get("duration_s") if status == "ran" else 0.0,
         "started": record.get("started"), "finished": record.get("finished"),
         "log": record.get("log"), "partition": task.get("partition"),
+        "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
     }

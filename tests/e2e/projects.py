@@ -251,3 +251,33 @@ TRAIN_PYPROJECT = PYPROJECT + dedent('''\
     [tool.durapipe]
     definitions = "defs:defs"
     ''')
+
+# A step that logs a metric and a parameter from its `quality` parameter, and a reader of its output.
+LOGGING = _PREAMBLE + dedent('''\
+    import durapipe
+
+
+    @step
+    def fit(model: Output, quality: float = 0.5):
+        t = started("fit")
+        durapipe.log_param("algorithm", "constant")
+        durapipe.log_metric("score", quality / 2)
+        durapipe.log_metric("score", quality)
+        with open(model, "w") as f:
+            f.write(str(quality))
+        finished("fit", t)
+
+
+    @step
+    def report(model: Input, out: Output):
+        t = started("report")
+        with open(model) as f, open(out, "w") as g:
+            g.write("report " + f.read())
+        finished("report", t)
+
+
+    @pipeline
+    def logging(quality: float = 0.5):
+        fitted = fit(quality=quality)
+        return {"model": fitted.model, "report": report(model=fitted.model).out}
+    ''')
