@@ -115,7 +115,7 @@ class Run:
 
 def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
         store: Any = None, force: list[str] | None = None, max_parallel: int | None = None,
-        register_model: str | None = None, progress: bool = True) -> Run:
+        register_model: str | None = None, publish: dict[str, str] | None = None, progress: bool = True) -> Run:
     """Run a pipeline (a @pipeline, or "file.py:name" / "module:name") on the local host; return its Run.
 
     `inputs` are local paths or references (`data:NAME[:V]`, `model:NAME:champion`); a failed run
@@ -128,7 +128,8 @@ def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: d
 
     opened = _open(store)
     request = _pipeline_request(pipeline_or_target, dict(params or {}), dict(inputs or {}), list(force or []),
-                                max_parallel, opened, register_model=register_model, kind="python")
+                                max_parallel, opened, register_model=register_model, kind="python",
+                                publish=publish)
     with _main_script_hidden(request), \
             LocalSession(opened.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)

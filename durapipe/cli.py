@@ -90,16 +90,20 @@ def main() -> None:
 @click.option("--force", multiple=True, metavar="STEP", help="Run STEP even if reusable (repeatable, or 'all').")
 @click.option("--register-model", metavar="NAME", default=None,
               help="After the run, add its `model` output to the registry as NAME when it beats the champion.")
+@click.option("--publish", "publish", multiple=True, metavar="OUTPUT=NAME",
+              help="After a completed run, register output OUTPUT as a version of data asset NAME (repeatable).")
 @json_option
 @friendly
 def run(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url: str | None,
-        max_parallel: int | None, force: tuple[str, ...], register_model: str | None, as_json: bool) -> None:
+        max_parallel: int | None, force: tuple[str, ...], register_model: str | None, publish: tuple[str, ...],
+        as_json: bool) -> None:
     """Run the pipeline TARGET (path/file.py:name or module:name) on the local host."""
     from durapipe import commands
 
     sys.exit(commands.run_pipeline(target, parse_assignments(params, "--param", True),
                                    parse_assignments(inputs, "--input", False), store_url, max_parallel,
-                                   list(force), as_json, register_model))
+                                   list(force), as_json, register_model,
+                                   parse_assignments(publish, "--publish", False)))
 
 
 @main.command()

@@ -20,7 +20,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any], force: list[str],
                       max_parallel: int | None, store: Any, run_id: str | None = None,
-                      register_model: str | None = None, kind: str = "cli") -> dict[str, Any]:
+                      register_model: str | None = None, kind: str = "cli",
+                      publish: dict[str, str] | None = None) -> dict[str, Any]:
     """The run request for TARGET ("file.py:name", "module:name" or a Pipeline) with CLI-style inputs.
 
     An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
@@ -61,7 +62,7 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
         code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
         trigger={"kind": kind, "target": target, **({"inputs": notes} if notes else {})},
         register=_registration(pipeline, register_model) if register_model else None,
-        input_hint="; give it with --input {name}=PATH")
+        input_hint="; give it with --input {name}=PATH", publish=publish)
 
 
 def _registration(pipeline: Any, model: str) -> dict[str, Any]:
@@ -127,6 +128,8 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
         out.print(reuse_sentence(record))
         if record.get("error"):
             out.print(f"[bold red]{record['error']}[/]")
+        for output, entry in (record.get("published") or {}).items():
+            out.print(f"published output {output} as data {entry['data']} version {entry['version']}")
         if record.get("registered"):
             out.print(f"registered model {record['registered']['model']} version {record['registered']['version']}")
         for name, ref in (record.get("outputs") or {}).items():
@@ -167,14 +170,16 @@ def _status_error(status: dict[str, Any]) -> str:
 
 
 def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
-                 max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None) -> int:
+                 max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None,
+                 publish: dict[str, str] | None = None) -> int:
     """`durapipe run`: run TARGET on the local host and print the outcome."""
     from durapipe.local.workers import start_fork_server
 
     # The worker fork server imports the app on the other core while this process loads the pipeline.
     start_fork_server(state_dir_for())
     store = open_store(store_url)
-    request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model)
+    request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model,
+                                publish=publish)
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
         if not as_json:

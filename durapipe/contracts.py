@@ -69,6 +69,8 @@ class RunRequest(TypedDict):
     register: dict[str, Any] | None
     deliver: dict[str, str]
     definitions_version: NotRequired[str | None]  # the served project's definitions (HTTP, blob, timer)
+    publish: NotRequired[dict[str, str]]  # output name -> data asset that a completed run registers it as
+    git: NotRequired[dict[str, Any] | None]  # {"commit", "dirty"} of the project's git work tree
 
 
 class PlanResult(TypedDict):

@@ -49,3 +49,17 @@ def test_a_redelivered_arrival_registers_no_new_version(store):
 def test_a_bad_register_data_name_is_refused_where_declared():
     with pytest.raises(DefinitionError, match="register_data"):
         BlobTrigger("arrive", pipeline=scoring, register_data="../x")
+
+
+def test_a_trigger_that_publishes_an_output_carries_it_in_the_run_request(store):
+    trigger = BlobTrigger("arrive", pipeline=scoring, publish={"scores": "scores"})
+    catalog = Catalog.from_definitions(Definitions(pipelines=[scoring], blob_triggers=[trigger]))
+    store.put("incoming/a.csv", b"1,2\n")
+    request = arrival_request(catalog, trigger, store, "incoming/a.csv", "etag1", "blob-1")["request"]
+    assert request["publish"] == {"scores": "scores"}
+
+
+def test_publishing_an_output_the_pipeline_lacks_is_refused_where_declared():
+    with pytest.raises(DefinitionError, match="publish names 'nope'"):
+        Definitions(pipelines=[scoring], blob_triggers=[BlobTrigger("arrive", pipeline=scoring,
+                                                                    publish={"nope": "scores"})])

@@ -79,12 +79,14 @@ class Schedule:
     cron: str = "0 0 3 * * *"
     params: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    publish: dict[str, str] = field(default_factory=dict)
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         where = self.where or user_location()
         object.__setattr__(self, "where", where)
         _name(self.name, "Schedule", where)
+        object.__setattr__(self, "publish", _publish(self.publish, f"Schedule {self.name}", where))
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, f"Schedule {self.name}", where))
         if not isinstance(self.cron, str):
             raise _fail(where, f"Schedule {self.name}", f"cron= must be text, not {self.cron!r}.")
@@ -108,7 +110,7 @@ class Schedule:
     def declaration(self) -> dict[str, Any]:
         """The schedule as JSON, for the definitions version."""
         return {"name": self.name, "pipeline": _pipeline_name(self.pipeline), "cron": self.cron,
-                "params": self.params, "inputs": self.inputs}
+                "params": self.params, "inputs": self.inputs, **({"publish": self.publish} if self.publish else {})}
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +133,7 @@ class BlobTrigger:
     tries: int = DEFAULT_BLOB_TRIES
     retry_interval: float = 30.0
     register_data: str | None = None
+    publish: dict[str, str] = field(default_factory=dict)
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -139,6 +142,7 @@ class BlobTrigger:
         what = f"BlobTrigger {_name(self.name, 'BlobTrigger', where)}"
         if self.register_data is not None:
             _name(self.register_data, f"{what}'s register_data data asset", where)
+        object.__setattr__(self, "publish", _publish(self.publish, what, where))
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
         _check_path(self.path, what, where)
         if not isinstance(self.input, str) or not self.input:
@@ -165,7 +169,8 @@ class BlobTrigger:
         return {"name": self.name, "pipeline": _pipeline_name(self.pipeline), "path": self.path,
                 "input": self.input, "params": self.params, "inputs": self.inputs, "deliver": self.deliver,
                 "tries": self.tries, "retry_interval": self.retry_interval,
-                **({"register_data": self.register_data} if self.register_data else {})}
+                **({"register_data": self.register_data} if self.register_data else {}),
+                **({"publish": self.publish} if self.publish else {})}
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,6 +216,14 @@ class Model:
     def declaration(self) -> dict[str, Any]:
         """The model as JSON, for the definitions version."""
         return {"pipeline": _pipeline_name(self.pipeline), **self.policy()}
+
+
+def _publish(value: Any, what: str, where: str) -> dict[str, str]:
+    """`publish={OUTPUT: DATA_ASSET}`: outputs a completed run registers as data versions."""
+    publish = _mapping(value, what, "publish", where)
+    for output, asset in publish.items():
+        _name(asset, f"{what}'s publish[{output!r}] data asset", where)
+    return publish
 
 
 def _pipeline_name(value: Pipeline | str) -> str:
@@ -270,6 +283,13 @@ class Definitions:
             self._check_trigger(trigger)
         for schedule in self.schedules.values():
             self._check_run(schedule, f"Schedule {schedule.name}", schedule.params, schedule.inputs)
+        for declared in [*self.schedules.values(), *self.blob_triggers.values()]:
+            spec = self.pipelines[_pipeline_name(declared.pipeline)].spec
+            for output in declared.publish:
+                if output not in spec.outputs:
+                    raise _fail(declared.where, f"{type(declared).__name__} {declared.name}",
+                                f"publish names {output!r}, which is not an output of pipeline {spec.name}; "
+                                f"its outputs are: {', '.join(spec.outputs) or 'none'}.")
         for model in self.models.values():
             spec = self.pipelines[_pipeline_name(model.pipeline)].spec
             for attr in ("output", "metrics"):

@@ -62,6 +62,7 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
         "status": outcome["status"], "started": base.get("started") or outcome["started"],
         "finished": outcome["finished"], "steps": steps, "outputs": outputs, "error": error,
         "metrics": _merged(steps, "metrics"), "logged_params": _merged(steps, "logged_params"),
+        "git": request.get("git", base.get("git")),
     }
 
 
@@ -83,7 +84,8 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
         "params": record.get("params"), "inputs": record.get("inputs", {}), "trigger": record.get("trigger"),
         "outputs": record.get("outputs", {}),
-        "registered": record.get("registered"),
+        "registered": record.get("registered"), "published": record.get("published") or {},
+        "git": record.get("git"),
         "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
                   | {"metrics": s.get("metrics") or {}, "logged_params": s.get("logged_params") or {}}
@@ -107,8 +109,21 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         for output, key in (outcome["request"].get("deliver") or {}).items():
             deliver_output(store, record["outputs"][output], key)
         record["delivered"] = outcome["request"].get("deliver") or {}
+        record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     write_run_record(store, record)
     return run_summary(record)
+
+
+def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str]) -> dict[str, Any]:
+    """Register each output named in `publish` as a version of its data asset; what each became, by output."""
+    from durapipe.data_assets import register_artifact
+
+    published = {}
+    for output, asset in publish.items():
+        entry = register_artifact(store, asset, record["outputs"][output],
+                                  {"kind": "run", "run_id": record["run_id"], "output": output})
+        published[output] = {"data": asset, "version": entry["version"], "hash": entry["hash"]}
+    return published
 
 
 def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:

@@ -47,3 +47,41 @@ def test_a_run_on_data_v1_after_v2_exists_reuses_v1s_steps_and_records_the_versi
     record = project.cli("runs", "show", on_latest.json["run_id"], "--json", as_json=False).json
     assert record["trigger"]["inputs"]["raw"] == {"reference": "data:raw", "data": "raw", "version": 1,
                                                 "hash": record["inputs"]["raw"]["hash"]}
+
+
+def test_publish_registers_a_completed_runs_output_as_a_data_version_once(make_project, store_url):
+    project = make_project(store_url, READ_RAW)
+    project.write("raw.csv", "one")
+    first = project.run(TARGET, "--input", "raw=raw.csv", "--publish", "count=counts")
+    again = project.run(TARGET, "--input", "raw=raw.csv", "--publish", "count=counts")
+    assert first.code == 0 and again.code == 0, first.stderr
+    assert first.json["published"] == {"count": {"data": "counts", "version": 1,
+                                                 "hash": first.json["outputs"]["count"]["hash"]}}
+    assert again.json["published"]["count"]["version"] == 1
+    [version] = project.cli("data", "versions", "counts").json
+    assert version["source"] == {"kind": "run", "run_id": first.json["run_id"], "output": "count"}
+
+
+def test_publish_of_an_unknown_output_is_a_usage_error(make_project, store_url):
+    project = make_project(store_url, READ_RAW)
+    project.write("raw.csv", "one")
+    done = project.run(TARGET, "--input", "raw=raw.csv", "--publish", "nope=counts")
+    assert done.code == 2 and "--publish names output 'nope'" in done.stderr
+
+
+def test_a_run_in_a_git_work_tree_records_its_commit_and_dirty_flag(make_project, store_url):
+    import subprocess
+
+    project = make_project(store_url, READ_RAW)
+    project.write("raw.csv", "one")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=project.root, check=True)
+    subprocess.run([*git, "add", "flow.py", "helper.py", "pyproject.toml"], cwd=project.root, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=project.root, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.root, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    clean = project.run(TARGET, "--input", "raw=raw.csv")
+    project.edit("flow.py", "str(len(f.read()))", "str(len(f.read()) + 1)")
+    dirty = project.run(TARGET, "--input", "raw=raw.csv")
+    assert clean.json["git"] == {"commit": commit, "dirty": False}
+    assert dirty.json["git"] == {"commit": commit, "dirty": True}
