@@ -210,6 +210,18 @@ def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int
     sys.exit(commands.rerun(run_id, plan_only, store_url, max_parallel, as_json))
 
 
+@main.command()
+@click.argument("subject", metavar="artifact:HASH|data:NAME:V|model:NAME:V")
+@store_option
+@json_option
+@friendly
+def lineage(subject: str, store_url: str | None, as_json: bool) -> None:
+    """Show where an artifact, data version or model version came from: runs, steps, code, inputs."""
+    from durapipe import commands
+
+    sys.exit(commands.show_lineage(subject, store_url, as_json))
+
+
 @main.group()
 def runs() -> None:
     """List and show recorded runs."""

@@ -668,3 +668,12 @@ def compare_runs(first_id: str, second_id: str, store_url: str | None, as_json: 
             for change in row["changes"]:
                 print(f"      {change}")
     return EXIT_OK
+
+
+def show_lineage(subject: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe lineage`: the tree an artifact, data version or model version came from."""
+    from durapipe.lineage import lineage, render
+
+    tree = lineage(open_store(store_url), subject)
+    print(json.dumps(tree, indent=2) if as_json else "\n".join(render(tree)))
+    return EXIT_OK

@@ -98,3 +98,8 @@ def content_claim_key(kind: str, name: str, digest: str) -> str:
     if kind not in ("data", "models"):
         raise InvalidNameError(f"The registry kind {kind!r} is not valid: it must be 'data' or 'models'.")
     return f"index/{kind}/{check_name(name, f'{kind} name')}/{check_digest(digest)}.json"
+
+
+def producer_key(digest: str) -> str:
+    """`index/producers/<sha256>.json`: the run and step that first produced this artifact (for lineage)."""
+    return f"index/producers/{check_digest(digest)}.json"

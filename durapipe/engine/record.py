@@ -110,8 +110,23 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
             deliver_output(store, record["outputs"][output], key)
         record["delivered"] = outcome["request"].get("deliver") or {}
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
+    index_producers(store, record)
     write_run_record(store, record)
     return run_summary(record)
+
+
+def index_producers(store: Any, record: dict[str, Any]) -> None:
+    """Remember which run and step first produced each artifact a step of this run made (lineage reads it)."""
+    import json
+
+    from durapipe.keys import producer_key
+
+    for name, step in record["steps"].items():
+        if step["status"] != RAN:
+            continue
+        for output, ref in (step.get("outputs") or {}).items():
+            entry = {"run_id": record["run_id"], "step": name, "output": output, "fingerprint": step["fingerprint"]}
+            store.put(producer_key(ref["hash"]), json.dumps(entry).encode(), if_absent=True)
 
 
 def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str]) -> dict[str, Any]:

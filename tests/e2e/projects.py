@@ -281,3 +281,30 @@ LOGGING = _PREAMBLE + dedent('''\
         fitted = fit(quality=quality)
         return {"model": fitted.model, "report": report(model=fitted.model).out}
     ''')
+
+# prepare(raw) -> fit -> model and metrics: a model trained on a data version, for lineage.
+TRAIN_ON_DATA = _PREAMBLE + dedent('''\
+    import json
+
+    import helper
+
+
+    @step
+    def prepare(raw: Input, features: Output):
+        with open(raw) as f, open(features, "w") as g:
+            g.write(helper.transform_text(f.read()))
+
+
+    @step
+    def fit(features: Input, model: Output, metrics: Output, C: float = 1.0):
+        with open(features) as f, open(model, "w") as g:
+            g.write(f"model C={C} of {f.read()}")
+        with open(metrics, "w") as f:
+            json.dump({"score": C}, f)
+
+
+    @pipeline
+    def train(raw: Input, C: float = 1.0):
+        out = fit(features=prepare(raw=raw).features, C=C)
+        return {"model": out.model, "metrics": out.metrics}
+    ''')
