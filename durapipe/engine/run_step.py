@@ -55,6 +55,7 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
             target.parent.mkdir(parents=True, exist_ok=True)
             get_artifact(store, ref, target)
             kwargs[name] = target
+        _group_fan_in(kwargs, step.get("fan_in") or {})
         out_dir = scratch / "out"
         out_dir.mkdir()
         for name in step["outputs"]:
@@ -82,6 +83,13 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         "started": started.isoformat(), "finished": finished.isoformat(),
         "duration_s": round(time.perf_counter() - clock, 6),
     }
+
+
+def _group_fan_in(kwargs: dict[str, Any], fan_in: dict[str, Any]) -> None:
+    """Replace the flat inputs of each fan-in input with the list (or dict) of their paths, in declared order."""
+    for name, group in fan_in.items():
+        paths = {key: kwargs.pop(flat) for key, flat in group["items"].items() if flat in kwargs}
+        kwargs[name] = paths if group["kind"] == "dict" else list(paths.values())
 
 
 def _call_with_log(func: Any, kwargs: dict[str, Any], log_path: Path) -> str | None:

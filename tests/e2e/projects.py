@@ -308,3 +308,38 @@ TRAIN_ON_DATA = _PREAMBLE + dedent('''\
         out = fit(features=prepare(raw=raw).features, C=C)
         return {"model": out.model, "metrics": out.metrics}
     ''')
+
+# One fit per element of a list parameter, fanned in to a select step that gets a list of paths.
+FAN_IN = _PREAMBLE + dedent('''\
+    import json
+
+
+    @step
+    def fit(model: Output, C: float = 1.0):
+        t = started("fit")
+        with open(model, "w") as f:
+            json.dump({"C": C}, f)
+        finished("fit", t)
+
+
+    @step
+    def select(models: Input, best: Output):
+        t = started("select")
+        values = [json.load(open(p))["C"] for p in models]
+        with open(best, "w") as f:
+            f.write(f"{type(models).__name__} {values} best {max(values)}")
+        finished("select", t)
+
+
+    @step
+    def by_name(models: Input, names: Output):
+        with open(names, "w") as f:
+            f.write(",".join(f"{k}={json.load(open(p))['C']}" for k, p in models.items()))
+
+
+    @pipeline
+    def tune(Cs: list = [0.1, 1.0, 10.0]):
+        fits = [fit(C=C).model for C in Cs]
+        return {"best": select(models=fits).best,
+                "names": by_name(models={"first": fits[0], "last": fits[-1]}).names}
+    ''')
