@@ -3,6 +3,7 @@ from typing import Any
 
 from durapipe.dsl import Input, Output, Pipeline, Step, pipeline, step
 from durapipe.dsl.definitions import BlobTrigger, Definitions, Model, Schedule
+from durapipe.dsl.sweeps import sweep
 from durapipe.tracking import log_metric, log_param
 
 
@@ -27,4 +28,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["step", "pipeline", "Input", "Output", "Step", "Pipeline", "Definitions", "Schedule", "BlobTrigger",
-           "Model", "log_metric", "log_param", "__version__", *_API]
+           "Model", "log_metric", "log_param", "sweep", "__version__", *_API]

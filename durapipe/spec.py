@@ -201,6 +201,8 @@ class StepSpec:
     # Inputs that take a list (or dict) of upstream outputs: name -> ("list"|"dict", ((key, flat input), ...)).
     # Each element is an ordinary input named `<name>__<key>`, so scheduling and fingerprints see flat inputs.
     fan_in: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    # An output the engine fills with the metrics the step logged (a sweep trial's), never passed to the step.
+    metrics_output: str | None = None
 
     def upstream(self) -> set[str]:
         """Names of the steps whose outputs this step reads."""
@@ -219,6 +221,7 @@ class StepSpec:
             # Only when used, so the spec (and version) of every pipeline without fan-in is unchanged.
             **({"fan_in": {name: {"kind": kind, "items": dict(items)} for name, (kind, items) in self.fan_in.items()}}
                if self.fan_in else {}),
+            **({"metrics_output": self.metrics_output} if self.metrics_output else {}),
         }
 
 
@@ -473,7 +476,7 @@ def _read_param_binding(value: Any, what: str) -> ParamBinding:
 
 
 def _read_step(value: Any, where: str) -> StepSpec:
-    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map", "fan_in"}
+    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map", "fan_in", "metrics_output"}
     obj = _obj(value, f"A step of {where.lower()}", keys)
     name = _name(obj.get("name"), "step name")
     what = f"Step {name}"
@@ -507,8 +510,11 @@ def _read_step(value: Any, where: str) -> StepSpec:
         fan_in[_name(group, f"fan-in input name of step {name}")] = (entry["kind"], tuple(items.items()))
     if map_over is not None and any(flat == map_over for _, items in fan_in.values() for _, flat in items):
         raise SpecError(f"{what} is mapped over {map_over!r}, which is part of a fan-in input.")
+    metrics_output = obj.get("metrics_output")
+    if metrics_output is not None and metrics_output not in outputs:
+        raise SpecError(f"{what} names metrics_output {metrics_output!r}, which is not one of its outputs.")
     return StepSpec(name=name, ref=ref, inputs=inputs, outputs=outputs, params=params, options=options, map=map_over,
-                    fan_in=fan_in)
+                    fan_in=fan_in, metrics_output=metrics_output)
 
 
 def _check_graph(spec: PipelineSpec) -> None:

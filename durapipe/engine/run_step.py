@@ -6,6 +6,7 @@ crashed attempt may have made, and reuses it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -58,12 +59,16 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         _group_fan_in(kwargs, step.get("fan_in") or {})
         out_dir = scratch / "out"
         out_dir.mkdir()
+        metrics_output = step.get("metrics_output")
         for name in step["outputs"]:
-            kwargs[name] = out_dir / name
+            if name != metrics_output:
+                kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
         with tracking.channel(scratch / "tracking.jsonl") as logged:
             error = _call_with_log(identity.func, kwargs, log_path)
         metrics, logged_params = tracking.read_channel(logged)
+        if metrics_output:
+            (out_dir / metrics_output).write_text(json.dumps(metrics, sort_keys=True))
         log_ref = put_artifact(store, log_path)
         if error is not None:
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")

@@ -343,3 +343,26 @@ FAN_IN = _PREAMBLE + dedent('''\
         return {"best": select(models=fits).best,
                 "names": by_name(models={"first": fits[0], "last": fits[-1]}).names}
     ''')
+
+# A sweep of six trials of a step that logs its error; each trial sleeps so overlap is measurable.
+SWEEP = _PREAMBLE + dedent('''\
+    import json
+
+    import durapipe
+
+
+    @step
+    def fit(model: Output, C: float = 1.0, depth: int = 1):
+        t = started(f"fit-C{C}-d{depth}")
+        time.sleep(1.0)
+        durapipe.log_metric("mae", abs(C - 2.0) + depth)
+        with open(model, "w") as f:
+            json.dump({"C": C, "depth": depth}, f)
+        finished(f"fit-C{C}-d{depth}", t)
+
+
+    @pipeline
+    def tune():
+        best = durapipe.sweep(fit, grid={"C": [1.0, 2.0, 3.0], "depth": [1, 2]}, metric="mae", direction="min")
+        return {"model": best.model, "trials": best.trials}
+    ''')
