@@ -222,6 +222,20 @@ def lineage(subject: str, store_url: str | None, as_json: bool) -> None:
     sys.exit(commands.show_lineage(subject, store_url, as_json))
 
 
+@main.command()
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), required=True, metavar="DAYS",
+              help="Consider what is older than this many days.")
+@click.option("--apply", "do_apply", is_flag=True, help="Delete; without it, only print what would be deleted.")
+@store_option
+@json_option
+@friendly
+def gc(older_than: float, do_apply: bool, store_url: str | None, as_json: bool) -> None:
+    """Delete old runs, step results and artifacts that no kept run, data version or model version needs."""
+    from durapipe import commands
+
+    sys.exit(commands.collect_garbage(older_than, do_apply, store_url, as_json))
+
+
 @main.group()
 def runs() -> None:
     """List and show recorded runs."""

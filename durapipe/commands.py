@@ -677,3 +677,24 @@ def show_lineage(subject: str, store_url: str | None, as_json: bool) -> int:
     tree = lineage(open_store(store_url), subject)
     print(json.dumps(tree, indent=2) if as_json else "\n".join(render(tree)))
     return EXIT_OK
+
+
+def collect_garbage(older_than: float, do_apply: bool, store_url: str | None, as_json: bool) -> int:
+    """`durapipe gc`: what is older than the cutoff and needed by nothing kept; deleted only with --apply."""
+    from durapipe import gc
+
+    store = open_store(store_url)
+    collection = gc.collect(store, older_than)
+    if do_apply:
+        gc.apply(store, collection)
+    if as_json:
+        print(json.dumps({"applied": do_apply, "bytes": collection.bytes, "kept": collection.kept,
+                          "delete": [{"key": k, "bytes": b, "why": w} for k, b, w in collection.delete]}, indent=2))
+        return EXIT_OK
+    for key, size, why in collection.delete:
+        print(f"{'deleted' if do_apply else 'would delete'} {key}  {size} bytes  ({why})")
+    kept = ", ".join(f"{n} {what}" for what, n in collection.kept.items())
+    verb = "deleted" if do_apply else "would delete"
+    print(f"{verb} {len(collection.delete)} keys, {collection.bytes} bytes; kept {kept}"
+          + ("" if do_apply else "; run again with --apply to delete"))
+    return EXIT_OK
