@@ -119,7 +119,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(202, {"run_id": run_id, "status": "canceled"})
 
     @bp.function_name("list_models")
-    @bp.route(route="models", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/models", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def list_models(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -127,7 +127,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         return _json(200, {"models": models_view(app_store())})
 
     @bp.function_name("get_model")
-    @bp.route(route="models/{name}", methods=["GET"], auth_level=AUTH)
+    @bp.route(route="api/models/{name}", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def get_model(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
