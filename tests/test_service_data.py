@@ -63,3 +63,20 @@ def test_publishing_an_output_the_pipeline_lacks_is_refused_where_declared():
     with pytest.raises(DefinitionError, match="publish names 'nope'"):
         Definitions(pipelines=[scoring], blob_triggers=[BlobTrigger("arrive", pipeline=scoring,
                                                                     publish={"nope": "scores"})])
+
+
+def test_a_schedule_input_naming_a_data_asset_runs_on_its_latest_version_and_records_it(store, tmp_path):
+    from datetime import datetime, timezone
+
+    from durapipe import Schedule
+    from durapipe.service import schedule_request
+
+    schedule = Schedule("nightly", pipeline=scoring, inputs={"data": "data:daily"})
+    catalog = Catalog.from_definitions(Definitions(pipelines=[scoring], schedules=[schedule]))
+    (tmp_path / "d.csv").write_text("1")
+    data_assets.register_path(store, "daily", tmp_path / "d.csv")
+    (tmp_path / "d.csv").write_text("2")
+    second = data_assets.register_path(store, "daily", tmp_path / "d.csv")
+    request = schedule_request(catalog, schedule, store, "nightly-tick", datetime.now(timezone.utc))
+    assert request["inputs"]["data"] == {"artifact": second["artifact"]}
+    assert request["trigger"]["inputs"]["data"]["version"] == 2

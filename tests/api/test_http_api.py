@@ -56,6 +56,7 @@ def test_runs_are_listed_filtered_and_paged(app, trained):
     (b'{"parameters": {"gamma": 1}}', "gamma"),
     (b'{"inputs": {"raw": "../etc/passwd"}}', "raw"),
     (b'{"inputs": {"raw": "training/missing.csv"}}', "not in the store"),
+    (b'{"inputs": {"raw": "data:missing"}}', "no data asset named 'missing'"),
     (b'{"colour": "blue"}', "colour"),
 ])
 def test_a_bad_run_request_is_a_400_naming_the_problem_and_writes_nothing(app, trained, body, needle):
