@@ -91,9 +91,10 @@ class LocalSession:
     def start_run(self, request: dict[str, Any]) -> str:
         """Start the pipeline orchestrator for `request` and remember which store it uses.
 
-        A CLI session signs the request, so planning accepts its local input paths.
+        A CLI (or Python API) session signs the request, so planning accepts its local input paths.
         """
-        if self._local_key is not None and (request.get("trigger") or {}).get("kind") == "cli":
+        # The Python API (durapipe.run) is a local session like the CLI: it may name local paths too.
+        if self._local_key is not None and (request.get("trigger") or {}).get("kind") in ("cli", "python"):
             from durapipe.run_request import mark_local_request
 
             request = mark_local_request(request, self._local_key)
