@@ -15,7 +15,8 @@ from durapipe.contracts import SCHEMA_VERSION
 from durapipe.errors import DurapipeError, UsageError
 from durapipe.names import check_blob_name, check_id, check_name
 
-TRIGGER_KINDS = frozenset({"cli", "http", "blob", "timer"})
+TRIGGER_KINDS = frozenset({"cli", "python", "http", "blob", "timer"})  # python: durapipe.run
+LOCAL_TRIGGER_KINDS = frozenset({"cli", "python"})  # runs a local session signs; they may name host paths
 # Set only in the processes of a local CLI session (`durapipe run`, `durapipe resume`): the key that
 # signs its run requests, so a request carrying host paths is planned only when that CLI made it.
 LOCAL_RUN_KEY_ENV = "DURAPIPE_LOCAL_RUN_KEY"
@@ -152,7 +153,7 @@ def _check_source(name: str, source: Any, request: dict[str, Any], local_key: st
         check_ref(source["artifact"])
     elif "path" in source:
         mark = request.get(MARK_FIELD)
-        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") == "cli"
+        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") in LOCAL_TRIGGER_KINDS
                    and hmac.compare_digest(mark, local_mark(local_key, request)))
         if not trusted:
             raise UsageError(f"The input {name!r} names a path on the host, which only a run started by "
