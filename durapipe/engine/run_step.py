@@ -6,6 +6,7 @@ crashed attempt may have made, and reuses it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from durapipe import tracking
 from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.errors import DurapipeError
@@ -54,12 +56,19 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
             target.parent.mkdir(parents=True, exist_ok=True)
             get_artifact(store, ref, target)
             kwargs[name] = target
+        _group_fan_in(kwargs, step.get("fan_in") or {})
         out_dir = scratch / "out"
         out_dir.mkdir()
+        metrics_output = step.get("metrics_output")
         for name in step["outputs"]:
-            kwargs[name] = out_dir / name
+            if name != metrics_output:
+                kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
-        error = _call_with_log(identity.func, kwargs, log_path)
+        with tracking.channel(scratch / "tracking.jsonl") as logged:
+            error = _call_with_log(identity.func, kwargs, log_path)
+        metrics, logged_params = tracking.read_channel(logged)
+        if metrics_output:
+            (out_dir / metrics_output).write_text(json.dumps(metrics, sort_keys=True))
         log_ref = put_artifact(store, log_path)
         if error is not None:
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
@@ -75,9 +84,17 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         "schema": 1, "fingerprint": identity.fingerprint, "step": step["name"],
         "pipeline": task.get("pipeline"), "components": identity.components, "outputs": outputs,
         "log": log_ref, "run_id": task.get("run_id"), "partition": task.get("partition"),
+        "metrics": metrics, "logged_params": logged_params,
         "started": started.isoformat(), "finished": finished.isoformat(),
         "duration_s": round(time.perf_counter() - clock, 6),
     }
+
+
+def _group_fan_in(kwargs: dict[str, Any], fan_in: dict[str, Any]) -> None:
+    """Replace the flat inputs of each fan-in input with the list (or dict) of their paths, in declared order."""
+    for name, group in fan_in.items():
+        paths = {key: kwargs.pop(flat) for key, flat in group["items"].items() if flat in kwargs}
+        kwargs[name] = paths if group["kind"] == "dict" else list(paths.values())
 
 
 def _call_with_log(func: Any, kwargs: dict[str, Any], log_path: Path) -> str | None:
@@ -128,4 +145,5 @@ def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResu
         "duration_s": record.get("duration_s") if status == "ran" else 0.0,
         "started": record.get("started"), "finished": record.get("finished"),
         "log": record.get("log"), "partition": task.get("partition"),
+        "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
     }
