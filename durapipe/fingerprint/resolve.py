@@ -20,6 +20,9 @@ class Resolution:
 
     files: list[Path] = field(default_factory=list)
     external: set[str] = field(default_factory=set)
+    # Every folder whose entries decided the outcome: a file created, removed or renamed in one
+    # of them (a new module shadowing an old one) can change what the import resolves to.
+    folders: set[Path] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def resolve_import(ref: ImportRef, importer: Path, layout: ProjectLayout) -> Res
         _add_package_init(base, resolution)
     else:
         top = parts[0]
+        resolution.folders.update(layout.search)
         base = _find_in_project(top, layout)
         if base is None:
             if not _is_stdlib(top):
@@ -72,6 +76,7 @@ def resolve_import(ref: ImportRef, importer: Path, layout: ProjectLayout) -> Res
 def _walk_parts(base: Path, parts: list[str], resolution: Resolution) -> None:
     folder = base
     for part in parts:
+        resolution.folders.add(folder)
         package = folder / part
         module = folder / f"{part}.py"
         # Python's order: a package with __init__.py, then a module file, then a namespace folder.
@@ -88,6 +93,7 @@ def _walk_parts(base: Path, parts: list[str], resolution: Resolution) -> None:
 
 
 def _add_package_init(folder: Path, resolution: Resolution) -> None:
+    resolution.folders.add(folder)
     init = folder / "__init__.py"
     if init.is_file():
         resolution.files.append(init)

@@ -1,0 +1,128 @@
+"""Code closures remembered across processes, keyed by the (size, mtime_ns, ctime_ns, inode) of every file and folder they read."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+from durapipe.canonical import canonical_json, sha256_text
+from durapipe.fingerprint import modules
+from durapipe.hashing import open_cache_database, while_locked
+from durapipe.project import STATE_FOLDER
+
+# Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
+FORMAT = 2
+_TABLE = "CREATE TABLE IF NOT EXISTS closures (key TEXT PRIMARY KEY, value TEXT)"
+_ANALYSER = ("code.py", "modules.py", "resolve.py", "scopes.py", "syntax.py", "closure_cache.py")
+
+# (file type bits, size, mtime_ns, ctime_ns, inode) from lstat, or None for a missing path.
+Signature = tuple[int, int, int, int, int] | None
+
+
+def path_signature(path: str) -> Signature:
+    """What identifies one version of the file or folder entry at `path` (a symlink itself, not its target)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def settled(signature: Signature, now: float) -> bool:
+    """True when the entry changed long enough ago that an equal signature vouches for equal content."""
+    if signature is None:
+        return True
+    # ctime moves on every write and cannot be set back by the user, unlike mtime.
+    return now - max(signature[2], signature[3]) / 1e9 >= modules.RACY_SECONDS
+
+
+def signatures(paths: set[str]) -> dict[str, Signature]:
+    """The signature of each path."""
+    return {path: path_signature(path) for path in sorted(paths)}
+
+
+def unchanged(deps: dict[str, Signature] | list[list[Any]]) -> bool:
+    """True when every recorded path still has its recorded signature."""
+    items = deps.items() if isinstance(deps, dict) else deps
+    for path, signature in items:
+        current = path_signature(path)
+        if (tuple(signature) if signature is not None else None) != current:
+            return False
+    return True
+
+
+class ClosureCache:
+    """closure key -> (closure, signatures of what it read), in sqlite under the project's .durapipe/cache/."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._broken = False
+
+    @classmethod
+    def for_project(cls, root: Path) -> ClosureCache:
+        """The cache of the project at `root` (one object per project and process)."""
+        key = str(root)
+        cache = _by_project.get(key)
+        if cache is None:
+            cache = _by_project[key] = cls(Path(root) / STATE_FOLDER / "cache" / "closures.sqlite")
+        return cache
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The remembered closure under `key` when nothing it read has changed since, else None."""
+        row = self._run(lambda c: c.execute("SELECT value FROM closures WHERE key = ?", (key,)).fetchone())
+        if not row:
+            return None
+        try:
+            value = json.loads(row[0])
+        except ValueError:
+            return None
+        return value if unchanged(value.get("deps") or []) else None
+
+    def remember(self, key: str, closure: dict[str, Any], deps: dict[str, Signature]) -> None:
+        """Record `closure` under `key` with the signatures of the paths it read (all settled)."""
+        value = json.dumps({**closure, "deps": [[path, signature] for path, signature in deps.items()]},
+                           sort_keys=True)
+        self._run(lambda c: c.execute("INSERT OR REPLACE INTO closures (key, value) VALUES (?, ?)", (key, value)))
+
+    def _run(self, action: Any) -> Any:
+        # A cache that cannot be opened or written (a read-only app folder) only costs speed:
+        # every closure is then derived from source, as without a cache.
+        if self._broken:
+            return None
+        try:
+            if self._connection is None or self._pid != os.getpid():
+                self._connection, self._pid = open_cache_database(self.path, _TABLE), os.getpid()
+            connection = self._connection
+            return while_locked(lambda: action(connection), self.path)
+        except (OSError, sqlite3.Error):
+            self._broken = True
+            return None
+
+
+_by_project: dict[str, ClosureCache] = {}
+_analyser_hash: list[str] = []
+
+
+def closure_key(path: str, qualname: str, root: str, line: int | None) -> str:
+    """The cache key of one step function's closure, as seen from this interpreter's import path."""
+    return sha256_text(canonical_json([FORMAT, analyser_hash(), path, qualname, root, line, list(os.sys.path)]))
+
+
+def analyser_hash() -> str:
+    """sha256 of the analyser's own source: a new durapipe never trusts closures an older one derived."""
+    if not _analyser_hash:
+        folder = Path(__file__).parent
+        parts = [(folder / name).read_bytes() for name in _ANALYSER]
+        _analyser_hash.append(sha256_text("\0".join(part.decode("utf-8", "replace") for part in parts)))
+    return _analyser_hash[0]
+
+
+def now() -> float:
+    """The wall clock that file timestamps are compared with."""
+    return time.time()
