@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
-from durapipe.records import read_run_record, write_run_record
+from durapipe.records import StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.registry import register_from_run
 from durapipe.scratch import new_scratch_dir
@@ -93,6 +93,7 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
             deliver_output(store, record["outputs"][output], key)
         record["delivered"] = outcome["request"].get("deliver") or {}
     write_run_record(store, record)
+    StepIndex(store, record["pipeline"]).save(indexed_fingerprints(record))
     return run_summary(record)
 
 
