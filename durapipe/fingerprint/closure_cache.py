@@ -5,6 +5,7 @@ import json
 import os
 import sqlite3
 import stat
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from durapipe.hashing import open_cache_database, while_locked
 from durapipe.project import STATE_FOLDER
 
 # Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
-FORMAT = 2
+FORMAT = 3
 _TABLE = "CREATE TABLE IF NOT EXISTS closures (key TEXT PRIMARY KEY, value TEXT)"
 _ANALYSER = ("code.py", "modules.py", "resolve.py", "scopes.py", "syntax.py", "closure_cache.py")
 
@@ -63,6 +64,7 @@ class ClosureCache:
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
         self._broken = False
+        self._rows: dict[str, str] | None = None
 
     @classmethod
     def for_project(cls, root: Path) -> ClosureCache:
@@ -75,11 +77,15 @@ class ClosureCache:
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         """The remembered closure under `key` when nothing it read has changed since, else None."""
-        row = self._run(lambda c: c.execute("SELECT value FROM closures WHERE key = ?", (key,)).fetchone())
-        if not row:
+        if self._rows is None or self._pid != os.getpid():
+            # One query for every closure of the project: a plan looks up one per step.
+            rows = self._run(lambda c: c.execute("SELECT key, value FROM closures").fetchall())
+            self._rows = dict(rows or [])
+        text = self._rows.get(key)
+        if text is None:
             return None
         try:
-            value = json.loads(row[0])
+            value = json.loads(text)
         except ValueError:
             return None
         return value if unchanged(value.get("deps") or []) else None
@@ -89,6 +95,8 @@ class ClosureCache:
         value = json.dumps({**closure, "deps": [[path, signature] for path, signature in deps.items()]},
                            sort_keys=True)
         self._run(lambda c: c.execute("INSERT OR REPLACE INTO closures (key, value) VALUES (?, ?)", (key, value)))
+        if self._rows is not None:
+            self._rows[key] = value
 
     def _run(self, action: Any) -> Any:
         # A cache that cannot be opened or written (a read-only app folder) only costs speed:
@@ -110,8 +118,10 @@ _analyser_hash: list[str] = []
 
 
 def closure_key(path: str, qualname: str, root: str, line: int | None) -> str:
-    """The cache key of one step function's closure, as seen from this interpreter's import path."""
-    return sha256_text(canonical_json([FORMAT, analyser_hash(), path, qualname, root, line, list(os.sys.path)]))
+    """The cache key of one step function's closure, as seen by this interpreter from the project's import folders."""
+    # The rest of the import path counts through the lookups recorded with the closure (its "specs").
+    inside = [entry for entry in sys.path if entry and os.path.abspath(entry).startswith(root)]
+    return sha256_text(canonical_json([FORMAT, analyser_hash(), sys.version, path, qualname, root, line, inside]))
 
 
 def analyser_hash() -> str:

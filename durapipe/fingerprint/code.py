@@ -20,7 +20,7 @@ from durapipe.fingerprint.closure_cache import (
     unchanged,
 )
 from durapipe.fingerprint.modules import ImportRef, ParsedModule, import_refs, parse_module
-from durapipe.fingerprint.resolve import ProjectLayout, distributions_of, resolve_import
+from durapipe.fingerprint.resolve import ProjectLayout, distributions_of, resolve_import, spec_signature
 from durapipe.fingerprint.scopes import function_names, statement_names
 from durapipe.fingerprint.syntax import attribute_chains, code_hash, import_time_effects
 
@@ -60,11 +60,11 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     given, root_given = os.path.abspath(path), os.path.abspath(project_root)
     key = closure_key(given, qualname, root_given, line)
     remembered = _memo.get(key)
-    if remembered is not None and unchanged(remembered[1]):
+    if remembered is not None and unchanged(remembered[1]) and _same_specs(remembered[0]):
         return _info(remembered[0])
     cache = ClosureCache.for_project(Path(root_given))
     stored = cache.lookup(key)
-    if stored is not None:
+    if stored is not None and _same_specs(stored):
         return _info(stored)
     closure = _Closure(ProjectLayout.for_file(Path(given), Path(root_given)))
     closure.of_function(Path(given), qualname, line)
@@ -74,7 +74,7 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
         if str(folder) == root_given or not folder.is_relative_to(root_given):
             break
     value = {"sources": dict(sorted(closure.sources.items())), "via": dict(sorted(closure.via.items())),
-             "external": sorted(closure.external)}
+             "external": sorted(closure.external), "specs": dict(sorted(closure.specs.items()))}
     deps = signatures(closure.files_read | closure.folders)
     moment = now()
     if all(settled(signature, moment) for signature in deps.values()):
@@ -88,6 +88,11 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
 def clear_memo() -> None:
     """Forget every closure remembered in this process (the project's cache file stays)."""
     _memo.clear()
+
+
+def _same_specs(value: dict[str, Any]) -> bool:
+    # What the import path found outside the project (an editable install, a new package) is looked up again.
+    return all(spec_signature(top) == found for top, found in (value.get("specs") or {}).items())
 
 
 def _info(value: dict[str, Any]) -> CodeInfo:
@@ -110,6 +115,7 @@ class _Closure:
         self.external: set[str] = set()
         self.files_read: set[str] = set()
         self.folders: set[str] = set()
+        self.specs: dict[str, Any] = {}
         self.names_done: set[tuple[Path, str]] = set()
         self.chains_done: set[tuple[Path, tuple[str, ...]]] = set()
         self.modules_loaded: set[Path] = set()
@@ -244,6 +250,7 @@ class _Closure:
         if external:
             self.external |= resolution.external
         self.folders.update(str(folder) for folder in resolution.folders)
+        self.specs.update(resolution.specs)
         files = []
         for file in resolution.files:
             self.files_read.add(str(file))

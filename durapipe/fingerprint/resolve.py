@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from durapipe.fingerprint.modules import ImportRef
 
@@ -23,6 +24,9 @@ class Resolution:
     # Every folder whose entries decided the outcome: a file created, removed or renamed in one
     # of them (a new module shadowing an old one) can change what the import resolves to.
     folders: set[Path] = field(default_factory=set)
+    # Top-level names looked up on the interpreter's import path (outside the project's folders),
+    # with what was found: `spec_signature(top)`.
+    specs: dict[str, list[Any] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def resolve_import(ref: ImportRef, importer: Path, layout: ProjectLayout) -> Res
     else:
         top = parts[0]
         resolution.folders.update(layout.search)
-        base = _find_in_project(top, layout)
+        base = _find_in_project(top, layout, resolution.specs)
         if base is None:
             if not _is_stdlib(top):
                 resolution.external.add(top)
@@ -99,7 +103,7 @@ def _add_package_init(folder: Path, resolution: Resolution) -> None:
         resolution.files.append(init)
 
 
-def _find_in_project(top: str, layout: ProjectLayout) -> Path | None:
+def _find_in_project(top: str, layout: ProjectLayout, specs: dict[str, list[Any] | None]) -> Path | None:
     # Returns the package folder or module file named `top` inside the project, following
     # Python's order: a regular package or module anywhere on the path beats a namespace folder.
     for folder in layout.search:
@@ -110,6 +114,7 @@ def _find_in_project(top: str, layout: ProjectLayout) -> Path | None:
     if _is_stdlib(top):
         return None
     spec = _find_spec(top)
+    specs[top] = spec_signature(top)
     if spec is not None and spec.origin and spec.has_location:
         origin = Path(spec.origin).resolve()
         if layout.contains(origin):
@@ -120,9 +125,19 @@ def _find_in_project(top: str, layout: ProjectLayout) -> Path | None:
     return next((location for location in locations if layout.contains(location)), None)
 
 
+def spec_signature(top: str) -> list[Any] | None:
+    """What the interpreter's import path finds for the top-level name `top`: its origin and search locations."""
+    spec = _find_spec(top)
+    if spec is None:
+        return None
+    return [spec.origin, bool(spec.has_location), [str(entry) for entry in (spec.submodule_search_locations or [])]]
+
+
+@functools.cache
 def _find_spec(top: str) -> importlib.machinery.ModuleSpec | None:
     # find_spec of a top-level name runs no module code (only dotted names import their parents);
     # it finds modules an editable install maps into the project through an import hook.
+    # Remembered for the process, as the installed distributions are (see distributions_of).
     try:
         return importlib.util.find_spec(top)
     except (ImportError, ValueError):
