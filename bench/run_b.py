@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -113,6 +114,9 @@ def run_phases(tool: Tool, n: int, rep: int, results: Results) -> list[dict[str,
     (project / "pyproject.toml").write_text("[project]\nname = 'bench-b'\n")
     try:
         tool.setup(project, n)
+        # As a user's files are: not written within the last two seconds (durapipe does not
+        # trust a file's timestamps that recent, and would analyse it again on the next run).
+        time.sleep(2.1)
         log = project / "executed.log"
         env = {"BENCH_EXEC_LOG": str(log)}
         for phase in PHASES:
@@ -121,13 +125,16 @@ def run_phases(tool: Tool, n: int, rep: int, results: Results) -> list[dict[str,
                 time.sleep(1.0)
                 tool.change(project, n)
             before = _lines(log)
+            cpu_before = _children_cpu()
             wall, extra = tool.run(project, env)
+            cpu = _children_cpu() - cpu_before
             row = {"kind": "b", "tool": tool.name, "n": n, "rep": rep, "phase": phase, "wall_s": round(wall, 4),
+                   "cpu_s": round(cpu, 4),
                    "executed": _lines(log) - before,
                    "expected": {"cold": n, "nochange": 0, "change": wa.cone_size(n)}[phase], **extra}
             results.write(row)
             rows.append(row)
-            print(f"  {tool.name:16} N={n:<5} rep {rep} {phase:8} {fmt(wall):>9}  executed {row['executed']}",
+            print(f"  {tool.name:16} N={n:<5} rep {rep} {phase:8} {fmt(wall):>9} (cpu {fmt(cpu)})  executed {row['executed']}",
                   file=sys.stderr, flush=True)
             if phase == "nochange" and isinstance(tool, Durapipe) and rep == 0:
                 counts = tool.count_requests(project, env)
@@ -136,6 +143,46 @@ def run_phases(tool: Tool, n: int, rep: int, results: Results) -> list[dict[str,
     finally:
         shutil.rmtree(project, ignore_errors=True)
     return rows
+
+
+def _children_cpu() -> float:
+    # User + system time of the finished child processes (and theirs): less sensitive than wall
+    # time to the other work on a shared machine.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def targets(rows: list[dict[str, Any]]) -> str:
+    """The issue's targets as ratios from this run (medians), wall and CPU."""
+    def med(tool: str, n: int, phase: str, what: str) -> float:
+        return median([r[what] for r in rows if r["tool"] == tool and r["n"] == n and r["phase"] == phase])
+
+    def ratio(peer: str, n: int, phase: str, what: str) -> str:
+        own = {r["rep"]: r[what] for r in rows if r["tool"] == "durapipe" and r["n"] == n and r["phase"] == phase}
+        values = [r[what] / own[r["rep"]] for r in rows
+                  if r["tool"] == peer and r["n"] == n and r["phase"] == phase and r["rep"] in own and own[r["rep"]]]
+        return f"{median(values):.1f}x" if values else "-"
+
+    lines = ["| target | wall | CPU |", "|---|---|---|"]
+    ns = sorted({r["n"] for r in rows if r["tool"] == "durapipe"})
+    if 50 in ns and max(ns) > 50:
+        top = max(ns)
+        lines.append(f"| no-change N={top} / N=50 (within 2x) | "
+                     + " | ".join(f"{med('durapipe', top, 'nochange', w) / med('durapipe', 50, 'nochange', w):.2f}"
+                                  for w in ("wall_s", "cpu_s")) + " |")
+        per = {w: {n: (med("durapipe", n, "cold", w) - med("durapipe", n, "nochange", w)) / n for n in (50, top)}
+               for w in ("wall_s", "cpu_s")}
+        lines.append(f"| cold per step N={top} / N=50 (within 1.5x) | "
+                     + " | ".join(f"{per[w][top] / per[w][50]:.2f}" for w in ("wall_s", "cpu_s")) + " |")
+    for n in (50, 200):
+        if any(r["tool"] == "dvc" and r["n"] == n for r in rows):
+            want = "5x" if n == 50 else "10x"
+            lines.append(f"| no-change DVC/durapipe N={n} (at least {want}) | "
+                         + " | ".join(ratio("dvc", n, "nochange", w) for w in ("wall_s", "cpu_s")) + " |")
+    for n in ns:
+        executed = sorted({r["executed"] for r in rows if r["tool"] == "durapipe" and r["n"] == n and r["phase"] == "change"})
+        lines.append(f"| one change at N={n}: executed (cone {wa.cone_size(n)}) | {executed} | |")
+    return "\n".join(lines)
 
 
 def _lines(path: Path) -> int:
@@ -213,9 +260,10 @@ def main() -> None:
                     rows += run_phases(tool, n, rep, results)
     timed_rows = [r for r in rows if r.get("kind") == "b"]
     names = [t.name for t in tools]
-    text = table(timed_rows, names) + "\n\n"
+    text = "Wall time\n\n" + table(timed_rows, names) + "\n\nCPU time (user + system, the process and its children)\n\n"
+    text += table([{**r, "wall_s": r["cpu_s"]} for r in timed_rows], names) + "\n\n"
     if "durapipe" in names:
-        text += overhead_table(timed_rows) + "\n\n"
+        text += overhead_table(timed_rows) + "\n\n" + targets(timed_rows) + "\n\n"
     text += requests_table(rows)
     results.write({"kind": "b-table", "markdown": text})
     print(text)
