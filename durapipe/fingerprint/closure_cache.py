@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from durapipe.hashing import open_cache_database, while_locked
 from durapipe.project import STATE_FOLDER
 
 # Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
-FORMAT = 3
+FORMAT = 4
 _TABLE = "CREATE TABLE IF NOT EXISTS closures (key TEXT PRIMARY KEY, value TEXT)"
 _ANALYSER = ("code.py", "modules.py", "resolve.py", "scopes.py", "syntax.py", "closure_cache.py")
 
@@ -41,19 +42,59 @@ def settled(signature: Signature, now: float) -> bool:
     return now - max(signature[2], signature[3]) / 1e9 >= modules.RACY_SECONDS
 
 
-def signatures(paths: set[str]) -> dict[str, Signature]:
-    """The signature of each path."""
-    return {path: path_signature(path) for path in sorted(paths)}
+# (type bits following symlinks, type bits of the entry itself, its inode), or None when missing.
+Entry = tuple[int, int, int] | None
 
 
-def unchanged(deps: dict[str, Signature] | list[list[Any]]) -> bool:
-    """True when every recorded path still has its recorded signature."""
-    items = deps.items() if isinstance(deps, dict) else deps
-    for path, signature in items:
-        current = path_signature(path)
-        if (tuple(signature) if signature is not None else None) != current:
-            return False
-    return True
+def entry_signature(path: str) -> Entry:
+    """What a path is (file, folder, symlink), without its times: whether a module exists there."""
+    try:
+        own = os.lstat(path)
+    except OSError:
+        return None
+    try:
+        target = stat.S_IFMT(os.stat(path).st_mode)
+    except OSError:
+        target = 0  # a dangling symlink
+    return (target, stat.S_IFMT(own.st_mode), own.st_ino)
+
+
+@dataclass
+class Dependencies:
+    """What one closure's analysis read (files, with their times) and probed (paths tested for a module)."""
+
+    files: dict[str, Signature]
+    entries: dict[str, Entry]
+    consistent: bool = True
+
+    @classmethod
+    def of(cls, files: set[str], probed: dict[str, bool]) -> Dependencies:
+        """The signatures now of `files` and of the `probed` paths (path -> whether a module or folder was found)."""
+        entries = {path: entry_signature(path) for path in sorted(probed)}
+        # A path created or removed while the analysis ran disagrees with its answer: not trusted.
+        consistent = all(((entry is not None and entry[0] in (stat.S_IFREG, stat.S_IFDIR)) == probed[path])
+                         for path, entry in entries.items())
+        return cls({path: path_signature(path) for path in sorted(files)}, entries, consistent)
+
+    def settled(self, moment: float) -> bool:
+        """True when an equal signature later will vouch for equal content (nothing changed too recently)."""
+        return self.consistent and all(settled(signature, moment) for signature in self.files.values())
+
+    def unchanged(self) -> bool:
+        """True when every file and probed path still has its recorded signature."""
+        return (all(path_signature(path) == signature for path, signature in self.files.items())
+                and all(entry_signature(path) == entry for path, entry in self.entries.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The signatures as JSON."""
+        return {"files": self.files, "entries": self.entries}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Dependencies:
+        """Signatures read back from `to_json`."""
+        def tupled(items: dict[str, Any]) -> dict[str, Any]:
+            return {path: tuple(signature) if signature is not None else None for path, signature in items.items()}
+        return cls(tupled(value.get("files") or {}), tupled(value.get("entries") or {}))
 
 
 class ClosureCache:
@@ -86,14 +127,14 @@ class ClosureCache:
             return None
         try:
             value = json.loads(text)
-        except ValueError:
+            deps = Dependencies.from_json(value["deps"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
-        return value if unchanged(value.get("deps") or []) else None
+        return value if deps.unchanged() else None
 
-    def remember(self, key: str, closure: dict[str, Any], deps: dict[str, Signature]) -> None:
-        """Record `closure` under `key` with the signatures of the paths it read (all settled)."""
-        value = json.dumps({**closure, "deps": [[path, signature] for path, signature in deps.items()]},
-                           sort_keys=True)
+    def remember(self, key: str, closure: dict[str, Any], deps: Dependencies) -> None:
+        """Record `closure` under `key` with the signatures of what it read and probed (all settled)."""
+        value = json.dumps({**closure, "deps": deps.to_json()}, sort_keys=True)
         self._run(lambda c: c.execute("INSERT OR REPLACE INTO closures (key, value) VALUES (?, ?)", (key, value)))
         if self._rows is not None:
             self._rows[key] = value

@@ -10,15 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from durapipe.errors import DefinitionError
-from durapipe.fingerprint.closure_cache import (
-    ClosureCache,
-    Signature,
-    closure_key,
-    now,
-    settled,
-    signatures,
-    unchanged,
-)
+from durapipe.fingerprint.closure_cache import ClosureCache, Dependencies, closure_key, now
 from durapipe.fingerprint.modules import ImportRef, ParsedModule, import_refs, parse_module
 from durapipe.fingerprint.resolve import ProjectLayout, distributions_of, resolve_import, spec_signature
 from durapipe.fingerprint.scopes import function_names, statement_names
@@ -37,7 +29,7 @@ class CodeInfo:
     via: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-_memo: dict[str, tuple[dict[str, Any], dict[str, Signature]]] = {}
+_memo: dict[str, tuple[dict[str, Any], Dependencies]] = {}
 
 
 def code_components(func: Callable[..., Any], project_root: Path) -> CodeInfo:
@@ -60,24 +52,25 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     given, root_given = os.path.abspath(path), os.path.abspath(project_root)
     key = closure_key(given, qualname, root_given, line)
     remembered = _memo.get(key)
-    if remembered is not None and unchanged(remembered[1]) and _same_specs(remembered[0]):
+    if remembered is not None and remembered[1].unchanged() and _same_specs(remembered[0]):
         return _info(remembered[0])
     cache = ClosureCache.for_project(Path(root_given))
     stored = cache.lookup(key)
     if stored is not None and _same_specs(stored):
         return _info(stored)
-    closure = _Closure(ProjectLayout.for_file(Path(given), Path(root_given)))
+    layout = ProjectLayout.for_file(Path(given), Path(root_given))
+    closure = _Closure(layout)
+    closure.probed.update((str(path), answer) for path, answer in layout.probed)
     closure.of_function(Path(given), qualname, line)
     for folder in Path(given).parents:
-        # Replacing a folder on the way to the step's file (by a symlink, say) changes its parent's entries.
-        closure.folders.add(str(folder))
+        # A folder on the way to the step's file replaced (by a symlink, say) moves its label.
+        closure.probed[str(folder)] = True
         if str(folder) == root_given or not folder.is_relative_to(root_given):
             break
     value = {"sources": dict(sorted(closure.sources.items())), "via": dict(sorted(closure.via.items())),
              "external": sorted(closure.external), "specs": dict(sorted(closure.specs.items()))}
-    deps = signatures(closure.files_read | closure.folders)
-    moment = now()
-    if all(settled(signature, moment) for signature in deps.values()):
+    deps = Dependencies.of(closure.files_read, closure.probed)
+    if deps.settled(now()):
         _memo[key] = (value, deps)
         cache.remember(key, value, deps)
     else:
@@ -114,7 +107,7 @@ class _Closure:
         self.via: dict[str, str] = {}
         self.external: set[str] = set()
         self.files_read: set[str] = set()
-        self.folders: set[str] = set()
+        self.probed: dict[str, bool] = {}
         self.specs: dict[str, Any] = {}
         self.names_done: set[tuple[Path, str]] = set()
         self.chains_done: set[tuple[Path, tuple[str, ...]]] = set()
@@ -177,7 +170,7 @@ class _Closure:
         if ref.name is not None:
             # `from module import name`: a submodule when the last file is one, else a name in the module.
             target = self._parse(files[-1])
-            if len(files) > 1 and _submodule(files[-2], ref.name) == target.path:
+            if len(files) > 1 and self._submodule(files[-2], ref.name) == target.path:
                 self._module_use(target, chains, route)
             else:
                 self._name(target, ref.name, user, route)
@@ -208,7 +201,7 @@ class _Closure:
             if first in module.bindings or first in module.imports:
                 self._name(module, first, _reader(first, rest), hop)
                 continue
-            submodule = _submodule(module.path, first)
+            submodule = self._submodule(module.path, first)
             if submodule is not None:
                 self.files_read.add(str(submodule))
                 self._load(submodule, hop)
@@ -249,13 +242,25 @@ class _Closure:
         resolution = resolve_import(ref, importer, self.layout)
         if external:
             self.external |= resolution.external
-        self.folders.update(str(folder) for folder in resolution.folders)
+        self.probed.update((str(path), answer) for path, answer in resolution.probed.items())
         self.specs.update(resolution.specs)
         files = []
         for file in resolution.files:
             self.files_read.add(str(file))
             files.append(self._real(file))
         return files
+
+    def _submodule(self, init: Path, name: str) -> Path | None:
+        """The submodule `name` of the package whose `__init__.py` is `init`, if it has one."""
+        if init.name != "__init__.py":
+            return None
+        folder = init.parent
+        for candidate in (folder / name / "__init__.py", folder / f"{name}.py"):
+            answer = candidate.is_file()
+            self.probed[str(candidate)] = answer
+            if answer:
+                return candidate.resolve()
+        return None
 
     def _package_init(self, files: list[Path], top: str) -> Path | None:
         for file in files:
@@ -290,16 +295,6 @@ def _reader(name: str, rest: tuple[str, ...]) -> ast.expr:
 def _has_alias(parsed: ParsedModule, name: str, ref: ImportRef) -> bool:
     # `import a.b` binds `a`; any other bound name for a dotted import is an alias (`import a.b as m`).
     return ref.name is None and "." in (ref.module or "") and name != (ref.module or "").split(".")[0]
-
-
-def _submodule(init: Path, name: str) -> Path | None:
-    if init.name != "__init__.py":
-        return None
-    folder = init.parent
-    for candidate in (folder / name / "__init__.py", folder / f"{name}.py"):
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
 
 
 def _find_function(parsed: ParsedModule, qualname: str, line: int | None) -> ast.FunctionDef | ast.AsyncFunctionDef:

@@ -150,3 +150,23 @@ def test_processes_sharing_the_cache_at_once_agree(project, monkeypatch):
         assert child.exitcode == 0
     assert all(result == results[0] for result in results)
     assert results[0] == sorted(fresh(project, "c").sources.items())
+
+
+def test_an_unrelated_new_file_in_a_searched_folder_keeps_the_closure(project, derivations):
+    first = project.code("a")
+    later()
+    project.write("notes.txt", "results of Tuesday\n")
+    project.write("pipelines/scratch.py", "X = 1\n")
+    assert project.code("a") == first
+    assert len(derivations) == 1
+
+
+def test_a_package_folder_replaced_by_a_symlink_is_detected(project, derivations):
+    first = project.code("c")
+    later()
+    (project.root / "shop").rename(project.root / "shop_real")
+    (project.root / "shop").symlink_to(project.root / "shop_real")
+    replaced = project.code("c")
+    assert len(derivations) == 2
+    assert replaced == fresh(project, "c")
+    assert "shop_real/deep.py::depth" in replaced.sources and replaced != first
