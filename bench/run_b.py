@@ -197,6 +197,8 @@ def requests_table(rows: list[dict[str, Any]]) -> str:
             continue
         ops = {k[6:]: v for k, v in row["counts"].items() if k.startswith("store.")}
         http = {k[5:]: v for k, v in row["counts"].items() if k.startswith("http.")}
+        print(f"  store calls of a no-change run, {row['tool']} N={row['n']}: {row['counts'].get('calls')}",
+              file=sys.stderr)
         where = "Azurite" if row["tool"].endswith("azurite") else "local folder"
         lines.append(f"| {where} | {row['n']} | {sum(ops.values())} ({', '.join(f'{k} {v}' for k, v in ops.items())}) | "
                      f"{sum(http.values()) if http else '-'}"

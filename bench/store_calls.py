@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/store_calls.py COUNTS.json run pipeline.py:workload_b --store URL --json
 
-Each Store method call of the command's own process is tallied by name, and for a blob store
-each HTTP request the Azure SDK sends; the counts are written to COUNTS.json at exit. Worker
+Each Store method call of the command's own process is tallied by name (and listed, with its
+key, under "calls"), and for a blob store each HTTP request the Azure SDK sends; the counts are
+written to COUNTS.json at exit. Worker
 processes are not counted (a no-change run starts none).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from durapipe.stores.local import LocalStore
 OPERATIONS = ("get", "get_with_etag", "put", "exists", "list", "etags", "stat", "delete", "read_chunks",
               "upload_stream")
 counts: Counter[str] = Counter()
+calls: list[str] = []
 
 
 def _count(cls: type, name: str) -> None:
@@ -26,6 +28,8 @@ def _count(cls: type, name: str) -> None:
 
     def counted(self, *args, **kwargs):
         counts[f"store.{name}"] += 1
+        first = args[0] if args else ""
+        calls.append(f"{name} {first if isinstance(first, str) else f'{len(first)} keys'}")
         return original(self, *args, **kwargs)
 
     setattr(cls, name, counted)
@@ -49,7 +53,7 @@ def main() -> None:
             if name in cls.__dict__:
                 _count(cls, name)
     _count_http()
-    atexit.register(lambda: open(out, "w").write(json.dumps(dict(sorted(counts.items())))))
+    atexit.register(lambda: open(out, "w").write(json.dumps({**dict(sorted(counts.items())), "calls": calls})))
     from durapipe.cli import entry
     sys.argv = ["durapipe", *args]
     entry()
