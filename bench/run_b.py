@@ -98,6 +98,8 @@ class Prefect(Tool):
 
     def run(self, project: Path, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
         env = {**env, "PREFECT_HOME": str(project / ".prefect"), "PREFECT_LOGGING_LEVEL": "WARNING",
+               # Its ephemeral API server needs more than the default 20 s to start on a loaded machine.
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
         wall, _ = timed([self.python, "flow.py"], project, env)
         return wall, {}
@@ -126,7 +128,15 @@ def run_phases(tool: Tool, n: int, rep: int, results: Results) -> list[dict[str,
                 tool.change(project, n)
             before = _lines(log)
             cpu_before = _children_cpu()
-            wall, extra = tool.run(project, env)
+            try:
+                wall, extra = tool.run(project, env)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                # One tool failing (a peer's server not starting in time) must not lose the run's other figures.
+                results.write({"kind": "b-failed", "tool": tool.name, "n": n, "rep": rep, "phase": phase,
+                               "error": str(error)[-2000:]})
+                print(f"  {tool.name:16} N={n:<5} rep {rep} {phase:8} FAILED: {str(error).splitlines()[0]}",
+                      file=sys.stderr, flush=True)
+                break
             cpu = _children_cpu() - cpu_before
             row = {"kind": "b", "tool": tool.name, "n": n, "rep": rep, "phase": phase, "wall_s": round(wall, 4),
                    "cpu_s": round(cpu, 4),
@@ -240,7 +250,14 @@ def main() -> None:
     parser.add_argument("--peer-max-n", type=int, default=200, help="run peers (and Azurite) only up to this N")
     parser.add_argument("--azurite-max-n", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--from-results", help="print the tables of an earlier run's results/b-*.jsonl instead of running")
     args = parser.parse_args()
+    if args.from_results:
+        rows = [json.loads(line) for line in Path(args.from_results).read_text().splitlines()]
+        rows = [r for r in rows if r.get("kind") in ("b", "b-requests")]
+        names = list(dict.fromkeys(r["tool"] for r in rows if r["kind"] == "b"))
+        print(render(rows, names))
+        return
 
     wanted = args.tools.split(",")
     bin_dir = ensure_peers() if {"dvc", "prefect"} & set(wanted) else None
@@ -260,16 +277,20 @@ def main() -> None:
                     if tool.name == "durapipe-azurite" and n > args.azurite_max_n:
                         continue
                     rows += run_phases(tool, n, rep, results)
+    text = render(rows, [t.name for t in tools])
+    results.write({"kind": "b-table", "markdown": text})
+    print(text)
+    print(f"\nresults: {results.path}")
+
+
+def render(rows: list[dict[str, Any]], names: list[str]) -> str:
+    """The Markdown tables of a run's rows."""
     timed_rows = [r for r in rows if r.get("kind") == "b"]
-    names = [t.name for t in tools]
     text = "Wall time\n\n" + table(timed_rows, names) + "\n\nCPU time (user + system, the process and its children)\n\n"
     text += table([{**r, "wall_s": r["cpu_s"]} for r in timed_rows], names) + "\n\n"
     if "durapipe" in names:
         text += overhead_table(timed_rows) + "\n\n" + targets(timed_rows) + "\n\n"
-    text += requests_table(rows)
-    results.write({"kind": "b-table", "markdown": text})
-    print(text)
-    print(f"\nresults: {results.path}")
+    return text + requests_table(rows)
 
 
 class _Nothing:
