@@ -1,7 +1,6 @@
 """A store in an Azure Blob Storage container (or Azurite), through azure-storage-blob."""
 from __future__ import annotations
 
-import os
 import re
 from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
@@ -100,20 +99,22 @@ class BlobStore(Store):
             return downloader.readall(), _quoted(downloader.properties.etag)
 
     def etags(self, keys: list[str]) -> dict[str, str]:
-        if not keys:
-            return {}
+        folders: dict[str, set[str]] = {}
         for key in keys:
             check_key(key)
-        # One listing of the keys' common folder (5,000 names a request) rather than a request per key.
-        common = os.path.commonprefix(keys)
-        folder = common[: common.rfind("/") + 1]
-        wanted, start = set(keys), len(self.prefix)
-        try:
-            with self._errors("list", folder):
-                return {blob.name[start:]: _quoted(blob.etag) for blob in self._client.list_blobs(name_starts_with=self.prefix + folder)
-                        if blob.name[start:] in wanted}
-        except NotFoundError:
-            return {}
+            folders.setdefault(key[: key.rfind("/") + 1], set()).add(key)
+        # One listing per folder of the keys (5,000 names a request) rather than a request per key.
+        found: dict[str, str] = {}
+        start = len(self.prefix)
+        for folder, wanted in sorted(folders.items()):
+            try:
+                with self._errors("list", folder):
+                    found.update({blob.name[start:]: _quoted(blob.etag)
+                                  for blob in self._client.list_blobs(name_starts_with=self.prefix + folder)
+                                  if blob.name[start:] in wanted})
+            except NotFoundError:
+                return {}  # the container does not exist yet: nothing was ever stored
+        return found
 
     def read_chunks(self, key: str) -> Iterator[bytes]:
         blob = self._blob(key)

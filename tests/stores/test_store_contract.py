@@ -196,3 +196,11 @@ def test_etags_of_no_keys_is_empty(store: Store) -> None:
 def test_etags_rejects_an_invalid_key(store: Store) -> None:
     with pytest.raises(InvalidNameError):
         store.etags(["steps/ok.json", "a/../b"])
+
+
+def test_etags_of_keys_in_several_folders_names_each(store: Store) -> None:
+    store.put("steps/a.json", b"a")
+    store.put("artifacts/" + "1" * 64, b"x")
+    store.put("runs/r.json", b"r")
+    etags = store.etags(["steps/a.json", "artifacts/" + "1" * 64, "artifacts/" + "2" * 64])
+    assert set(etags) == {"steps/a.json", "artifacts/" + "1" * 64}
