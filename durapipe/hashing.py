@@ -151,24 +151,29 @@ class HashCache:
     def _connect(self) -> sqlite3.Connection:
         # A connection must not cross a fork: a child process opens its own.
         if self._connection is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, check_same_thread=False,
-                                         isolation_level=None)
-            _while_locked(lambda: _set_up(connection), self.path)
-            self._connection, self._pid = connection, os.getpid()
+            self._connection, self._pid = open_cache_database(self.path, _HASHES_TABLE), os.getpid()
         return self._connection
 
 
-def _set_up(connection: sqlite3.Connection) -> None:
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-        "ctime_ns INTEGER, inode INTEGER, hash TEXT)"
-    )
+_HASHES_TABLE = ("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+                 "ctime_ns INTEGER, inode INTEGER, hash TEXT)")
 
 
-def _while_locked(action: Any, path: Path) -> Any:
+def open_cache_database(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to the sqlite cache at `path` (WAL, autocommit), its table created by `schema`; safe across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=LOCK_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+
+    def set_up() -> None:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(schema)
+
+    while_locked(set_up, path)
+    return connection
+
+
+def while_locked(action: Any, path: Path) -> Any:
     """Run `action`, again while sqlite reports the database locked, for up to LOCK_TIMEOUT_S.
 
     Processes that open a new cache at the same moment race to switch it to WAL, and sqlite
@@ -183,7 +188,7 @@ def _while_locked(action: Any, path: Path) -> Any:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             if time.monotonic() >= deadline:
-                raise DurapipeError(f"The hash cache {path} stayed locked for {LOCK_TIMEOUT_S:g} seconds; "
+                raise DurapipeError(f"The cache {path} stayed locked for {LOCK_TIMEOUT_S:g} seconds; "
                                     f"another process holds it.") from exc
         time.sleep(pause)
         pause = min(pause * 2, 0.2)

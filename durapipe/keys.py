@@ -11,9 +11,9 @@ import re
 from durapipe.errors import InvalidNameError
 from durapipe.names import check_blob_name, check_id, check_name
 
-ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA = (
-    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/")
-RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, "index/")
+ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX = (
+    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/", "index/")
+RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -32,6 +32,11 @@ def artifact_key(digest: str) -> str:
 def step_key(fingerprint: str) -> str:
     """`steps/<fingerprint>.json`: the one commit of a step result."""
     return f"{STEPS}{check_digest(fingerprint, 'fingerprint')}.json"
+
+
+def step_index_key(pipeline: str) -> str:
+    """`index/steps/<pipeline>.json`: the commits the last run of a pipeline used (a hint)."""
+    return f"{INDEX}steps/{check_name(pipeline, 'pipeline name')}.json"
 
 
 def run_key(run_id: str) -> str:

@@ -1,6 +1,7 @@
 """Finding pipelines and steps by name: `file.py:name` or `module:name`, and the step-reference gate."""
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -60,7 +61,7 @@ def resolve_step(ref: str, code_root: str | None) -> Step:
         raise SpecError(f"Step reference {ref!r} names a step defined inside a function; "
                         "define steps at the top level of a module so they can be imported.")
     if code_root:
-        root = str(Path(code_root).resolve())
+        root = _resolved(code_root)
         if root not in sys.path:
             sys.path.insert(0, root)
     try:
@@ -76,6 +77,12 @@ def resolve_step(ref: str, code_root: str | None) -> Step:
     if not isinstance(found, Step):
         raise SpecError(refused)
     return found
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(folder: str) -> str:
+    # Once per code root, not once per step: resolving costs a system call per part of the path.
+    return str(Path(folder).resolve())
 
 
 def _static_attr(obj: Any, name: str) -> Any:

@@ -12,16 +12,38 @@ from durapipe.errors import DefinitionError, DurapipeError, UsageError
 
 STATE_FOLDER = ".durapipe"
 _MARKERS = ("pyproject.toml", ".git")
+# folder as given -> the resolved folders searched, nearest first, the last one the answer.
+_searched: dict[str, tuple[tuple[str, ...], bool]] = {}
 
 
 def find_project_root(path: Path | str | None = None) -> Path:
     """The nearest folder at or above `path` (a file's folder; default: cwd) holding pyproject.toml or .git, else that folder."""
-    start = Path(path if path is not None else Path.cwd()).resolve()
-    folder = start if start.is_dir() else start.parent
+    start = os.path.abspath(path if path is not None else os.getcwd())
+    given = start if os.path.isdir(start) else os.path.dirname(start)
+    remembered = _searched.get(given)
+    # A remembered answer is checked again (no marker has appeared below it, it still has its own):
+    # a few stats, where resolving the path again costs one per part of it.
+    if remembered is not None and _still_holds(*remembered):
+        chain, found = remembered
+        return Path(chain[-1] if found else chain[0])
+    folder = Path(given).resolve()
+    chain: list[str] = []
     for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in _MARKERS):
+        chain.append(str(candidate))
+        if _has_marker(str(candidate)):
+            _searched[given] = (tuple(chain), True)
             return candidate
+    _searched[given] = (tuple(chain), False)
     return folder
+
+
+def _has_marker(folder: str) -> bool:
+    return any(os.path.exists(os.path.join(folder, marker)) for marker in _MARKERS)
+
+
+def _still_holds(chain: tuple[str, ...], found: bool) -> bool:
+    below = chain[:-1] if found else chain
+    return not any(_has_marker(folder) for folder in below) and (not found or _has_marker(chain[-1]))
 
 
 def state_dir(start: Path | str | None = None) -> Path:

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+import re
+from typing import Any, Iterable, Iterator
 
 from durapipe.errors import DurapipeError, NotFoundError, StoreError
 from durapipe.keys import RUNS as RUN_PREFIX
-from durapipe.keys import artifact_key, run_key, step_key
+from durapipe.keys import artifact_key, run_key, step_index_key, step_key
 from durapipe.stores.quarantine import quarantine
 
 RECORD_SCHEMA = 1
+INDEX_SCHEMA = 1
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 __all__ = ["run_key", "step_key"]  # re-exported: callers built keys from here before durapipe/keys.py
 
 
@@ -25,6 +28,11 @@ def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
         data = store.get(key)
     except NotFoundError:
         return None
+    return _usable_record(store, key, fingerprint, data)
+
+
+def _usable_record(store: Any, key: str, fingerprint: str, data: bytes) -> dict[str, Any] | None:
+    """The record in `data` (read from `key`), or None after moving it to quarantine/ when it is not usable."""
     problem = None
     try:
         record = json.loads(data)
@@ -65,6 +73,117 @@ def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = Fal
         return record
     # Another writer committed first: its identical-by-fingerprint result wins, ours is discarded.
     return _load(store, key)
+
+
+class StepIndex:
+    """The commit records a pipeline's last run used, each with its commit's etag: one read for them all.
+
+    The commits stay the truth. An entry is used only while its commit still has the etag the
+    entry was taken with and its outputs are still stored (checked for all entries at once,
+    `Store.etags`); anything else is read from the commit itself, as `find_step_record` does.
+    A missing, stale or damaged index costs reads, never a wrong reuse.
+    """
+
+    def __init__(self, store: Any, pipeline: str) -> None:
+        self.store = store
+        self.key = step_index_key(pipeline)
+        self.pipeline = pipeline
+        self._entries = _read_index(store, self.key)
+        self._current: dict[str, str] | None = None
+        # fingerprint -> (record, etag of the commit holding exactly that record), as checked here.
+        self._checked: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def find(self, fingerprint: str) -> dict[str, Any] | None:
+        """The usable committed record of `fingerprint`, or None when nothing usable is committed under it."""
+        checked = self._checked.get(fingerprint)
+        if checked is not None:
+            return checked[0]
+        entry = self._entries.get(fingerprint)
+        if entry is not None and self._still_committed(fingerprint, entry):
+            self._checked[fingerprint] = (entry["record"], entry["etag"])
+            return entry["record"]
+        key = step_key(fingerprint)
+        try:
+            data, etag = self.store.get_with_etag(key)
+        except NotFoundError:
+            return None
+        record = _usable_record(self.store, key, fingerprint, data)
+        if record is not None:
+            self._checked[fingerprint] = (record, etag)
+        return record
+
+    def _still_committed(self, fingerprint: str, entry: dict[str, Any]) -> bool:
+        if self._current is None:
+            # One call for every entry's commit and outputs (one listing per folder on Blob storage).
+            outputs = sorted({artifact_key(ref["hash"]) for known in self._entries.values()
+                              for ref in known["record"]["outputs"].values()})
+            self._current = self.store.etags([step_key(known) for known in self._entries] + outputs)
+        return (self._current.get(step_key(fingerprint)) == entry["etag"]
+                and all(artifact_key(ref["hash"]) in self._current for ref in entry["record"]["outputs"].values()))
+
+    def save(self, fingerprints: Iterable[str]) -> None:
+        """Make the index hold the commits of `fingerprints` (those committed); writes nothing when it already does."""
+        entries: dict[str, dict[str, Any]] = {}
+        for fingerprint in sorted(set(fingerprints)):
+            if self.find(fingerprint) is not None:
+                record, etag = self._checked[fingerprint]
+                entries[fingerprint] = {"etag": etag, "record": record}
+        if entries == self._entries:
+            return
+        document = {"schema": INDEX_SCHEMA, "pipeline": self.pipeline, "entries": entries}
+        self.store.put(self.key, json.dumps(document, sort_keys=True).encode())
+        self._entries = entries
+
+
+# (store URL, key) -> (etag, entries) of the index this process read last: planning and recording
+# a run read the same index, and checking its etag is cheaper than reading and decoding it again.
+_indexes_read: dict[tuple[str, str], tuple[str, dict[str, dict[str, Any]]]] = {}
+
+
+def _read_index(store: Any, key: str) -> dict[str, dict[str, Any]]:
+    remembered = _indexes_read.get((store.url, key))
+    if remembered is not None:
+        try:
+            if store.stat(key).etag == remembered[0]:
+                return remembered[1]
+        except NotFoundError:
+            return {}
+    try:
+        data, etag = store.get_with_etag(key)
+    except NotFoundError:
+        return {}
+    entries = _index_entries(data)
+    _indexes_read[(store.url, key)] = (etag, entries)
+    return entries
+
+
+def _index_entries(data: bytes) -> dict[str, dict[str, Any]]:
+    # A hint only: an index that is unreadable, of another schema or with odd entries counts for less.
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(document, dict) or document.get("schema") != INDEX_SCHEMA or not isinstance(document.get("entries"), dict):
+        return {}
+    entries = {}
+    for fingerprint, entry in document["entries"].items():
+        record = entry.get("record") if isinstance(entry, dict) else None
+        if (_is_fingerprint(fingerprint) and isinstance(record, dict) and record.get("fingerprint") == fingerprint
+                and isinstance(entry.get("etag"), str) and _has_output_refs(record)):
+            entries[fingerprint] = {"etag": entry["etag"], "record": record}
+    return entries
+
+
+def _has_output_refs(record: dict[str, Any]) -> bool:
+    outputs = record.get("outputs")
+    return isinstance(outputs, dict) and all(
+        isinstance(ref, dict) and _is_fingerprint(ref.get("hash")) for ref in outputs.values())
+
+
+def indexed_fingerprints(run_record: dict[str, Any]) -> list[str]:
+    """The fingerprints of the commits a finished run used (a mapped step's partitions are not indexed)."""
+    return [entry["fingerprint"] for entry in run_record.get("steps", {}).values()
+            if entry.get("status") in ("ran", "reused") and entry.get("fingerprint") and not entry.get("partitions")]
 
 
 def write_run_record(store: Any, record: dict[str, Any]) -> None:
@@ -121,6 +240,10 @@ def previous_run_with_step(store: Any, pipeline: str | None, step: str,
         if (other.get("steps", {}).get(step) or {}).get("components"):
             return other
     return None
+
+
+def _is_fingerprint(value: object) -> bool:
+    return isinstance(value, str) and _FINGERPRINT.fullmatch(value) is not None
 
 
 def _load(store: Any, key: str) -> dict[str, Any]:

@@ -21,3 +21,21 @@ def test_without_markers_the_files_own_folder_is_the_root(tmp_path):
     folder.mkdir()
     (folder / "p.py").write_text("")
     assert find_project_root(folder / "p.py") == folder.resolve()
+
+
+def test_a_marker_created_after_a_lookup_is_seen_by_the_next_one(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    assert find_project_root(inner / "f.py") == tmp_path.resolve()
+    (tmp_path / "a" / "pyproject.toml").write_text("")
+    assert find_project_root(inner / "f.py") == (tmp_path / "a").resolve()
+
+
+def test_a_marker_removed_after_a_lookup_is_seen_by_the_next_one(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".git").mkdir()
+    assert find_project_root(tmp_path / "a") == (tmp_path / "a").resolve()
+    (tmp_path / "a" / ".git").rmdir()
+    assert find_project_root(tmp_path / "a") == tmp_path.resolve()

@@ -1,9 +1,16 @@
-"""Step commits: one fingerprint has one record, whoever races for it."""
+"""Step commits: one fingerprint has one record, whoever races for it; the step index, one read for a run's commits."""
 from __future__ import annotations
 
+import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from durapipe.records import commit_step_record
+import pytest
+
+from durapipe.keys import step_index_key
+from durapipe.records import StepIndex, commit_step_record, indexed_fingerprints, step_key
+from durapipe.stores.base import Store
 
 FINGERPRINT = "c" * 64
 RACERS = 100
@@ -21,3 +28,130 @@ def test_100_racing_commits_of_one_fingerprint_leave_one_record_that_every_racer
     assert len({r["outputs"]["model"]["hash"] for r in reported}) == 1
     assert list(store.list("steps/")) == [f"steps/{FINGERPRINT}.json"]
     assert store.get(f"steps/{FINGERPRINT}.json") and reported[0]["run_id"].startswith("run-")
+
+
+FP_A, FP_B, FP_C = "a" * 64, "b" * 64, "c" * 64
+
+
+class Counted:
+    """A real store with a tally of the calls made to it (a spy, not a double: every call goes through)."""
+
+    def __init__(self, store: Store) -> None:
+        self.inner = store
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def record(fingerprint: str, output: str = "1" * 64) -> dict[str, Any]:
+    return {"schema": 1, "fingerprint": fingerprint, "step": "s", "pipeline": "p",
+            "outputs": {"out": {"hash": output, "kind": "file", "size": 1}}, "run_id": "r1"}
+
+
+@pytest.fixture
+def indexed(store: Store) -> Store:
+    for output in ("1" * 64, "2" * 64, "9" * 64):
+        store.put(f"artifacts/{output}", b"x")
+    for fingerprint in (FP_A, FP_B):
+        commit_step_record(store, record(fingerprint))
+    StepIndex(store, "p").save([FP_A, FP_B])
+    return store
+
+
+def test_indexed_records_are_found_without_reading_their_commits(indexed: Store) -> None:
+    counted = Counted(indexed)
+    index = StepIndex(counted, "p")
+    assert index.find(FP_A) == record(FP_A)
+    assert index.find(FP_B) == record(FP_B)
+    assert counted.calls == Counter({"get_with_etag": 1, "etags": 1})
+
+
+def test_an_index_read_again_unchanged_costs_one_stat(indexed: Store) -> None:
+    StepIndex(indexed, "p").find(FP_A)
+    counted = Counted(indexed)
+    assert StepIndex(counted, "p").find(FP_A) == record(FP_A)
+    assert counted.calls == Counter({"stat": 1, "etags": 1})
+
+
+def test_an_index_rewritten_since_it_was_read_is_read_again(indexed: Store) -> None:
+    StepIndex(indexed, "p").find(FP_A)
+    commit_step_record(indexed, record(FP_C))
+    StepIndex(indexed, "p").save([FP_A, FP_C])
+    counted = Counted(indexed)
+    assert StepIndex(counted, "p").find(FP_C) == record(FP_C)
+    assert counted.calls["get_with_etag"] == 1 and counted.calls["etags"] == 1
+
+
+def test_a_commit_overwritten_after_indexing_is_read_from_the_commit(indexed: Store) -> None:
+    commit_step_record(indexed, record(FP_A, output="2" * 64), overwrite=True)
+    assert StepIndex(indexed, "p").find(FP_A) == record(FP_A, output="2" * 64)
+
+
+def test_a_commit_deleted_after_indexing_is_not_found(indexed: Store) -> None:
+    indexed.delete(step_key(FP_A))
+    assert StepIndex(indexed, "p").find(FP_A) is None
+
+
+def test_an_indexed_record_whose_output_is_gone_is_not_used(indexed: Store) -> None:
+    indexed.delete("artifacts/" + "1" * 64)
+    assert StepIndex(indexed, "p").find(FP_A) is None
+    assert not indexed.exists(step_key(FP_A))  # the commit went to quarantine/, as find_step_record does
+
+
+def test_a_fingerprint_missing_from_the_index_is_read_from_its_commit(indexed: Store) -> None:
+    commit_step_record(indexed, record(FP_C))
+    assert StepIndex(indexed, "p").find(FP_C) == record(FP_C)
+
+
+def test_a_damaged_index_falls_back_to_the_commits(indexed: Store) -> None:
+    indexed.put(step_index_key("p"), b"{not json")
+    assert StepIndex(indexed, "p").find(FP_A) == record(FP_A)
+
+
+def test_an_entry_naming_another_fingerprint_is_ignored(indexed: Store) -> None:
+    document = json.loads(indexed.get(step_index_key("p")))
+    document["entries"][FP_A]["record"] = record(FP_B)
+    indexed.put(step_index_key("p"), json.dumps(document).encode())
+    assert StepIndex(indexed, "p").find(FP_A) == record(FP_A)
+
+
+def test_an_entry_with_a_forged_record_but_an_old_etag_is_not_used(indexed: Store) -> None:
+    document = json.loads(indexed.get(step_index_key("p")))
+    document["entries"][FP_A]["etag"] = '"someone-else"'
+    document["entries"][FP_A]["record"] = record(FP_A, output="9" * 64)
+    indexed.put(step_index_key("p"), json.dumps(document).encode())
+    assert StepIndex(indexed, "p").find(FP_A) == record(FP_A)
+
+
+def test_saving_an_unchanged_index_writes_nothing(indexed: Store) -> None:
+    counted = Counted(indexed)
+    StepIndex(counted, "p").save([FP_B, FP_A])
+    assert counted.calls["put"] == 0
+
+
+def test_an_uncommitted_fingerprint_is_not_indexed(indexed: Store) -> None:
+    StepIndex(indexed, "p").save([FP_A, FP_C])
+    assert set(json.loads(indexed.get(step_index_key("p")))["entries"]) == {FP_A}
+
+
+def test_each_pipeline_has_its_own_index(indexed: Store) -> None:
+    counted = Counted(indexed)
+    assert StepIndex(counted, "other").find(FP_A) == record(FP_A)
+    # Its own (missing) index, then the commit itself and its output: p's index is never consulted.
+    assert counted.calls == Counter({"get_with_etag": 2, "exists": 1})
+
+
+def test_a_run_indexes_the_commits_of_its_ran_and_reused_steps_but_not_mapped_ones() -> None:
+    run = {"steps": {"a": {"status": "ran", "fingerprint": FP_A}, "b": {"status": "reused", "fingerprint": FP_B},
+                     "c": {"status": "failed", "fingerprint": FP_C}, "d": {"status": "not_run", "fingerprint": None},
+                     "m": {"status": "ran", "fingerprint": "d" * 64, "partitions": {"total": 2}}}}
+    assert indexed_fingerprints(run) == [FP_A, FP_B]

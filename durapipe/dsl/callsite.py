@@ -6,8 +6,26 @@ import linecache
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 _DSL_DIR = str(Path(__file__).resolve().parent)
+_DSL_FILES = frozenset(os.listdir(_DSL_DIR))
+
+
+class Lazy:
+    """Text made only when shown: a location is read from the source file only for an error message."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make: Callable[[], str] | None = make
+        self._text = ""
+
+    def __str__(self) -> str:
+        if self._make is not None:
+            self._text, self._make = self._make(), None
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def user_location() -> str:
@@ -39,10 +57,12 @@ def _def_line(filename: str, first: int) -> int:
     return first
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _is_internal(filename: str) -> bool:
     if filename == "<string>":
         return True  # the __init__ that dataclasses generate for a declaration
+    if os.path.basename(filename) not in _DSL_FILES:
+        return False  # no file of the definition layer has that name: no need to resolve the path
     try:
         return str(Path(filename).resolve().parent) == _DSL_DIR
     except OSError:
@@ -50,9 +70,14 @@ def _is_internal(filename: str) -> bool:
 
 
 def _short(filename: str) -> str:
+    return _short_from(filename, os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_from(filename: str, cwd: str) -> str:
     # Relative to the working folder when inside it: short, and still clickable in a terminal.
     try:
-        relative = os.path.relpath(filename)
+        relative = os.path.relpath(filename, cwd)
     except ValueError:
         return filename
     return filename if relative.startswith("..") else relative

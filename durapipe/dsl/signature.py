@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from durapipe.dsl.callsite import function_location
+from durapipe.dsl.callsite import Lazy, function_location
 from durapipe.dsl.markers import Input, Output
 from durapipe.errors import DefinitionError, InvalidNameError
 from durapipe.names import check_name
@@ -28,7 +28,7 @@ class Signature:
 
 def read_signature(func: Callable, kind: str, allow_outputs: bool) -> Signature:
     """Read `func`'s arguments; raise DefinitionError naming the function's file:line on a mistake."""
-    where = function_location(func)
+    where = Lazy(lambda: function_location(func))
     label = f"{kind} {func.__name__}"
     try:
         sig = inspect.signature(func, eval_str=True)
@@ -37,7 +37,7 @@ def read_signature(func: Callable, kind: str, allow_outputs: bool) -> Signature:
     result = Signature()
     outputs = []
     for param in sig.parameters.values():
-        what = f"{label} argument {param.name!r} ({where})"
+        what = Lazy(lambda name=param.name: f"{label} argument {name!r} ({where})")
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise DefinitionError(f"The {what} must be a plain named argument, not *args, **kwargs or positional-only.")
         try:
@@ -79,7 +79,7 @@ def _non_none_args(annotation: Any) -> list | None:
     return None
 
 
-def _param_spec(param: inspect.Parameter, what: str) -> ParamSpec:
+def _param_spec(param: inspect.Parameter, what: str | Lazy) -> ParamSpec:
     type_name, nullable = _param_type(param.annotation, what)
     if param.default is param.empty:
         return ParamSpec(type=type_name, required=True, nullable=nullable)
@@ -94,7 +94,7 @@ def _clause(problem: str) -> str:
     return problem if problem.startswith("expects") else f"is not JSON-serialisable: {problem}"
 
 
-def _param_type(annotation: Any, what: str) -> tuple[str, bool]:
+def _param_type(annotation: Any, what: str | Lazy) -> tuple[str, bool]:
     if annotation is inspect.Parameter.empty:
         return "any", False
     if annotation in _PLAIN_TYPES:

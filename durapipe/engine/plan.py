@@ -14,7 +14,7 @@ from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.engine.run_step import step_result
-from durapipe.records import create_run_record, find_step_record
+from durapipe.records import StepIndex, create_run_record
 from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
 from durapipe.engine.scheduling import step_inputs
 
@@ -48,6 +48,7 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
     spec = request["spec"]
     plan = Plan(inputs=bind_inputs(store, spec, request.get("inputs") or {}))
     force = set(request.get("force") or [])
+    index = StepIndex(store, spec["name"])
     outputs: dict[str, dict[str, Any]] = {}
     for step in spec["steps"]:
         name = step["name"]
@@ -60,12 +61,12 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
         task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
                 "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
         if step.get("map"):
-            result = _resolve_mapped(store, task)
+            result = _resolve_mapped(store, task, index)
             step_plan.fingerprint = result["fingerprint"] if result else None
         else:
             identity = identify_step(task)
             step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
-            record = find_step_record(store, identity.fingerprint)
+            record = index.find(identity.fingerprint)
             result = None if record is None else step_result(record, "reused", task)
         if "all" in force or name in force:
             step_plan.reason = "it was forced with --force"
@@ -97,12 +98,12 @@ def plan_run(store: Any, request: RunRequest) -> PlanResult:
     return {"inputs": plan.inputs, "reused": plan.reused}
 
 
-def _resolve_mapped(store: Any, task: StepTask) -> StepResult | None:
+def _resolve_mapped(store: Any, task: StepTask, index: StepIndex) -> StepResult | None:
     """A mapped step is reused when every one of its partitions is committed."""
     parts = []
     for partition in list_partitions(store, task):
         identity = identify_step({**task, "partition": partition})
-        record = find_step_record(store, identity.fingerprint)
+        record = index.find(identity.fingerprint)
         if record is None:
             return None
         parts.append(step_result(record, "reused", {**task, "partition": partition}))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
-from durapipe.records import read_run_record, write_run_record
+from durapipe.records import StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.registry import register_from_run
 from durapipe.scratch import new_scratch_dir
@@ -112,6 +112,7 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     index_producers(store, record)
     write_run_record(store, record)
+    StepIndex(store, record["pipeline"]).save(indexed_fingerprints(record))
     return run_summary(record)
 
 

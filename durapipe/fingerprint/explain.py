@@ -1,7 +1,7 @@
 """Why two fingerprints differ: the components (code, parameter, input, package, Python, version) that changed."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from durapipe.canonical import canonical_json
@@ -19,6 +19,7 @@ class Change:
     new: Any = None
     added: bool = False
     removed: bool = False
+    via: str | None = None  # for code: the chain of names from the step that reached it
 
     def describe(self) -> str:
         """One sentence saying what changed, in the user's words."""
@@ -26,14 +27,19 @@ class Change:
             return "there is no earlier fingerprint of this step to compare with"
         what = _WHAT[self.kind](self.name) if self.kind in _WHAT else f"{self.kind} {self.name}"
         if self.added:
-            return f"{what} was added" + ("" if self.kind == "code" else f" ({self._show(self.new)})")
+            return f"{what} was added" + (self._reached() if self.kind == "code" else f" ({self._show(self.new)})")
         if self.removed:
-            return f"{what} was removed" + ("" if self.kind == "code" else f" (was {self._show(self.old)})")
+            return f"{what} was removed" + (self._reached() if self.kind == "code" else f" (was {self._show(self.old)})")
         if self.kind == "code":
-            return f"code changed in {self.name}"
+            return f"code changed in {self.name}" + self._reached()
         if self.kind == "input":
             return f"input {self.name} changed (content {self._show(self.old)} -> {self._show(self.new)})"
         return f"{what} changed from {self._show(self.old)} to {self._show(self.new)}"
+
+    def _reached(self) -> str:
+        if not self.via or self.via == self.name:
+            return ""
+        return f", reached by {self.via}"
 
     def _show(self, value: Any) -> str:
         if self.kind == "input":
@@ -63,7 +69,9 @@ def explain(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
     if not old:
         return [Change("new", "", None, None)]
     changes: list[Change] = []
-    changes += _compare("code", old.get("code") or {}, new.get("code") or {})
+    via = {**(old.get("code_via") or {}), **(new.get("code_via") or {})}
+    changes += [replace(change, via=via.get(change.name))
+                for change in _compare("code", old.get("code") or {}, new.get("code") or {})]
     changes += _compare("param", old.get("params") or {}, new.get("params") or {})
     changes += _compare("input", old.get("inputs") or {}, new.get("inputs") or {})
     old_env, new_env = old.get("env") or {}, new.get("env") or {}
@@ -71,7 +79,7 @@ def explain(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
     changes += _compare("package", old_env.get("packages") or {}, new_env.get("packages") or {})
     changes += _compare("version", {"version": old.get("version")}, {"version": new.get("version")})
     # Components this module does not know yet (from a newer durapipe) are still reported.
-    known = ("code", "params", "inputs", "env", "version")
+    known = ("code", "params", "inputs", "env", "version", "code_via")
     changes += _compare("component", {k: v for k, v in old.items() if k not in known}, {k: v for k, v in new.items() if k not in known})
     return changes
 

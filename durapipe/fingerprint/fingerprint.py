@@ -13,13 +13,15 @@ from durapipe.fingerprint.params import canonical_params
 # The step's name is not a component: the same function with the same parameters and inputs
 # computes the same outputs whatever the pipeline calls it, and its code label names it anyway.
 COMPONENT_KEYS = ("code", "params", "inputs", "env", "version")
+# Kept beside the components to explain a change (how the step reached each code label), never hashed.
+DESCRIPTIVE_KEYS = ("code_via",)
 
 StepCode = Callable[..., Any] | tuple[Path | str, str]
 
 
 def compute_fingerprint(components: dict[str, Any]) -> str:
-    """Hex sha256 of the canonical JSON of `components`; equal components always give the same fingerprint."""
-    return hash_value(components)
+    """Hex sha256 of the canonical JSON of `components` (descriptive keys left out); equal components give the same fingerprint."""
+    return hash_value({key: value for key, value in components.items() if key not in DESCRIPTIVE_KEYS})
 
 
 def step_components(
@@ -45,4 +47,5 @@ def step_components(
         "inputs": dict(sorted(input_hashes.items())),
         "env": environment_components(code.packages),
         "version": version,
+        "code_via": code.via,
     }

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from durapipe.errors import InvalidNameError
+from durapipe.errors import InvalidNameError, NotFoundError
 
 CHUNK_SIZE = 4 * 1024 * 1024
 MAX_KEY_LENGTH = 1024
@@ -104,6 +104,25 @@ class Store(ABC):
     @abstractmethod
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         """Store exactly `size` bytes read from `stream` under `key`, streamed; if_absent as in put."""
+
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        """The bytes under `key` and the etag of exactly that version; raises NotFoundError when absent."""
+        # Generic: an etag taken before and after the read vouches for the bytes in between.
+        while True:
+            etag = self.stat(key).etag
+            data = self.get(key)
+            if self.stat(key).etag == etag:
+                return data, etag
+
+    def etags(self, keys: list[str]) -> dict[str, str]:
+        """The current etag of each of `keys` that is stored (absent keys left out), in as few requests as the store allows."""
+        found: dict[str, str] = {}
+        for key in keys:
+            try:
+                found[key] = self.stat(key).etag
+            except NotFoundError:
+                continue
+        return found
 
     def upload_file(self, key: str, path: str | os.PathLike[str], *, if_absent: bool = False) -> bool:
         """Store the file at `path` under `key`, streamed; if_absent as in put."""

@@ -93,6 +93,30 @@ class BlobStore(Store):
         with self._errors("read", key):
             return blob.download_blob().readall()
 
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        blob = self._blob(key)
+        with self._errors("read", key):
+            downloader = blob.download_blob()
+            return downloader.readall(), _quoted(downloader.properties.etag)
+
+    def etags(self, keys: list[str]) -> dict[str, str]:
+        folders: dict[str, set[str]] = {}
+        for key in keys:
+            check_key(key)
+            folders.setdefault(key[: key.rfind("/") + 1], set()).add(key)
+        # One listing per folder of the keys (5,000 names a request) rather than a request per key.
+        found: dict[str, str] = {}
+        start = len(self.prefix)
+        for folder, wanted in sorted(folders.items()):
+            try:
+                with self._errors("list", folder):
+                    found.update({blob.name[start:]: _quoted(blob.etag)
+                                  for blob in self._client.list_blobs(name_starts_with=self.prefix + folder)
+                                  if blob.name[start:] in wanted})
+            except NotFoundError:
+                return {}  # the container does not exist yet: nothing was ever stored
+        return found
+
     def read_chunks(self, key: str) -> Iterator[bytes]:
         blob = self._blob(key)
         with self._errors("read", key):
@@ -140,7 +164,7 @@ class BlobStore(Store):
         blob = self._blob(key)
         with self._errors("stat", key):
             properties = blob.get_blob_properties()
-        return KeyInfo(size=properties.size, etag=properties.etag, modified=properties.last_modified)
+        return KeyInfo(size=properties.size, etag=_quoted(properties.etag), modified=properties.last_modified)
 
     def delete(self, key: str) -> None:
         blob = self._blob(key)
@@ -221,3 +245,7 @@ def _reason(error: AzureError) -> str:
     text = str(getattr(error, "reason", None) or error.message or type(error).__name__).splitlines()[0]
     return f"{code}: {text}" if code else text
 
+
+def _quoted(etag: str) -> str:
+    # Blob properties quote an etag, a listing does not: one form, so they compare equal.
+    return etag if etag.startswith('"') else f'"{etag}"'

@@ -37,6 +37,27 @@ class LocalStore(Store):
             with open(path, "rb") as stream:
                 return stream.read()
 
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        path = self._path(key)
+        with self._errors("read", key):
+            with open(path, "rb") as stream:
+                # An open file keeps its version: a writer renames a new file into place, never writes in it.
+                info = os.fstat(stream.fileno())
+                return stream.read(), _etag(info)
+
+    def etags(self, keys: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key in keys:
+            path = self._path(key)
+            try:
+                with self._errors("stat", key):
+                    info = os.stat(path)
+            except NotFoundError:
+                continue
+            if stat_module.S_ISREG(info.st_mode):
+                found[key] = _etag(info)
+        return found
+
     def read_chunks(self, key: str) -> Iterator[bytes]:
         path = self._path(key)
         with self._errors("read", key):
@@ -204,3 +225,8 @@ def _unlink_missing_ok(path: str) -> None:
 
 def _raise(error: OSError) -> None:
     raise error
+
+
+def _etag(info: os.stat_result) -> str:
+    # Every write renames a new file into place: a new inode and mtime, so a new etag.
+    return f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}"'

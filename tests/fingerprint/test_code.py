@@ -143,3 +143,83 @@ def test_a_method_reads_module_names_even_when_its_class_binds_the_same_name(pro
     source = "import helpers\n\n\nclass Model:\n    helpers = None\n\n    def fit(self):\n        return helpers.double(1)\n\n\ndef g():\n    return Model()\n"
     project.write("pipelines/classy.py", source)
     assert "helpers.py" in project.code("g", "pipelines/classy.py").sources
+
+
+def test_a_comment_in_an_imported_module_does_not_change_the_code(project):
+    before = project.code("a")
+    project.edit("helpers.py", "def double(x):\n", "# doubles, as the March notebook did\ndef double(x):  # hot path\n")
+    assert project.code("a") == before
+
+
+def test_a_docstring_edit_in_an_imported_module_does_not_change_the_code(project):
+    project.write("helpers.py", '"""Helpers."""\n\n\ndef double(x):\n    """Twice x."""\n    return 2 * x\n')
+    before = project.code("a")
+    project.write("helpers.py", '"""Helpers, documented better."""\n\n\ndef double(x):\n    """Return x times two."""\n    return 2 * x\n')
+    assert project.code("a") == before
+
+
+def test_a_whitespace_only_edit_does_not_change_the_code(project):
+    before = project.code("a")
+    project.write("helpers.py", "\n\ndef double( x ):\n\n    return 2*x\n\n\n")
+    assert project.code("a") == before
+
+
+def test_a_docstring_edit_of_the_step_itself_does_not_change_its_code(project):
+    before = project.code("d")
+    project.edit("pipelines/retrain.py", "def d(x):\n", 'def d(x):\n    """Serialise x."""\n')
+    assert project.code("d") == before
+
+
+def test_only_the_functions_a_step_reaches_in_an_imported_module_count(project):
+    project.write("helpers.py", "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n")
+    before = project.code("a")
+    project.edit("helpers.py", "3 * x", "4 * x")
+    assert project.code("a") == before
+
+
+def test_a_constant_the_step_reaches_in_an_imported_module_counts(project):
+    project.write("helpers.py", "FACTOR = 2\n\n\ndef double(x):\n    return FACTOR * x\n")
+    before = project.code("a")
+    project.edit("helpers.py", "FACTOR = 2", "FACTOR = 3")
+    assert project.code("a") != before
+
+
+def test_a_module_that_imports_an_edited_one_changes_only_steps_reaching_the_edit(project):
+    project.write("utils.py", "import feature\n\n\ndef scaled(x):\n    return feature.scale(x)\n\n\n"
+                              "def plain(x):\n    return x\n")
+    project.write("pipelines/uses_utils.py", "import utils\n\n\ndef g(x):\n    return utils.plain(x)\n\n\n"
+                                             "def h(x):\n    return utils.scaled(x)\n")
+    g, h = project.code("g", "pipelines/uses_utils.py"), project.code("h", "pipelines/uses_utils.py")
+    project.edit("feature.py", "x / 10", "x / 100")
+    assert project.code("g", "pipelines/uses_utils.py") == g
+    assert project.code("h", "pipelines/uses_utils.py") != h
+
+
+def test_a_statement_run_when_an_imported_module_loads_counts(project):
+    before = project.code("a")
+    project.edit("helpers.py", "def double", "import random\nrandom.seed(1)\n\n\ndef double")
+    assert project.code("a") != before
+
+
+def test_a_module_used_as_a_value_counts_whole(project):
+    project.write("helpers.py", "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n")
+    project.write("pipelines/reflect.py", "import helpers\n\n\ndef g(name):\n    return getattr(helpers, name)(1)\n")
+    before = project.code("g", "pipelines/reflect.py")
+    project.edit("helpers.py", "3 * x", "4 * x")
+    assert project.code("g", "pipelines/reflect.py") != before
+
+
+def test_a_name_re_exported_by_a_package_is_followed_to_its_definition(project):
+    project.write("shop/deep.py", "def depth(x):\n    return x - 1\n\n\ndef unused(x):\n    return x\n")
+    before = project.code("c")
+    assert "shop/deep.py::depth" in before.sources
+    project.edit("shop/deep.py", "return x\n", "return x + 1\n")
+    assert project.code("c") == before
+
+
+def test_a_submodule_reached_through_a_dotted_import_counts(project):
+    project.write("pipelines/dotted.py", "import shop.deep\n\n\ndef g(x):\n    return shop.deep.depth(x)\n")
+    before = project.code("g", "pipelines/dotted.py")
+    assert "shop/deep.py::depth" in before.sources
+    project.edit("shop/deep.py", "x - 1", "x - 3")
+    assert project.code("g", "pipelines/dotted.py") != before

@@ -69,8 +69,16 @@ def test_no_earlier_components_is_reported_as_new():
     assert [c.kind for c in explain(None, OLD)] == ["new"]
 
 
-def test_a_real_helper_edit_is_explained_by_its_file(project):
+def test_a_real_helper_edit_names_the_function_and_the_import_path_that_reached_it(project):
     old = step_components((project.pipeline, "a"), project.root, {"C": 1.0}, {}, None)
     project.edit("helpers.py", "2 * x", "3 * x")
     new = step_components((project.pipeline, "a"), project.root, {"C": 1.0}, {}, None)
-    assert describe(old, new) == ["code changed in helpers.py"]
+    assert describe(old, new) == ["code changed in helpers.py::double, reached by pipelines/retrain.py::a -> helpers.double"]
+
+
+def test_a_change_reached_through_a_package_names_each_hop(project):
+    old = step_components((project.pipeline, "c"), project.root, {}, {}, None)
+    project.edit("shop/deep.py", "x - 1", "x - 2")
+    new = step_components((project.pipeline, "c"), project.root, {}, {}, None)
+    assert describe(old, new) == ["code changed in shop/deep.py::depth, reached by "
+                                  "pipelines/retrain.py::c -> shop.tool -> deep.depth"]

@@ -19,9 +19,16 @@ def fingerprint(project, qualname="a", params=None, inputs=None, version=None):
 
 def test_components_hold_code_params_inputs_env_and_version(project):
     components = step_components((project.pipeline, "e"), project.root, {"C": 1.0}, INPUTS, "2")
-    assert set(components) == {"code", "params", "inputs", "env", "version"}
+    assert set(components) == {"code", "params", "inputs", "env", "version", "code_via"}
     assert components["env"]["packages"].keys() == {"numpy", "scikit-learn"}
     assert components["version"] == "2"
+
+
+def test_how_the_code_was_reached_is_kept_but_not_hashed(project):
+    components = step_components((project.pipeline, "a"), project.root, {"C": 1.0}, INPUTS, None)
+    assert components["code_via"]["helpers.py::double"] == "pipelines/retrain.py::a -> helpers.double"
+    rerouted = {**components, "code_via": {}}
+    assert compute_fingerprint(rerouted) == compute_fingerprint(components)
 
 
 def test_the_same_components_give_the_same_fingerprint(project):

@@ -211,3 +211,43 @@ def test_concurrent_conditional_increments_lose_no_update(store: Store) -> None:
         t.join()
     assert store.get("counter") == b"20"
     assert list(store.list("")) == ["counter"]
+
+
+def test_get_with_etag_returns_the_bytes_and_the_etag_of_that_version(store: Store) -> None:
+    store.put("steps/e.json", b"one")
+    data, etag = store.get_with_etag("steps/e.json")
+    assert data == b"one" and etag == store.stat("steps/e.json").etag
+    store.put("steps/e.json", b"two")
+    assert store.get_with_etag("steps/e.json")[1] != etag
+
+
+def test_get_with_etag_of_a_missing_key_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.get_with_etag("steps/missing.json")
+
+
+def test_etags_names_the_current_version_of_each_stored_key_and_leaves_out_absent_ones(store: Store) -> None:
+    store.put("steps/a.json", b"a")
+    store.put("steps/b.json", b"b")
+    store.put("steps/unasked.json", b"c")
+    etags = store.etags(["steps/a.json", "steps/b.json", "steps/gone.json"])
+    assert etags == {"steps/a.json": store.stat("steps/a.json").etag, "steps/b.json": store.stat("steps/b.json").etag}
+    store.put("steps/a.json", b"a2")
+    assert store.etags(["steps/a.json"])["steps/a.json"] != etags["steps/a.json"]
+
+
+def test_etags_of_no_keys_is_empty(store: Store) -> None:
+    assert store.etags([]) == {}
+
+
+def test_etags_rejects_an_invalid_key(store: Store) -> None:
+    with pytest.raises(InvalidNameError):
+        store.etags(["steps/ok.json", "a/../b"])
+
+
+def test_etags_of_keys_in_several_folders_names_each(store: Store) -> None:
+    store.put("steps/a.json", b"a")
+    store.put("artifacts/" + "1" * 64, b"x")
+    store.put("runs/r.json", b"r")
+    etags = store.etags(["steps/a.json", "artifacts/" + "1" * 64, "artifacts/" + "2" * 64])
+    assert set(etags) == {"steps/a.json", "artifacts/" + "1" * 64}

@@ -1,0 +1,179 @@
+"""Code closures remembered across processes, keyed by the (size, mtime_ns, ctime_ns, inode) of every file and folder they read."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from durapipe.canonical import canonical_json, sha256_text
+from durapipe.fingerprint import modules
+from durapipe.hashing import open_cache_database, while_locked
+from durapipe.project import STATE_FOLDER
+
+# Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
+FORMAT = 4
+_TABLE = "CREATE TABLE IF NOT EXISTS closures (key TEXT PRIMARY KEY, value TEXT)"
+_ANALYSER = ("code.py", "modules.py", "resolve.py", "scopes.py", "syntax.py", "closure_cache.py")
+
+# (file type bits, size, mtime_ns, ctime_ns, inode) from lstat, or None for a missing path.
+Signature = tuple[int, int, int, int, int] | None
+
+
+def path_signature(path: str) -> Signature:
+    """What identifies one version of the file or folder entry at `path` (a symlink itself, not its target)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def settled(signature: Signature, now: float) -> bool:
+    """True when the entry changed long enough ago that an equal signature vouches for equal content."""
+    if signature is None:
+        return True
+    # ctime moves on every write and cannot be set back by the user, unlike mtime.
+    return now - max(signature[2], signature[3]) / 1e9 >= modules.RACY_SECONDS
+
+
+# (type bits following symlinks, type bits of the entry itself, its inode), or None when missing.
+Entry = tuple[int, int, int] | None
+
+
+def entry_signature(path: str) -> Entry:
+    """What a path is (file, folder, symlink), without its times: whether a module exists there."""
+    try:
+        own = os.lstat(path)
+    except OSError:
+        return None
+    try:
+        target = stat.S_IFMT(os.stat(path).st_mode)
+    except OSError:
+        target = 0  # a dangling symlink
+    return (target, stat.S_IFMT(own.st_mode), own.st_ino)
+
+
+@dataclass
+class Dependencies:
+    """What one closure's analysis read (files, with their times) and probed (paths tested for a module)."""
+
+    files: dict[str, Signature]
+    entries: dict[str, Entry]
+    consistent: bool = True
+
+    @classmethod
+    def of(cls, files: set[str], probed: dict[str, bool]) -> Dependencies:
+        """The signatures now of `files` and of the `probed` paths (path -> whether a module or folder was found)."""
+        entries = {path: entry_signature(path) for path in sorted(probed)}
+        # A path created or removed while the analysis ran disagrees with its answer: not trusted.
+        consistent = all(((entry is not None and entry[0] in (stat.S_IFREG, stat.S_IFDIR)) == probed[path])
+                         for path, entry in entries.items())
+        return cls({path: path_signature(path) for path in sorted(files)}, entries, consistent)
+
+    def settled(self, moment: float) -> bool:
+        """True when an equal signature later will vouch for equal content (nothing changed too recently)."""
+        return self.consistent and all(settled(signature, moment) for signature in self.files.values())
+
+    def unchanged(self) -> bool:
+        """True when every file and probed path still has its recorded signature."""
+        return (all(path_signature(path) == signature for path, signature in self.files.items())
+                and all(entry_signature(path) == entry for path, entry in self.entries.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The signatures as JSON."""
+        return {"files": self.files, "entries": self.entries}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Dependencies:
+        """Signatures read back from `to_json`."""
+        def tupled(items: dict[str, Any]) -> dict[str, Any]:
+            return {path: tuple(signature) if signature is not None else None for path, signature in items.items()}
+        return cls(tupled(value.get("files") or {}), tupled(value.get("entries") or {}))
+
+
+class ClosureCache:
+    """closure key -> (closure, signatures of what it read), in sqlite under the project's .durapipe/cache/."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._broken = False
+        self._rows: dict[str, str] | None = None
+
+    @classmethod
+    def for_project(cls, root: Path) -> ClosureCache:
+        """The cache of the project at `root` (one object per project and process)."""
+        key = str(root)
+        cache = _by_project.get(key)
+        if cache is None:
+            cache = _by_project[key] = cls(Path(root) / STATE_FOLDER / "cache" / "closures.sqlite")
+        return cache
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The remembered closure under `key` when nothing it read has changed since, else None."""
+        if self._rows is None or self._pid != os.getpid():
+            # One query for every closure of the project: a plan looks up one per step.
+            rows = self._run(lambda c: c.execute("SELECT key, value FROM closures").fetchall())
+            self._rows = dict(rows or [])
+        text = self._rows.get(key)
+        if text is None:
+            return None
+        try:
+            value = json.loads(text)
+            deps = Dependencies.from_json(value["deps"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return value if deps.unchanged() else None
+
+    def remember(self, key: str, closure: dict[str, Any], deps: Dependencies) -> None:
+        """Record `closure` under `key` with the signatures of what it read and probed (all settled)."""
+        value = json.dumps({**closure, "deps": deps.to_json()}, sort_keys=True)
+        self._run(lambda c: c.execute("INSERT OR REPLACE INTO closures (key, value) VALUES (?, ?)", (key, value)))
+        if self._rows is not None:
+            self._rows[key] = value
+
+    def _run(self, action: Any) -> Any:
+        # A cache that cannot be opened or written (a read-only app folder) only costs speed:
+        # every closure is then derived from source, as without a cache.
+        if self._broken:
+            return None
+        try:
+            if self._connection is None or self._pid != os.getpid():
+                self._connection, self._pid = open_cache_database(self.path, _TABLE), os.getpid()
+            connection = self._connection
+            return while_locked(lambda: action(connection), self.path)
+        except (OSError, sqlite3.Error):
+            self._broken = True
+            return None
+
+
+_by_project: dict[str, ClosureCache] = {}
+_analyser_hash: list[str] = []
+
+
+def closure_key(path: str, qualname: str, root: str, line: int | None) -> str:
+    """The cache key of one step function's closure, as seen by this interpreter from the project's import folders."""
+    # The rest of the import path counts through the lookups recorded with the closure (its "specs").
+    inside = [entry for entry in sys.path if entry and os.path.abspath(entry).startswith(root)]
+    return sha256_text(canonical_json([FORMAT, analyser_hash(), sys.version, path, qualname, root, line, inside]))
+
+
+def analyser_hash() -> str:
+    """sha256 of the analyser's own source: a new durapipe never trusts closures an older one derived."""
+    if not _analyser_hash:
+        folder = Path(__file__).parent
+        parts = [(folder / name).read_bytes() for name in _ANALYSER]
+        _analyser_hash.append(sha256_text("\0".join(part.decode("utf-8", "replace") for part in parts)))
+    return _analyser_hash[0]
+
+
+def now() -> float:
+    """The wall clock that file timestamps are compared with."""
+    return time.time()
