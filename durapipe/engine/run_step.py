@@ -5,19 +5,17 @@ crashed attempt may have made, and reuses it.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import sys
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
-from durapipe.errors import DurapipeError
+from durapipe.executors.base import StepCall
+from durapipe.executors.cancel import cancel_check, run_canceled
+from durapipe.executors.choose import executor_for, step_memory_mb
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
@@ -59,7 +57,7 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         for name in step["outputs"]:
             kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
-        error = _call_with_log(identity.func, kwargs, log_path)
+        error = _call_step(store, task, identity, kwargs, log_path)
         log_ref = put_artifact(store, log_path)
         if error is not None:
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
@@ -80,40 +78,22 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
     }
 
 
-def _call_with_log(func: Any, kwargs: dict[str, Any], log_path: Path) -> str | None:
-    """Call `func`, sending its stdout/stderr (file descriptors too) to `log_path`; return the error."""
-    with open(log_path, "w+b") as log, _redirected_fds(log.fileno()):
-        try:
-            func(**kwargs)
-            return None
-        except DurapipeError as exc:
-            print(str(exc), file=sys.stderr)
-            return str(exc)
-        except Exception as exc:  # the user's code: any exception fails the step, not the host
-            traceback.print_exc()
-            return f"{type(exc).__name__}: {exc}"
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def _redirected_fds(target_fd: int) -> Iterator[None]:
-    # Redirect at the descriptor level so output of C extensions and subprocesses is kept too.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        os.dup2(target_fd, 1)
-        os.dup2(target_fd, 2)
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
+def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[str, Any],
+               log_path: Path) -> str | None:
+    """Run the step through the executor of its compute target; return the error sentence, or None."""
+    step = task["step"]
+    if run_canceled(store, task.get("run_id")):
+        raise StepFailed("the run was canceled before the step started")
+    paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
+    call = StepCall(
+        step_ref=step["ref"], code_root=task.get("code_root"), params=dict(identity.params),
+        inputs={name: paths[name] for name in identity.inputs}, outputs={name: paths[name] for name in step["outputs"]},
+        log_path=str(log_path), code=identity.components["code"], timeout=step["options"].get("timeout"),
+        memory_mb=step_memory_mb())
+    outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
+    if not log_path.exists():
+        log_path.write_bytes(b"")
+    return None if outcome.ok else outcome.error
 
 
 def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResult:

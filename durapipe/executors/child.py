@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import inspect
+import io
 import json
 import os
 import resource
@@ -79,6 +81,13 @@ def _redirect_output(log_path: str) -> None:
     os.dup2(log, 2)
     os.close(log)
     os.close(null)
+    # The host may have replaced sys.stdout (a test runner, the Functions worker's logger): the step
+    # writes to its own descriptors. Line-buffered, so a crash keeps every finished line.
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors="backslashreplace")
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    # A segfault's Python traceback goes to the step's log, not to wherever the host's went.
+    faulthandler.enable(file=sys.stderr)
 
 
 def _checked_code(call: dict[str, Any], func: Any) -> dict[str, Any] | None:

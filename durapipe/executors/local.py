@@ -60,7 +60,10 @@ class _TemplateHandle:
 class LocalExecutor:
     """Runs each step in its own process: its own log descriptors, process group, limits and timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: str = "auto") -> None:
+        # start: "fork" (a fork of this process), "spawn" (a fresh interpreter), or "auto": fork
+        # when this process has one thread and the step uses this interpreter, else spawn.
+        self._start = start
         self._lock = threading.Lock()
         self._templates: dict[tuple[str, str | None], _TemplateHandle] = {}
         self._owner = os.getpid()
@@ -135,7 +138,7 @@ class LocalExecutor:
                                    timed_out=True)
             if canceled is not None and now >= next_cancel_check:
                 next_cancel_check = now + _CANCEL_POLL_S
-                if canceled():
+                if _asked(canceled):
                     _kill_group(pid)
                     reader.next(5.0)
                     return StepOutcome(False, error="the run was canceled, so the step was stopped", canceled=True)
@@ -145,7 +148,7 @@ class LocalExecutor:
         with self._lock:
             handle = self._templates.get(key)
             if handle is None:
-                handle = self._templates[key] = _start_template(call.python)
+                handle = self._templates[key] = _start_template(call.python, self._start)
             return handle
 
     def _restart(self, call: StepCall) -> None:
@@ -154,6 +157,14 @@ class LocalExecutor:
             handle = self._templates.pop(key, None)
         if handle is not None:
             handle.stop()
+
+
+def _asked(canceled: Callable[[], bool]) -> bool:
+    # A store that cannot answer now must not stop a step that may be hours in.
+    try:
+        return bool(canceled())
+    except Exception:
+        return False
 
 
 def _ended(call: StepCall, exit_code: int) -> StepOutcome:
@@ -227,10 +238,11 @@ class _Lines:
         return json.loads(line)
 
 
-def _start_template(python: str | None) -> _TemplateHandle:
+def _start_template(python: str | None, start: str) -> _TemplateHandle:
     folder = tempfile.mkdtemp(prefix="durapipe-tpl-")
     path = os.path.join(folder, "s")
-    if (python is None or python == sys.executable) and threading.active_count() == 1:
+    same_python = python is None or python == sys.executable
+    if start == "fork" or (start == "auto" and same_python and threading.active_count() == 1):
         return _fork_template(path)
     return _spawn_template(python or sys.executable, path)
 
