@@ -1,4 +1,4 @@
-"""compute="local": each step in a child process of its own, forked from a warm template, supervised here."""
+"""compute="local": each step in a warm runner process of its own, forked from a template, supervised here."""
 from __future__ import annotations
 
 import atexit
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from durapipe.executors.base import StepCall, StepOutcome
-from durapipe.executors.child import STALE_EXIT, result_path
+
 
 _CANCEL_POLL_S = 1.0
 _START_TIMEOUT_S = 60.0
@@ -30,14 +30,6 @@ class _TemplateHandle:
     socket_path: str
     pid: int
     process: subprocess.Popen | None  # None when forked from this process
-
-    def alive(self) -> bool:
-        if self.process is not None:
-            return self.process.poll() is None
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
 
     def stop(self) -> None:
         try:
@@ -56,9 +48,23 @@ class _TemplateHandle:
                 pass
         shutil.rmtree(os.path.dirname(self.socket_path), ignore_errors=True)
 
+@dataclass
+class _Runner:
+    """A warm runner process: its connection and id, and the key of the template it was forked from."""
+
+    conn: socket.socket
+    lines: "_Lines"
+    pid: int
+    key: tuple[str, str | None]
+    reused: bool = False
+
 
 class LocalExecutor:
-    """Runs each step in its own process: its own log descriptors, process group, limits and timeout."""
+    """Runs each step in a runner process that runs nothing else meanwhile: its own log descriptors, limits, timeout.
+
+    Runners are kept warm between steps; one that crashed, timed out, was canceled or holds
+    older code is discarded, never reused.
+    """
 
     def __init__(self, start: str = "auto") -> None:
         # start: "fork" (a fork of this process), "spawn" (a fresh interpreter), or "auto": fork
@@ -66,95 +72,126 @@ class LocalExecutor:
         self._start = start
         self._lock = threading.Lock()
         self._templates: dict[tuple[str, str | None], _TemplateHandle] = {}
+        self._idle: dict[tuple[str, str | None], list[_Runner]] = {}
         self._owner = os.getpid()
         atexit.register(self.close)
 
     def run(self, call: StepCall, canceled: Callable[[], bool] | None = None) -> StepOutcome:
-        """Run `call` in a child process to its end, its timeout, or a cancel; say how it ended."""
-        outcome = self._run_once(call, canceled)
-        if outcome.stale_code and outcome.exit_code == STALE_EXIT:
-            # The template imported an older version of the code: start a fresh one, once.
-            self._restart(call)
-            outcome = self._run_once(call, canceled)
-            if outcome.exit_code == STALE_EXIT:
-                return StepOutcome(False, error=f"The code of step {call.step_ref} keeps changing on disk, "
-                                   "so it did not run; run the pipeline again once the edit is saved.",
-                                   stale_code=True)
-        return outcome
+        """Run `call` in a runner process to its end, its timeout, or a cancel; say how it ended."""
+        for _ in range(3):
+            try:
+                runner = self._runner(call)
+            except OSError as exc:
+                return StepOutcome(False, error=f"the step's process could not be started: {exc}")
+            outcome = self._supervise(runner, call, canceled)
+            if outcome is not None:
+                return outcome
+            # The runner found the code on disk newer than what it had loaded (and so may its
+            # template have), or an idle runner had died: start a fresh template and runner.
+            self._restart(runner.key)
+        return StepOutcome(False, error=f"The code of step {call.step_ref} keeps changing on disk, so it did not run; "
+                           "run the pipeline again once the edit is saved.", stale_code=True)
 
     def close(self) -> None:
-        """Stop every template this executor started (steps still running are killed)."""
+        """Stop every runner and template this executor started (steps still running are killed)."""
         if os.getpid() != self._owner:
             return  # a forked copy of this process does not own them
         with self._lock:
             handles, self._templates = list(self._templates.values()), {}
+            runners = [r for idle in self._idle.values() for r in idle]
+            self._idle = {}
+        for runner in runners:
+            runner.conn.close()
         for handle in handles:
             handle.stop()
 
-    def _run_once(self, call: StepCall, canceled: Callable[[], bool] | None) -> StepOutcome:
-        for attempt in range(2):
-            handle = self._template(call)
-            try:
-                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                conn.connect(handle.socket_path)
-                break
-            except OSError:
-                conn.close()
-                if attempt:
-                    raise
-                self._restart(call)  # the template died (killed, or out of memory): start another
+    def _supervise(self, runner: _Runner, call: StepCall, canceled: Callable[[], bool] | None) -> StepOutcome | None:
         try:
-            conn.sendall(json.dumps(call.to_json()).encode() + b"\n")
-            return self._supervise(conn, call, canceled)
-        finally:
-            conn.close()
-
-    def _supervise(self, conn: socket.socket, call: StepCall, canceled: Callable[[], bool] | None) -> StepOutcome:
-        reader = _Lines(conn)
-        first = reader.next(_START_TIMEOUT_S)
-        if first is None or "pid" not in first:
-            error = (first or {}).get("error") or "the step's process could not be started."
-            return StepOutcome(False, error=error)
-        pid = first["pid"]
+            runner.conn.sendall(json.dumps(call.to_json()).encode() + b"\n")
+        except OSError:
+            return _died(runner, runner.lines.next(5.0))
         started = time.monotonic()
         deadline = started + call.timeout if call.timeout else None
         next_cancel_check = started + _CANCEL_POLL_S
         while True:
-            now = time.monotonic()
             waits = [next_cancel_check] if canceled is not None else []
             if deadline is not None:
                 waits.append(deadline)
-            wait = max(0.0, min(waits) - now) if waits else None
-            message = reader.next(wait)
-            if message is not None and "exit" in message:
-                return _ended(call, message["exit"])
-            if reader.closed:
-                return StepOutcome(False, error="the step's supervisor process died while the step ran.")
+            wait = max(0.0, min(waits) - time.monotonic()) if waits else None
+            message = runner.lines.next(wait)
+            if message is not None:
+                if "exit" in message:
+                    return _died(runner, message)
+                if message.get("stale"):
+                    runner.conn.close()
+                    return None
+                self._give_back(runner)
+                if message.get("error"):
+                    return StepOutcome(False, error=message["error"], stale_code=bool(message.get("stale_code")))
+                return StepOutcome(True)
+            if runner.lines.closed:
+                if runner.reused:
+                    runner.conn.close()
+                    return None  # an idle runner that died with its template: try a fresh one
+                return _died(runner, None)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                _kill_group(pid)
-                reader.next(5.0)
+                _stop(runner)
                 return StepOutcome(False, error=f"the step timed out after {call.timeout:g} seconds and was killed",
                                    timed_out=True)
             if canceled is not None and now >= next_cancel_check:
                 next_cancel_check = now + _CANCEL_POLL_S
                 if _asked(canceled):
-                    _kill_group(pid)
-                    reader.next(5.0)
+                    _stop(runner)
                     return StepOutcome(False, error="the run was canceled, so the step was stopped", canceled=True)
 
-    def _template(self, call: StepCall) -> _TemplateHandle:
+    def _runner(self, call: StepCall) -> _Runner:
         key = (call.python or sys.executable, call.code_root)
+        with self._lock:
+            idle = self._idle.get(key) or []
+            while idle:
+                runner = idle.pop()
+                # An idle runner has nothing to say: anything to read means it has ended.
+                if not select.select([runner.conn], [], [], 0)[0]:
+                    runner.reused = True
+                    return runner
+                runner.conn.close()
+        for attempt in range(2):
+            handle = self._template(key, call.python)
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            lines = _Lines(conn)
+            try:
+                conn.connect(handle.socket_path)
+                conn.sendall(json.dumps({"warm": call.step_ref, "code_root": call.code_root}).encode() + b"\n")
+                first = lines.next(_START_TIMEOUT_S)
+            except OSError:
+                first = None
+            if first is not None and "pid" in first:
+                return _Runner(conn, lines, first["pid"], key)
+            conn.close()
+            if first is not None:
+                raise OSError(first.get("error") or "its template did not answer")
+            if attempt == 0:
+                self._restart(key)  # the template died (killed, or out of memory): start another
+        raise OSError("its template did not answer")
+
+    def _give_back(self, runner: _Runner) -> None:
+        with self._lock:
+            self._idle.setdefault(runner.key, []).append(runner)
+
+    def _template(self, key: tuple[str, str | None], python: str | None) -> _TemplateHandle:
         with self._lock:
             handle = self._templates.get(key)
             if handle is None:
-                handle = self._templates[key] = _start_template(call.python, self._start)
+                handle = self._templates[key] = _start_template(python, self._start)
             return handle
 
-    def _restart(self, call: StepCall) -> None:
-        key = (call.python or sys.executable, call.code_root)
+    def _restart(self, key: tuple[str, str | None]) -> None:
         with self._lock:
             handle = self._templates.pop(key, None)
+            runners = self._idle.pop(key, [])
+        for runner in runners:
+            runner.conn.close()
         if handle is not None:
             handle.stop()
 
@@ -167,28 +204,19 @@ def _asked(canceled: Callable[[], bool]) -> bool:
         return False
 
 
-def _ended(call: StepCall, exit_code: int) -> StepOutcome:
-    """The outcome of a step process that ended with `exit_code` (negative: killed by that signal)."""
-    if exit_code == STALE_EXIT:
-        return StepOutcome(False, error="the step's template process holds older code.", exit_code=exit_code,
-                           stale_code=True)
-    path = result_path(call.log_path)
-    result = None
-    if exit_code == 0:
-        try:
-            with open(path) as handle:
-                result = json.load(handle)
-        except (OSError, ValueError):
-            result = None
-        finally:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-    if result is not None:
-        if result.get("error"):
-            return StepOutcome(False, error=result["error"], exit_code=0, stale_code=bool(result.get("stale_code")))
-        return StepOutcome(True, exit_code=0)
+def _stop(runner: _Runner) -> None:
+    """Kill the runner and everything its step started; wait briefly for its template to see it end."""
+    _kill_group(runner.pid)
+    runner.lines.next(5.0)
+    runner.conn.close()
+
+
+def _died(runner: _Runner, message: dict[str, Any] | None) -> StepOutcome:
+    """The outcome of a step whose runner ended with the exit code in `message` (negative: a signal)."""
+    runner.conn.close()
+    if message is None or "exit" not in message:
+        return StepOutcome(False, error="the step's process ended without saying how (its template died)")
+    exit_code = message["exit"]
     if exit_code < 0:
         name = _signal_name(-exit_code)
         hint = " (out of memory?)" if -exit_code == signal.SIGKILL else ""
@@ -229,7 +257,10 @@ class _Lines:
             ready, _, _ = select.select([self._conn], [], [], left)
             if not ready:
                 return None
-            chunk = self._conn.recv(65536)
+            try:
+                chunk = self._conn.recv(65536)
+            except OSError:
+                chunk = b""
             if not chunk:
                 self.closed = True
                 return None

@@ -1,10 +1,11 @@
-"""A template process: imports a step's code once and forks one child per step from that warm state.
+"""A template process: imports a step's code once and forks warm step runners from that state.
 
 One per (interpreter, code root) and per process that runs steps. Single-threaded, so forking
 it is safe (the Functions worker that runs activities has threads; forking that is not). Each
-step is one connection on a Unix socket: the executor sends the call as a JSON line; the
-template answers {"pid": ...} once the step's process runs, then {"exit": code} when it has
-ended (negative: the signal that killed it), and kills what the step left behind.
+runner is one connection on a Unix socket: the executor sends {"warm": step ref, "code_root"}
+as a JSON line; the template imports that step, forks a runner that takes over the
+connection, and answers {"pid": ...}; when the runner ends it sends {"exit": code} (negative:
+the signal that killed it) and kills what the runner left behind.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from durapipe.executors import source_record
-from durapipe.executors.child import run_child
+from durapipe.executors.runner import children_of, serve_runner
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL_S = 0.5
@@ -39,7 +40,7 @@ class Template:
     def __init__(self, listener: socket.socket, parent_pid: int) -> None:
         self.listener = listener
         self.parent_pid = parent_pid
-        self.running: dict[int, socket.socket] = {}
+        self.running: dict[int, socket.socket] = {}  # runner pid -> its connection
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -60,10 +61,8 @@ class Template:
             for key, _ in self.selector.select(_POLL_S):
                 if key.data == "accept":
                     self._accept()
-                elif key.data == "wake":
-                    _drain(self.wake_r)
                 else:
-                    self._peer_closed(key.fileobj)
+                    _drain(self.wake_r)
             self._reap()
             if os.getppid() != self.parent_pid:
                 self._leave()
@@ -75,50 +74,44 @@ class Template:
             return
         try:
             conn.settimeout(10)
-            call = json.loads(_read_line(conn))
-            func = _step_function(call)
-        except Exception as exc:  # a bad call fails that step only
+            request = json.loads(_read_line(conn))
+            _warm(request)
+        except Exception as exc:  # a bad request fails that step only
             send(conn, {"error": _sentence(exc)})
             conn.close()
             return
+        conn.settimeout(None)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            keep_out = [self.listener.fileno(), self.wake_r, self.wake_w, conn.fileno(),
+            keep_out = [self.listener.fileno(), self.wake_r, self.wake_w,
                         *(c.fileno() for c in self.running.values())]
-            run_child(call, func, keep_out)
+            serve_runner(conn, keep_out)
         self.running[pid] = conn
-        self.selector.register(conn, selectors.EVENT_READ, pid)
         send(conn, {"pid": pid})
 
-    def _peer_closed(self, conn: Any) -> None:
-        # The executor went away (its activity ended or died): the step must not outlive it.
-        pid = next((p for p, c in self.running.items() if c is conn), None)
-        self.selector.unregister(conn)
-        if pid is not None:
-            _kill_group(pid)
-
     def _reap(self) -> None:
+        ended = False
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
                 break
             conn = self.running.pop(pid, None)
             if conn is None:
                 continue  # an orphan killed below
+            ended = True
             _kill_group(pid)
-            try:
-                self.selector.unregister(conn)
-            except (KeyError, ValueError):
-                pass
             send(conn, {"exit": os.waitstatus_to_exitcode(status)})
             conn.close()
-        if not self.running:
-            _kill_orphans()
+        if ended:
+            # A runner that died (killed on a timeout, crashed) leaves its step's daemons here.
+            for pid in children_of(os.getpid()):
+                if pid not in self.running:
+                    _kill(pid)
 
     def _leave(self) -> NoReturn:
         for pid in list(self.running):
@@ -126,19 +119,20 @@ class Template:
         os._exit(0)
 
 
-def _step_function(call: dict[str, Any]) -> Any:
+def _warm(request: dict[str, Any]) -> None:
+    """Import the step named by the request here, once, so every runner forked later has it loaded."""
+    import inspect
+
     from durapipe.fingerprint.code import code_components
     from durapipe.loading import resolve_step
     from durapipe.project import find_project_root
 
-    func = resolve_step(call["step_ref"], call.get("code_root")).func
+    func = resolve_step(request["warm"], request.get("code_root")).func
     try:
-        # Warms the fingerprint's memo here, once, so each step's check is a few stat calls.
-        import inspect
+        # Warms the fingerprint's memo too, so each step's code check is a few stat calls.
         code_components(func, find_project_root(Path(inspect.getsourcefile(func) or ".")))
     except Exception:
         pass  # the step's own check reports it
-    return func
 
 
 def _sentence(exc: Exception) -> str:
@@ -172,26 +166,11 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _kill_orphans() -> None:
-    """Kill this process's children (no step runs now, so each is what an ended step left behind)."""
+def _kill(pid: int) -> None:
     try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return  # no children at all: the usual case, and costs one call
-    me = str(os.getpid())
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1].decode() == me:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def serve_forked(listener: socket.socket, parent_pid: int) -> NoReturn:
