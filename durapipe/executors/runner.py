@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import functools
 import inspect
 import io
 import json
@@ -118,17 +119,18 @@ def _run_step(call: dict[str, Any]) -> dict[str, Any]:
         os.dup2(null, 1)
         os.dup2(null, 2)
         os.close(null)
-        os.environ.clear()
-        os.environ.update(environ)
-        os.chdir(cwd)
+        if os.environ != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+        if os.getcwd() != cwd:
+            os.chdir(cwd)
 
 
 def _checked_code(call: dict[str, Any], func: Any) -> dict[str, Any] | None:
     """An error answer when the code about to run is not the code the step's fingerprint names."""
     from durapipe.fingerprint.code import code_components
-    from durapipe.project import find_project_root
 
-    root = find_project_root(Path(inspect.getsourcefile(func) or "."))
+    root = _project_of(inspect.getsourcefile(func) or ".")
     try:
         sources = code_components(func, root).sources
     except DurapipeError as exc:
@@ -139,6 +141,13 @@ def _checked_code(call: dict[str, Any], func: Any) -> dict[str, Any] | None:
                "(its result would be recorded under the other version); run the pipeline again.")
     print(message, file=sys.stderr)
     return {"error": message, "stale_code": True}
+
+
+@functools.lru_cache(maxsize=64)
+def _project_of(source_file: str) -> Path:
+    from durapipe.project import find_project_root
+
+    return find_project_root(Path(source_file))
 
 
 def _call(func: Any, call: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +20,9 @@ _DURAPIPE = Path(__file__).resolve().parents[1]
 
 # source path -> sha256 of the bytes it was compiled from, in this process
 compiled: dict[str, str] = {}
+# source path -> (inode, size, mtime, ctime) when its bytes last matched; a change of any re-hashes it.
+# ctime cannot be set back by a program, so an edit is always seen.
+_matched_at: dict[str, tuple[int, int, int, int]] = {}
 
 
 def is_user_source(path: str | Path) -> bool:
@@ -73,9 +77,19 @@ def changed_sources() -> list[str]:
     changed = []
     for path, digest in compiled.items():
         try:
+            info = os.stat(path)
+        except OSError:
+            changed.append(path)
+            continue
+        signature = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        if _matched_at.get(path) == signature:
+            continue
+        try:
             current = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         except OSError:
             current = None
         if current != digest:
             changed.append(path)
+        else:
+            _matched_at[path] = signature
     return changed
