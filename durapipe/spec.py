@@ -94,6 +94,7 @@ class StepOptions:
     cache: bool = True
     version: str | None = None
     compute: str = "local"
+    environment: tuple[str, ...] | None = None  # requirement lines; None: the app's own environment
 
     def __post_init__(self) -> None:
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
@@ -108,6 +109,9 @@ class StepOptions:
             raise DefinitionError(f"version must be None or a non-empty string, not {self.version!r}.")
         if self.compute not in COMPUTE_TARGETS:
             raise DefinitionError(f"compute must be one of {', '.join(COMPUTE_TARGETS)}, not {self.compute!r}.")
+        if self.environment is not None:
+            from durapipe.executors.requirements import check_requirements
+            object.__setattr__(self, "environment", check_requirements(self.environment))
         # One JSON form per value: 5 and 5.0 would otherwise give two spec versions.
         object.__setattr__(self, "retry_interval", float(self.retry_interval))
         if self.timeout is not None:
@@ -115,8 +119,12 @@ class StepOptions:
 
     def to_json(self) -> dict:
         """The options as the spec's JSON object."""
-        return {"retries": self.retries, "retry_interval": self.retry_interval, "timeout": self.timeout,
-                "cache": self.cache, "version": self.version, "compute": self.compute}
+        options = {"retries": self.retries, "retry_interval": self.retry_interval, "timeout": self.timeout,
+                   "cache": self.cache, "version": self.version, "compute": self.compute}
+        if self.environment is not None:
+            # Only when set, so the specs of steps without one stay as they were.
+            options["environment"] = list(self.environment)
+        return options
 
 
 def _positive_number(value: Any) -> bool:

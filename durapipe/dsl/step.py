@@ -64,16 +64,33 @@ class Step:
 
 def step(func: Callable | None = None, *, retries: int = 0, retry_interval: float = 5.0,
          timeout: float | None = None, cache: bool = True, version: str | None = None,
-         compute: str = "local") -> Any:
-    """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration."""
+         compute: str = "local", environment: str | list[str] | None = None) -> Any:
+    """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration.
+
+    `environment`: a requirements file (relative to the project root) or a list of requirements;
+    the step then runs in a virtual environment of its own with exactly those.
+    """
     where = user_location()
-    try:
-        options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
-                              version=version, compute=compute)
-    except DefinitionError as exc:
-        raise DefinitionError(f"In @step at {where}: {str(exc)[0].lower()}{str(exc)[1:]}") from None
+
+    def options_for(f: Callable | None) -> StepOptions:
+        try:
+            requirements = None
+            if environment is not None and f is not None:
+                from durapipe.executors.requirements import read_requirements
+                from durapipe.project import find_project_root
+                source = getattr(getattr(f, "__code__", None), "co_filename", ".")
+                requirements = read_requirements(environment, find_project_root(source))
+            return StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
+                               version=version, compute=compute, environment=requirements)
+        except DefinitionError as exc:
+            raise DefinitionError(f"In @step at {where}: {str(exc)[0].lower()}{str(exc)[1:]}") from None
+
     if func is None:
-        return lambda f: Step(f, options)
+        if environment is None:
+            options = options_for(None)  # checked now, at the @step(...) line
+            return lambda f: Step(f, options)
+        # A requirements file is found from the project of the decorated function's file.
+        return lambda f: Step(f, options_for(f))
     if not callable(func):
         raise DefinitionError(f"@step takes its options by name, as in @step(retries=2) ({where}).")
-    return Step(func, options)
+    return Step(func, options_for(func))

@@ -16,6 +16,7 @@ from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
+from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, mark_used
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
@@ -84,12 +85,22 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
     step = task["step"]
     if run_canceled(store, task.get("run_id")):
         raise StepFailed("the run was canceled before the step started")
+    python = None
+    requirements = step["options"].get("environment")
+    if requirements:
+        try:
+            env = ensure_environment(requirements, environments_dir(task.get("code_root")))
+        except EnvironmentBuildError as exc:
+            log_path.write_text(str(exc) + "\n")
+            return str(exc)
+        mark_used(env)
+        python = str(env.python)
     paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
     call = StepCall(
         step_ref=step["ref"], code_root=task.get("code_root"), params=dict(identity.params),
         inputs={name: paths[name] for name in identity.inputs}, outputs={name: paths[name] for name in step["outputs"]},
         log_path=str(log_path), code=identity.components["code"], timeout=step["options"].get("timeout"),
-        memory_mb=step_memory_mb())
+        memory_mb=step_memory_mb(), python=python)
     outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
     if not log_path.exists():
         log_path.write_bytes(b"")

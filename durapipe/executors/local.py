@@ -297,7 +297,7 @@ def _fork_template(path: str) -> _TemplateHandle:
 
 def _spawn_template(python: str, path: str) -> _TemplateHandle:
     process = subprocess.Popen([python, "-m", "durapipe.executors.template", path],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=_template_env())
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=_template_env(python, path))
     assert process.stdout is not None
     line = process.stdout.readline()
     process.stdout.close()
@@ -308,11 +308,21 @@ def _spawn_template(python: str, path: str) -> _TemplateHandle:
     return _TemplateHandle(path, process.pid, process)
 
 
-def _template_env() -> dict[str, str]:
-    # The template imports durapipe from this installation, whichever interpreter runs it.
+def _template_env(python: str, socket_path: str) -> dict[str, str]:
+    """The template's environment: this one, with durapipe importable from this installation."""
     env = dict(os.environ)
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if python == sys.executable:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.dirname(package), env.get("PYTHONPATH")) if p)
+        return env
+    # Another environment (a step's own) sees durapipe alone, not the packages installed beside
+    # it here: a folder holding only a link to the package. What a step needs of durapipe at run
+    # time imports nothing from outside the standard library.
+    only = os.path.join(os.path.dirname(socket_path), "lib")
+    os.makedirs(only, exist_ok=True)
+    os.symlink(package, os.path.join(only, "durapipe"))
+    env["PYTHONPATH"] = only
+    env.pop("PYTHONHOME", None)
     return env
 
 
