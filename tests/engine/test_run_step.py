@@ -1,4 +1,4 @@
-"""The step activity runs steps through the executor: several at once on threads of one process, as on Azure."""
+"""The step engine runs steps through the executor: several at once on threads of one process, as on Azure."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from activities.run_step import StepFailed, run_step
+from durapipe.engine.run_step import StepFailed, run_step
 from durapipe.loading import load_target
 from durapipe.records import write_run_record
 from durapipe.stores.artifacts import read_artifact_bytes
