@@ -83,3 +83,16 @@ def remote_target(compute: str) -> RemoteTarget:
         from durapipe.executors.ray import RayTarget
         return RayTarget(compute[len("ray:"):])
     raise DurapipeError(f"The compute target {compute!r} is not known.")
+
+
+# Polls of a remote job wait FIRST_POLL_S, then twice as long each time, up to MAX_POLL_S; a
+# history holds POLLS_PER_HISTORY polls before the waiting continues as new, so its size is
+# bounded whatever the job's length.
+FIRST_POLL_S = 1.0
+MAX_POLL_S = 300.0
+POLLS_PER_HISTORY = 8
+
+
+def poll_delay(polls_done: int) -> float:
+    """Seconds to wait before the next poll of a remote job polled `polls_done` times already."""
+    return min(FIRST_POLL_S * 2.0 ** max(0, polls_done), MAX_POLL_S)
