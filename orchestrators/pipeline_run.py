@@ -257,7 +257,7 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
 def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
     """Run a step on remote compute: submit it, poll it between durable timers with backoff, collect it.
 
-    No worker waits for the job: each poll is one short activity. Every POLLS_PER_HISTORY polls
+    No worker waits for the job: each poll is one short activity. Every POLLS_PER_HISTORY polls (five)
     the waiting continues as new, so a job of days keeps a history of a few dozen events.
     """
     value = context.get_input()

@@ -90,7 +90,7 @@ def remote_target(compute: str) -> RemoteTarget:
 # bounded whatever the job's length.
 FIRST_POLL_S = 1.0
 MAX_POLL_S = 300.0
-POLLS_PER_HISTORY = 8
+POLLS_PER_HISTORY = 5
 
 
 def poll_delay(polls_done: int) -> float:
