@@ -26,7 +26,7 @@ MIXED = dedent('''\
 
 
     @step(compute="ray:{address}")
-    def breaks(out: Output):
+    def breaks(src: Input, out: Output):
         print("breaking on the cluster")
         raise ValueError("the cluster step is broken")
 
@@ -39,8 +39,8 @@ MIXED = dedent('''\
     @pipeline
     def mixed():
         loud = shout(src=make().out)
-        check(src=loud.out)
-        breaks()
+        # Last, so it fails after the others finished (a failure starts no further step).
+        breaks(src=check(src=loud.out).out)
     ''')
 
 
@@ -78,3 +78,10 @@ def test_the_failed_remote_step_shows_its_remote_logs(ran):
 
 def test_a_second_run_reuses_the_remote_step(ran):
     assert step_statuses(ran["second"].json)["shout"] == "reused"
+
+
+def test_the_run_records_where_each_remote_step_ran(ran):
+    shown = ran["project"].cli("runs", "show", ran["first"].json["run_id"])
+    assert shown.code == 0, shown.stderr
+    assert shown.json["steps"]["shout"]["compute"].startswith("ray:http://127.0.0.1:")
+    assert "compute" not in shown.json["steps"]["make"]
