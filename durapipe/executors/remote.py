@@ -67,9 +67,9 @@ class RemoteTarget(Protocol):
 
 def result_key(job_name: str) -> str:
     """Store key of the result a remote job writes when its step has ended."""
-    if not _JOB_NAME.fullmatch(job_name):
-        raise DurapipeError(f"The remote job name {job_name!r} is not valid.")
-    return f"remote/{job_name}.json"
+    from durapipe.keys import remote_result_key
+
+    return remote_result_key(job_name)
 
 
 def is_remote(compute: str | None) -> bool:
