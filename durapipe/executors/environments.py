@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,11 +48,18 @@ class StepEnvironment:
 
 
 def environments_dir(code_root: str | Path | None) -> Path:
-    """Where step environments are kept: $DURAPIPE_HOME/envs, else the project's .durapipe/envs."""
+    """Where step environments are kept: $DURAPIPE_HOME/envs, else the project's .durapipe/envs.
+
+    When the project folder cannot be written (an app run from a read-only package, as on
+    Azure), the temporary folder's durapipe-envs instead.
+    """
     home = os.environ.get("DURAPIPE_HOME")
     if home:
         return Path(home) / ENVS_FOLDER
-    return state_dir(code_root) / ENVS_FOLDER
+    state = state_dir(code_root)
+    if os.access(state if state.exists() else state.parent, os.W_OK):
+        return state / ENVS_FOLDER
+    return Path(tempfile.gettempdir()) / "durapipe-envs"
 
 
 def ensure_environment(requirements: list[str] | tuple[str, ...], folder: Path) -> StepEnvironment:

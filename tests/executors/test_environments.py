@@ -71,3 +71,16 @@ def test_prune_removes_environments_unused_for_the_given_days(tmp_path):
     os.utime(env.folder / "ready.json", (old, old))
     assert prune_environments(tmp_path, unused_days=1) == [str(env.folder)]
     assert not env.folder.exists()
+
+
+def test_environments_are_kept_in_the_projects_state_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("DURAPIPE_HOME", raising=False)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    assert environments.environments_dir(tmp_path) == tmp_path / ".durapipe" / "envs"
+
+
+def test_a_read_only_project_keeps_its_environments_in_the_temporary_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("DURAPIPE_HOME", raising=False)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    monkeypatch.setattr(environments.os, "access", lambda path, mode: False)
+    assert environments.environments_dir(tmp_path).name == "durapipe-envs"
