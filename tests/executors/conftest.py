@@ -67,6 +67,11 @@ def leaves_a_daemon(out: Output, late: str = ""):
     out.write_text("done")
 
 @step
+def daemon_then_sleeps(out: Output, late: str = ""):
+    subprocess.Popen(["sh", "-c", f"sleep 2; echo daemon > {late}"], start_new_session=True)
+    time.sleep(10)
+
+@step
 def waits(out: Output, started: str = ""):
     open(started, "w").write("started")
     time.sleep(30)

@@ -70,6 +70,14 @@ def test_a_step_past_its_timeout_is_killed_with_its_children_at_once(project, ex
     assert not late.exists() and not Path(f"{late}.child").exists()
 
 
+def test_a_daemon_of_a_step_killed_on_its_timeout_is_killed_too(project, executor, tmp_path):
+    late = tmp_path / "daemon"
+    outcome = executor.run(project.call("daemon_then_sleeps", timeout=0.5, late=str(late)))
+    assert outcome.timed_out
+    time.sleep(3)
+    assert not late.exists()
+
+
 def test_a_canceled_run_stops_its_running_step(project, executor, tmp_path):
     started_file = tmp_path / "started"
     cancel = threading.Event()
