@@ -90,16 +90,20 @@ def main() -> None:
 @click.option("--force", multiple=True, metavar="STEP", help="Run STEP even if reusable (repeatable, or 'all').")
 @click.option("--register-model", metavar="NAME", default=None,
               help="After the run, add its `model` output to the registry as NAME when it beats the champion.")
+@click.option("--publish", "publish", multiple=True, metavar="OUTPUT=NAME",
+              help="After a completed run, register output OUTPUT as a version of data asset NAME (repeatable).")
 @json_option
 @friendly
 def run(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url: str | None,
-        max_parallel: int | None, force: tuple[str, ...], register_model: str | None, as_json: bool) -> None:
+        max_parallel: int | None, force: tuple[str, ...], register_model: str | None, publish: tuple[str, ...],
+        as_json: bool) -> None:
     """Run the pipeline TARGET (path/file.py:name or module:name) on the local host."""
     from durapipe import commands
 
     sys.exit(commands.run_pipeline(target, parse_assignments(params, "--param", True),
                                    parse_assignments(inputs, "--input", False), store_url, max_parallel,
-                                   list(force), as_json, register_model))
+                                   list(force), as_json, register_model,
+                                   parse_assignments(publish, "--publish", False)))
 
 
 @main.command()
@@ -177,6 +181,61 @@ def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
     sys.exit(commands.resume_run(run_id, max_parallel, as_json))
 
 
+@main.command()
+@click.argument("run_id")
+@click.argument("name", required=False)
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the outputs (or output NAME) into this folder, verified.")
+@store_option
+@json_option
+@friendly
+def outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | None, as_json: bool) -> None:
+    """List the outputs of RUN_ID (or only NAME); with --to DIR, write them there."""
+    from durapipe import commands
+
+    sys.exit(commands.show_outputs(run_id, name, dest, store_url, as_json))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--plan", "plan_only", is_flag=True, help="Only say what would be reused and what would run, and why.")
+@store_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Steps run at once (default: cores).")
+@json_option
+@friendly
+def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int | None, as_json: bool) -> None:
+    """Run RUN_ID's pipeline again with the same parameters and the same resolved input versions."""
+    from durapipe import commands
+
+    sys.exit(commands.rerun(run_id, plan_only, store_url, max_parallel, as_json))
+
+
+@main.command()
+@click.argument("subject", metavar="artifact:HASH|data:NAME:V|model:NAME:V")
+@store_option
+@json_option
+@friendly
+def lineage(subject: str, store_url: str | None, as_json: bool) -> None:
+    """Show where an artifact, data version or model version came from: runs, steps, code, inputs."""
+    from durapipe import commands
+
+    sys.exit(commands.show_lineage(subject, store_url, as_json))
+
+
+@main.command()
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), required=True, metavar="DAYS",
+              help="Consider what is older than this many days.")
+@click.option("--apply", "do_apply", is_flag=True, help="Delete; without it, only print what would be deleted.")
+@store_option
+@json_option
+@friendly
+def gc(older_than: float, do_apply: bool, store_url: str | None, as_json: bool) -> None:
+    """Delete old runs, step results and artifacts that no kept run, data version or model version needs."""
+    from durapipe import commands
+
+    sys.exit(commands.collect_garbage(older_than, do_apply, store_url, as_json))
+
+
 @main.group()
 def runs() -> None:
     """List and show recorded runs."""
@@ -205,6 +264,19 @@ def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
     from durapipe import commands
 
     sys.exit(commands.show_run(run_id, store_url, as_json))
+
+
+@runs.command("compare")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@store_option
+@json_option
+@friendly
+def runs_compare(first: str, second: str, store_url: str | None, as_json: bool) -> None:
+    """Compare runs A and B: parameters, metrics, and which steps differed and why."""
+    from durapipe import commands
+
+    sys.exit(commands.compare_runs(first, second, store_url, as_json))
 
 
 @main.group()
@@ -240,15 +312,55 @@ def models() -> None:
 
 
 @models.command("list")
+@click.argument("name", required=False)
+@store_option
+@json_option
+@friendly
+def models_list(name: str | None, store_url: str | None, as_json: bool) -> None:
+    """List the registered models; with NAME, the versions of model NAME, marking the champion."""
+    from durapipe import commands
+
+    if name is None:
+        sys.exit(commands.list_all_models(store_url, as_json))
+    sys.exit(commands.list_models(name, store_url, as_json))
+
+
+@models.command("show")
 @click.argument("name")
 @store_option
 @json_option
 @friendly
-def models_list(name: str, store_url: str | None, as_json: bool) -> None:
-    """List the versions of model NAME, marking the champion."""
+def models_show(name: str, store_url: str | None, as_json: bool) -> None:
+    """Show model NAME: every version with its run and metrics, and the champion."""
     from durapipe import commands
 
-    sys.exit(commands.list_models(name, store_url, as_json))
+    sys.exit(commands.show_model(name, store_url, as_json))
+
+
+@models.command("register")
+@click.argument("run_id")
+@click.argument("name")
+@store_option
+@json_option
+@friendly
+def models_register(run_id: str, name: str, store_url: str | None, as_json: bool) -> None:
+    """Register the model output of completed run RUN_ID as a version of NAME; its policy decides the champion."""
+    from durapipe import commands
+
+    sys.exit(commands.register_model(run_id, name, store_url, as_json))
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@store_option
+@json_option
+@friendly
+def models_promote(name: str, version: int, store_url: str | None, as_json: bool) -> None:
+    """Make version VERSION of model NAME the champion, whatever its metric."""
+    from durapipe import commands
+
+    sys.exit(commands.promote_model(name, version, store_url, as_json))
 
 
 @models.command("export")
@@ -262,6 +374,76 @@ def models_export(name: str, dest: str, version: int | None, store_url: str | No
     from durapipe import commands
 
     sys.exit(commands.export_model(name, Path(dest), version, store_url))
+
+
+@main.group()
+def data() -> None:
+    """Data assets: named, immutable, numbered versions of files or folders."""
+
+
+@data.command("register")
+@click.argument("name")
+@click.argument("source", metavar="PATH|STORE_KEY")
+@click.option("--description", default=None, metavar="TEXT", help="What this version holds.")
+@click.option("--tag", "tags", multiple=True, metavar="K=V", help="A tag kept with the version (repeatable).")
+@store_option
+@json_option
+@friendly
+def data_register(name: str, source: str, description: str | None, tags: tuple[str, ...], store_url: str | None,
+                  as_json: bool) -> None:
+    """Register a local file or folder, or a blob of the store, as the next version of data asset NAME."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.register(name, source, description, parse_assignments(tags, "--tag", False),
+                                    store_url, as_json))
+
+
+@data.command("list")
+@store_option
+@json_option
+@friendly
+def data_list(store_url: str | None, as_json: bool) -> None:
+    """List the data assets with their latest versions."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.list_all(store_url, as_json))
+
+
+@data.command("versions")
+@click.argument("name")
+@store_option
+@json_option
+@friendly
+def data_versions(name: str, store_url: str | None, as_json: bool) -> None:
+    """List every version of data asset NAME, oldest first."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.versions(name, store_url, as_json))
+
+
+@data.command("show")
+@click.argument("spec", metavar="NAME[:V]")
+@store_option
+@json_option
+@friendly
+def data_show(spec: str, store_url: str | None, as_json: bool) -> None:
+    """Show one version of a data asset (default: the latest)."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.show(spec, store_url, as_json))
+
+
+@data.command("download")
+@click.argument("spec", metavar="NAME[:V]")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@store_option
+@json_option
+@friendly
+def data_download(spec: str, dest: Path, store_url: str | None, as_json: bool) -> None:
+    """Write one version of a data asset (default: the latest) into folder DEST."""
+    from durapipe import data_commands
+
+    sys.exit(data_commands.download(spec, dest, store_url, as_json))
 
 
 @main.command()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,20 +18,39 @@ from durapipe.stores.url import open_store
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str], force: list[str],
+def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any], force: list[str],
                       max_parallel: int | None, store: Any, run_id: str | None = None,
-                      register_model: str | None = None) -> dict[str, Any]:
+                      register_model: str | None = None, kind: str = "cli",
+                      publish: dict[str, str] | None = None) -> dict[str, Any]:
+    """The run request for TARGET ("file.py:name", "module:name" or a Pipeline) with CLI-style inputs.
+
+    An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
+    ref dict (a rerun's recorded input).
+    """
+    from durapipe.dsl.pipeline import Pipeline
     from durapipe.loading import code_root_of, load_target
-    from durapipe.references import MODEL, NEWEST, resolve_reference
+    from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
-    pipeline = load_target(target)
+    pipeline = target if isinstance(target, Pipeline) else load_target(target)
+    if isinstance(target, Pipeline):
+        target = f"{pipeline.func.__module__}:{pipeline.name}"
+    location, _, attr = target.rpartition(":")
+    if location.endswith(".py"):
+        # Absolute, so `durapipe rerun` finds the file from any folder.
+        target = f"{Path(location).resolve()}:{attr}"
     spec = pipeline.spec
     spec_json = spec.to_json()
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}
     for name, value in inputs.items():
-        if value.startswith((MODEL, NEWEST)):
+        if isinstance(value, dict) and "hash" in value:
+            sources[name] = {"artifact": value}
+        elif isinstance(value, os.PathLike):
+            sources[name] = {"path": str(Path(value).resolve())}
+        elif not isinstance(value, str):
+            raise UsageError(f"The input {name!r} must be a path or a reference such as 'data:NAME', not {value!r}.")
+        elif value.startswith(REFERENCE_PREFIXES):
             resolved = resolve_reference(store, value, f"input {name!r}")
             notes[name] = resolved.note
             if resolved.source is not None:
@@ -40,9 +60,9 @@ def _pipeline_request(target: str, params: dict[str, Any], inputs: dict[str, str
     return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
         code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
-        trigger={"kind": "cli", "target": target, **({"inputs": notes} if notes else {})},
+        trigger={"kind": kind, "target": target, **({"inputs": notes} if notes else {})},
         register=_registration(pipeline, register_model) if register_model else None,
-        input_hint="; give it with --input {name}=PATH")
+        input_hint="; give it with --input {name}=PATH", publish=publish)
 
 
 def _registration(pipeline: Any, model: str) -> dict[str, Any]:
@@ -108,12 +128,18 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
         out.print(reuse_sentence(record))
         if record.get("error"):
             out.print(f"[bold red]{record['error']}[/]")
+        for output, entry in (record.get("published") or {}).items():
+            out.print(f"published output {output} as data {entry['data']} version {entry['version']}")
         if record.get("registered"):
             out.print(f"registered model {record['registered']['model']} version {record['registered']['version']}")
         for name, ref in (record.get("outputs") or {}).items():
             out.print(f"output {name}: artifact {ref['hash'][:12]} ({ref['kind']}, {ref['size']} bytes)")
         for line in partition_lines(record):
             out.print(line)
+        for step_name, step in (record.get("steps") or {}).items():
+            logged = {**(step.get("logged_params") or {}), **(step.get("metrics") or {})}
+            if logged:
+                out.print(f"step {step_name}: " + "  ".join(f"{k}={v}" for k, v in logged.items()), markup=False)
     return EXIT_OK if record["status"] == "completed" else EXIT_FAILED
 
 
@@ -144,14 +170,16 @@ def _status_error(status: dict[str, Any]) -> str:
 
 
 def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], store_url: str | None,
-                 max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None) -> int:
+                 max_parallel: int | None, force: list[str], as_json: bool, register_model: str | None = None,
+                 publish: dict[str, str] | None = None) -> int:
     """`durapipe run`: run TARGET on the local host and print the outcome."""
     from durapipe.local.workers import start_fork_server
 
     # The worker fork server imports the app on the other core while this process loads the pipeline.
     start_fork_server(state_dir_for())
     store = open_store(store_url)
-    request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model)
+    request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model,
+                                publish=publish)
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
         if not as_json:
@@ -412,4 +440,267 @@ def draw_graph(target: str, fmt: str, store_url: str | None, out: Path | None) -
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+def register_model(run_id: str, name: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models register`: add RUN_ID's model output as a version of NAME; the policy decides the champion."""
+    from durapipe import registry
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    policy = _declared_policy(name, run.get("pipeline"))
+    entry, created = registry.register_version(store, policy, run)
+    promoted = registry.promote_if_better(store, policy, entry)
+    current = registry.champion(store, name)
+    result = {"model": name, "version": entry["version"], "new": created, "run_id": entry["run_id"],
+              "champion": current["version"] if current else None}
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        verb = "registered" if created else "already registered as"
+        tail = " (champion)" if promoted else f"; the champion stays version {result['champion']}"
+        print(f"run {run_id}: {verb} model {name} version {entry['version']}{tail}")
+    return EXIT_OK
+
+
+def _declared_policy(name: str, pipeline: str | None) -> dict[str, Any]:
+    """The policy of model `name` as the current project's definitions declare it, else the defaults."""
+    from durapipe.project import definitions_ref, find_project_root, load_definitions
+    from durapipe.registry import registration_policy
+
+    check_name(name, "model name")
+    root = find_project_root()
+    ref = definitions_ref(root)
+    declared = load_definitions(root, ref).models.get(name) if ref is not None else None
+    if declared is None:
+        return registration_policy(name)
+    if pipeline is not None and declared.pipeline.name != pipeline:
+        raise UsageError(f"Model {name} is registered from pipeline {declared.pipeline.name} in the project's "
+                         f"definitions, not from {pipeline}.")
+    return declared.policy()
+
+
+def promote_model(name: str, version: int, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models promote`: make version V of NAME the champion, whatever its metric."""
+    from durapipe import registry
+
+    entry = registry.promote(open_store(store_url), check_name(name, "model name"), version)
+    if as_json:
+        print(json.dumps({"model": name, "champion": entry["version"]}))
+    else:
+        print(f"model {name}: version {entry['version']} is the champion")
+    return EXIT_OK
+
+
+def list_all_models(store_url: str | None, as_json: bool) -> int:
+    """`durapipe models list` with no NAME: every model and its champion."""
+    from durapipe import registry
+
+    rows = registry.list_models(open_store(store_url))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no models registered yet")
+    for row in rows if not as_json else []:
+        print(f"{row['name']}  {row['versions']} versions  champion v{row['champion']}  {row['metric']}={row['value']}")
+    return EXIT_OK
+
+
+def show_model(name: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models show`: one model's versions, metrics and champion."""
+    from durapipe import registry
+
+    shown = registry.describe_model(open_store(store_url), check_name(name, "model name"))
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return EXIT_OK
+    print(f"model {name}: champion version {shown['champion']}")
+    for v in shown["versions"]:
+        mark = "*" if v["version"] == shown["champion"] else " "
+        metrics = " ".join(f"{k}={val}" for k, val in sorted(v["metrics"].items()) if isinstance(val, (int, float)))
+        print(f"{mark} v{v['version']}  run {v['run_id']}  {v['created']}  {metrics}")
+    return EXIT_OK
+
+
+def show_outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | None, as_json: bool) -> int:
+    """`durapipe outputs`: a run's outputs; with --to DIR, written there (verified) as DIR/<name>."""
+    from durapipe.stores.artifacts import get_artifact
+
+    store = open_store(store_url)
+    run = read_run_record(store, run_id)
+    outputs = run.get("outputs") or {}
+    if name is not None and name not in outputs:
+        raise UsageError(f"Run {run_id} has no output {name!r}; its outputs are: {', '.join(outputs) or 'none'}.")
+    chosen = {name: outputs[name]} if name is not None else outputs
+    rows = []
+    for out_name, ref in chosen.items():
+        row = {"name": out_name, **ref}
+        if dest is not None:
+            target = dest / out_name
+            if target.exists():
+                raise UsageError(f"Cannot write output {out_name} to {str(target)!r}: it already exists.")
+            get_artifact(store, ref, target)
+            row["path"] = str(target)
+        rows.append(row)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    for row in rows if not as_json else []:
+        where = f"  -> {row['path']}" if "path" in row else ""
+        print(f"{row['name']}  {row['hash'][:12]}  {row['kind']}  {row['size']} bytes{where}")
+    return EXIT_OK
+
+
+def _rerun_request(store: Any, run: dict[str, Any], run_id: str | None, force: list[str],
+                   max_parallel: int | None) -> dict[str, Any]:
+    """The request that runs `run`'s pipeline again with its parameters and its resolved input artifacts."""
+    from durapipe.errors import DurapipeError
+
+    target = (run.get("trigger") or {}).get("target")
+    inputs = dict(run.get("inputs") or {})
+    if target:
+        try:
+            request = _pipeline_request(target, run.get("params") or {}, inputs, force, max_parallel, store,
+                                        run_id=run_id)
+        except DurapipeError as exc:
+            raise UsageError(f"Run {run['run_id']} cannot be run again: {exc}") from None
+    else:
+        request = _served_request(store, run, inputs, run_id)
+    request["trigger"] = {**request["trigger"], "rerun_of": run["run_id"],
+                          **({"inputs": run["trigger"]["inputs"]} if (run.get("trigger") or {}).get("inputs") else {})}
+    return request
+
+
+def _served_request(store: Any, run: dict[str, Any], inputs: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """A rerun of a served run (HTTP, blob, timer): its pipeline as the current project's definitions serve it."""
+    from durapipe.project import definitions_ref, find_project_root, load_definitions
+
+    root = find_project_root()
+    ref = definitions_ref(root)
+    definitions = load_definitions(root, ref) if ref is not None else None
+    if definitions is None or run.get("pipeline") not in definitions.pipelines:
+        raise UsageError(f"Run {run['run_id']} was started by a {run.get('trigger', {}).get('kind', 'served')} "
+                         f"trigger; run `durapipe rerun` in the project that serves pipeline {run.get('pipeline')}.")
+    pipeline = definitions.pipelines[run["pipeline"]]
+    return _pipeline_request(pipeline, run.get("params") or {}, inputs, [], None, store, run_id=run_id)
+
+
+def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int | None, as_json: bool) -> int:
+    """`durapipe rerun`: the same pipeline, parameters and resolved input versions; --plan says what differs."""
+    from durapipe.local.workers import start_fork_server
+
+    store = open_store(store_url)
+    original = read_run_record(store, run_id)
+    if plan_only:
+        return _print_rerun_plan(store, original, _rerun_request(store, original, "plan", [], None), as_json)
+    start_fork_server(state_dir_for())
+    request = _rerun_request(store, original, new_run_id(original["pipeline"]), [], max_parallel)
+    with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
+        new_id = session.start_run(request)
+        if not as_json:
+            print(f"run {new_id} started again from {run_id} (store {session.store.url})", file=sys.stderr)
+        return _finish(session, new_id, as_json)
+
+
+def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, Any], as_json: bool) -> int:
+    from durapipe.engine.plan import make_plan
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    plan = make_plan(store, request)
+    rows = []
+    for step in plan.steps:
+        before = (original.get("steps") or {}).get(step.name) or {}
+        row = {"step": step.name, "action": "reuse" if step.reused else "run", "fingerprint": step.fingerprint,
+               "same_as_original": bool(step.fingerprint and step.fingerprint == before.get("fingerprint")),
+               "reason": step.reason, "changes": []}
+        if step.components is not None and before.get("components") and not row["same_as_original"]:
+            row["changes"] = [c.describe() for c in explain_components(before["components"], step.components)]
+        elif step.fingerprint is None and step.reused is None:
+            row["changes"] = [step.reason]
+        rows.append(row)
+    if as_json:
+        print(json.dumps({"run_id": original["run_id"], "pipeline": original["pipeline"], "steps": rows}, indent=2))
+        return EXIT_OK
+    for row in rows:
+        if row["action"] == "reuse":
+            print(f"reuse {row['step']}  (fingerprint {row['fingerprint'][:12]})")
+        else:
+            print(f"run   {row['step']}: {row['reason']}")
+        for change in row["changes"] if row["action"] == "run" else []:
+            print(f"        {change}")
+    return EXIT_OK
+
+
+def compare_runs(first_id: str, second_id: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe runs compare`: two runs' parameters and metrics side by side, and which steps differed and why."""
+    from durapipe.fingerprint.explain import explain as explain_components
+
+    store = open_store(store_url)
+    first, second = read_run_record(store, first_id), read_run_record(store, second_id)
+
+    def side_by_side(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"a": a.get(k), "b": b.get(k), "same": a.get(k) == b.get(k)} for k in sorted({*a, *b})}
+
+    steps = {}
+    for name in dict.fromkeys([*first.get("steps", {}), *second.get("steps", {})]):
+        a, b = first.get("steps", {}).get(name) or {}, second.get("steps", {}).get(name) or {}
+        same = bool(a.get("fingerprint")) and a.get("fingerprint") == b.get("fingerprint")
+        changes = [] if same or not (a.get("components") and b.get("components")) else [
+            c.describe() for c in explain_components(a["components"], b["components"])]
+        if not same and not changes:
+            changes = [f"the step is only in run {first_id if a else second_id}" if not (a and b) else
+                       "one of the runs has no fingerprint for it (it did not run to completion)"]
+        steps[name] = {"same": same, "a": {"status": a.get("status"), "fingerprint": a.get("fingerprint"),
+                                           "metrics": a.get("metrics") or {}},
+                       "b": {"status": b.get("status"), "fingerprint": b.get("fingerprint"),
+                             "metrics": b.get("metrics") or {}}, "changes": changes}
+    result = {"a": first_id, "b": second_id, "pipeline": {"a": first.get("pipeline"), "b": second.get("pipeline")},
+              "params": side_by_side(first.get("params") or {}, second.get("params") or {}),
+              "metrics": side_by_side(first.get("metrics") or {}, second.get("metrics") or {}),
+              "logged_params": side_by_side(first.get("logged_params") or {}, second.get("logged_params") or {}),
+              "steps": steps}
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(f"A = {first_id}\nB = {second_id}")
+    for section in ("params", "logged_params", "metrics"):
+        for key, row in result[section].items():
+            mark = " " if row["same"] else "*"
+            print(f"{mark} {section[:-1].replace('_', ' ')} {key}: A={row['a']!r}  B={row['b']!r}")
+    for name, row in steps.items():
+        if row["same"]:
+            print(f"  step {name}: same fingerprint {row['a']['fingerprint'][:12]}")
+        else:
+            print(f"* step {name}: differs")
+            for change in row["changes"]:
+                print(f"      {change}")
+    return EXIT_OK
+
+
+def show_lineage(subject: str, store_url: str | None, as_json: bool) -> int:
+    """`durapipe lineage`: the tree an artifact, data version or model version came from."""
+    from durapipe.lineage import lineage, render
+
+    tree = lineage(open_store(store_url), subject)
+    print(json.dumps(tree, indent=2) if as_json else "\n".join(render(tree)))
+    return EXIT_OK
+
+
+def collect_garbage(older_than: float, do_apply: bool, store_url: str | None, as_json: bool) -> int:
+    """`durapipe gc`: what is older than the cutoff and needed by nothing kept; deleted only with --apply."""
+    from durapipe import gc
+
+    store = open_store(store_url)
+    collection = gc.collect(store, older_than)
+    if do_apply:
+        gc.apply(store, collection)
+    if as_json:
+        print(json.dumps({"applied": do_apply, "bytes": collection.bytes, "kept": collection.kept,
+                          "delete": [{"key": k, "bytes": b, "why": w} for k, b, w in collection.delete]}, indent=2))
+        return EXIT_OK
+    for key, size, why in collection.delete:
+        print(f"{'deleted' if do_apply else 'would delete'} {key}  {size} bytes  ({why})")
+    kept = ", ".join(f"{n} {what}" for what, n in collection.kept.items())
+    verb = "deleted" if do_apply else "would delete"
+    print(f"{verb} {len(collection.delete)} keys, {collection.bytes} bytes; kept {kept}"
+          + ("" if do_apply else "; run again with --apply to delete"))
     return EXIT_OK

@@ -74,6 +74,8 @@ class RunRequest(TypedDict):
     register: dict[str, Any] | None
     deliver: dict[str, str]
     definitions_version: NotRequired[str | None]  # the served project's definitions (HTTP, blob, timer)
+    publish: NotRequired[dict[str, str]]  # output name -> data asset that a completed run registers it as
+    git: NotRequired[dict[str, Any] | None]  # {"commit", "dirty"} of the project's git work tree
 
 
 class PlanResult(TypedDict):
@@ -131,6 +133,8 @@ class StepResult(TypedDict):
     partition: NotRequired[Partition | None]
     partitions: NotRequired[PartitionCounts]  # a gathered mapped step
     by_partition: NotRequired[dict[str, PartitionEntry]]  # a gathered mapped step, by partition name
+    metrics: NotRequired[dict[str, float]]  # what the step logged with durapipe.log_metric
+    logged_params: NotRequired[dict[str, Any]]  # and with durapipe.log_param
 
 
 class RemoteSubmission(TypedDict):

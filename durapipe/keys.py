@@ -83,3 +83,31 @@ def check_delivery_key(key: object) -> str:
             raise InvalidNameError(f"The delivery key {key!r} is not allowed: {prefix} holds durapipe's own "
                                    "records; deliver outputs under another prefix, such as 'scores/'.")
     return key
+
+
+def _version_number(version: object, what: str) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidNameError(f"The {what} version {version!r} is not valid: it must be a whole number from 1.")
+    return version
+
+
+def data_prefix(name: str) -> str:
+    """`data/<name>/`: every version of one data asset."""
+    return f"{DATA}{check_name(name, 'data asset name')}/"
+
+
+def data_version_key(name: str, version: int) -> str:
+    """`data/<name>/<version>.json`: one immutable data version."""
+    return f"{data_prefix(name)}{_version_number(version, 'data')}.json"
+
+
+def content_claim_key(kind: str, name: str, digest: str) -> str:
+    """`index/<kind>/<name>/<sha256>.json`: which version of a data asset or model holds this content."""
+    if kind not in ("data", "models"):
+        raise InvalidNameError(f"The registry kind {kind!r} is not valid: it must be 'data' or 'models'.")
+    return f"index/{kind}/{check_name(name, f'{kind} name')}/{check_digest(digest)}.json"
+
+
+def producer_key(digest: str) -> str:
+    """`index/producers/<sha256>.json`: the run and step that first produced this artifact (for lineage)."""
+    return f"index/producers/{check_digest(digest)}.json"

@@ -84,6 +84,13 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                                _FORMAT],
                 "responses": {"200": _PICTURE, "400": _ERROR, **_HOST_ERRORS, "501": _ERROR}}},
+            "/models": {"get": {
+                "summary": "List the registered models with their champion.",
+                "responses": {"200": _ok("ModelList"), **_HOST_ERRORS}}},
+            "/models/{name}": {"get": {
+                "summary": "A model: every version with its metrics and run, and the champion.",
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("Model"), "400": _ERROR, **_HOST_ERRORS, "404": _ERROR}}},
             "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI"},
                                                                                   **_HOST_ERRORS}}},
         },
@@ -130,6 +137,20 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "RunPage": {"type": "object", "properties": {
                     "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                     "next_offset": {"type": "integer", "nullable": True}, "total": {"type": "integer"}}},
+                "ModelList": {"type": "object", "properties": {"models": {"type": "array", "items": {
+                    "type": "object", "properties": {
+                        "name": {"type": "string"}, "versions": {"type": "integer"}, "latest": {"type": "integer"},
+                        "champion": {"type": "integer", "nullable": True},
+                        "metric": {"type": "string", "nullable": True},
+                        "value": {"type": "number", "nullable": True}}}}}},
+                "Model": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "champion": {"type": "integer", "nullable": True},
+                    "champion_history": {"type": "object", "nullable": True,
+                                         "description": "The pointer: version, previous, reason, updated."},
+                    "versions": {"type": "array", "items": {"type": "object", "properties": {
+                        "version": {"type": "integer"}, "run_id": {"type": "string"},
+                        "metrics": {"type": "object"}, "metric": {"type": "string"},
+                        "outputs": {"type": "object"}, "created": {"type": "string"}}}}}},
                 "PipelineList": {"type": "object", "properties": {"pipelines": {"type": "array", "items": {
                     "type": "object", "properties": {
                         "name": {"type": "string"}, "version": {"type": "string"},

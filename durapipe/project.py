@@ -62,8 +62,12 @@ def load_definitions(root: Path, ref: str) -> Any:
     if not sep or not module_name or not attr or not all(p.isidentifier() for p in [*module_name.split("."), attr]):
         raise UsageError(f"The definitions reference {ref!r} must look like module:attr, such as definitions:defs.")
     root = Path(root).resolve()
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    # This project's folder first: a process that loaded another project (a notebook, a test run)
+    # must not find that project's module of the same name.
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+    sys.path.insert(0, str(root))
+    _forget_other_project(module_name.partition(".")[0], root)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -122,3 +126,16 @@ def modules_changed(snapshot: dict[str, tuple[str, tuple[int, int, int, int]]]) 
         if (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) != seen:
             return True
     return False
+
+
+def _forget_other_project(top_level: str, root: Path) -> None:
+    """Drop the modules of another project when one of them holds `top_level`, the name this project imports."""
+    cached = sys.modules.get(top_level)
+    path = getattr(cached, "__file__", None)
+    if not path or Path(path).resolve().is_relative_to(root):
+        return
+    other = find_project_root(Path(path))
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and "site-packages" not in file and Path(file).resolve().is_relative_to(other):
+            del sys.modules[name]

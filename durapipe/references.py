@@ -2,6 +2,7 @@
 
 - `incoming/data.csv`: a blob in the store (never a local path);
 - `newest:training/`: the most recently written blob under that prefix (none: the input is left out);
+- `data:NAME` (the latest version) or `data:NAME:2`: a registered data version;
 - `model:NAME:champion` or `model:NAME:3`: the model output of that registered version, and
   `model:NAME:champion:OUTPUT` another output registered with it (such as a scaler).
 
@@ -15,7 +16,8 @@ from typing import Any
 from durapipe.errors import DurapipeError, InvalidNameError
 from durapipe.names import check_blob_name, check_name
 
-NEWEST, MODEL = "newest:", "model:"
+NEWEST, MODEL, DATA = "newest:", "model:", "data:"
+REFERENCE_PREFIXES = (NEWEST, MODEL, DATA)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ def check_reference(value: Any, what: str = "input") -> str:
         check_blob_name(prefix.rstrip("/") or "x", f"prefix of {what}")
     elif value.startswith(MODEL):
         _model_parts(value, what)
+    elif value.startswith(DATA):
+        _data_parts(value, what)
     else:
         check_blob_name(value, f"blob name of {what}")
     return value
@@ -51,6 +55,18 @@ def _model_parts(value: str, what: str) -> tuple[str, str, str | None]:
         raise InvalidNameError(f"The {what} {value!r} names version {version!r}: use 'champion' or a number from 1.")
     output = check_name(parts[2], f"output name in {what}") if len(parts) == 3 else None
     return name, version, output
+
+
+def _data_parts(value: str, what: str) -> tuple[str, int | None]:
+    parts = value[len(DATA):].split(":")
+    if len(parts) not in (1, 2):
+        raise InvalidNameError(f"The {what} {value!r} is not a data reference: write data:NAME or data:NAME:VERSION.")
+    name = check_name(parts[0], f"data asset name in {what}")
+    if len(parts) == 1:
+        return name, None
+    if not (parts[1].isdigit() and int(parts[1]) >= 1):
+        raise InvalidNameError(f"The {what} {value!r} names version {parts[1]!r}: use a number from 1.")
+    return name, int(parts[1])
 
 
 def resolve_reference(store: Any, value: Any, what: str = "input") -> Resolved:
@@ -79,6 +95,16 @@ def resolve_reference(store: Any, value: Any, what: str = "input") -> Resolved:
                                 f"output {output!r}; it has: {', '.join(entry['outputs'])}.")
         return Resolved({"artifact": entry["outputs"][output]},
                         {"reference": value, "model": name, "version": entry["version"], "output": output})
+    if value.startswith(DATA):
+        from durapipe import data_assets
+
+        name, number = _data_parts(value, what)
+        try:
+            entry = data_assets.get_version(store, name, number)
+        except DurapipeError as exc:
+            raise DurapipeError(f"The {what} names {value}, but {str(exc)[0].lower()}{str(exc)[1:]}") from None
+        return Resolved({"artifact": entry["artifact"]},
+                        {"reference": value, "data": name, "version": entry["version"], "hash": entry["hash"]})
     if not store.exists(value):
         raise DurapipeError(f"The {what} names the blob {value!r}, which is not in the store.")
     return Resolved({"key": value}, {"reference": value, "key": value})

@@ -15,7 +15,8 @@ from durapipe.contracts import SCHEMA_VERSION
 from durapipe.errors import DurapipeError, UsageError
 from durapipe.names import check_blob_name, check_id, check_name
 
-TRIGGER_KINDS = frozenset({"cli", "http", "blob", "timer"})
+TRIGGER_KINDS = frozenset({"cli", "python", "http", "blob", "timer"})  # python: durapipe.run
+LOCAL_TRIGGER_KINDS = frozenset({"cli", "python"})  # runs a local session signs; they may name host paths
 # Set only in the processes of a local CLI session (`durapipe run`, `durapipe resume`): the key that
 # signs its run requests, so a request carrying host paths is planned only when that CLI made it.
 LOCAL_RUN_KEY_ENV = "DURAPIPE_LOCAL_RUN_KEY"
@@ -44,9 +45,21 @@ def check_inputs(spec: dict[str, Any], given: Iterable[str], how: str = "") -> N
 def build_run_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict[str, Any], *, run_id: str,
                       code_root: str | None, trigger: dict[str, Any], force: list[str] | None = None,
                       max_parallel: int | None = None, register: dict[str, Any] | None = None,
-                      deliver: dict[str, str] | None = None, input_hint: str = "") -> dict[str, Any]:
-    """The orchestrator's input for one run of `spec` with resolved `params` and input sources."""
+                      deliver: dict[str, str] | None = None, input_hint: str = "",
+                      publish: dict[str, str] | None = None) -> dict[str, Any]:
+    """The orchestrator's input for one run of `spec` with resolved `params` and input sources.
+
+    `publish` maps outputs to data asset names: each is registered as a data version when the run completes.
+    """
+    from durapipe.git_state import git_state
+
     force = list(force or [])
+    publish = dict(publish or {})
+    for output, asset in publish.items():
+        if output not in spec.get("outputs", {}):
+            raise UsageError(f"--publish names output {output!r}, which pipeline {spec['name']} does not have; "
+                             f"its outputs are: {', '.join(spec.get('outputs', {})) or 'none'}.")
+        check_name(asset, "data asset name")
     unknown = [f for f in force if f != "all" and f not in {s["name"] for s in spec["steps"]}]
     if unknown:
         raise UsageError(f"--force names step {unknown[0]!r}, which pipeline {spec['name']} does not have.")
@@ -55,7 +68,7 @@ def build_run_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict
         "schema": SCHEMA_VERSION, "run_id": check_id(run_id), "spec": spec, "params": params, "inputs": inputs,
         "code_root": code_root, "force": force, "max_parallel": max_parallel or os.cpu_count() or 1,
         "trigger": trigger, "started": datetime.now(timezone.utc).isoformat(), "register": register,
-        "deliver": deliver or {},
+        "deliver": deliver or {}, "publish": publish, "git": git_state(code_root),
     }
 
 
@@ -140,7 +153,7 @@ def _check_source(name: str, source: Any, request: dict[str, Any], local_key: st
         check_ref(source["artifact"])
     elif "path" in source:
         mark = request.get(MARK_FIELD)
-        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") == "cli"
+        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") in LOCAL_TRIGGER_KINDS
                    and hmac.compare_digest(mark, local_mark(local_key, request)))
         if not trusted:
             raise UsageError(f"The input {name!r} names a path on the host, which only a run started by "

@@ -91,11 +91,12 @@ class LocalSession:
     def start_run(self, request: dict[str, Any]) -> str:
         """Start the pipeline orchestrator for `request` and remember which store it uses.
 
-        A CLI session signs the request, so planning accepts its local input paths.
+        A CLI (or Python API) session signs the request, so planning accepts its local input paths.
         """
-        if self._local_key is not None and (request.get("trigger") or {}).get("kind") == "cli":
-            from durapipe.run_request import mark_local_request
+        from durapipe.run_request import LOCAL_TRIGGER_KINDS, mark_local_request
 
+        # The Python API (durapipe.run) is a local session like the CLI: it may name local paths too.
+        if self._local_key is not None and (request.get("trigger") or {}).get("kind") in LOCAL_TRIGGER_KINDS:
             request = mark_local_request(request, self._local_key)
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)

@@ -169,7 +169,7 @@ def run_request_from_body(catalog: Catalog, served: ServedPipeline, body: dict[s
 
 def served_run_request(catalog: Catalog, served: ServedPipeline, params: dict[str, Any], sources: dict[str, Any], *,
                        run_id: str, trigger: dict[str, Any], deliver: dict[str, str] | None = None,
-                       max_parallel: int | None = None) -> dict[str, Any]:
+                       max_parallel: int | None = None, publish: dict[str, str] | None = None) -> dict[str, Any]:
     """The orchestrator input for a served pipeline; raises RequestError (400) for bad parameters or inputs."""
     from durapipe.spec import resolve_params
 
@@ -178,7 +178,7 @@ def served_run_request(catalog: Catalog, served: ServedPipeline, params: dict[st
         request = build_run_request(
             spec.to_json(), resolve_params(spec, params), sources, run_id=run_id,
             code_root=str(served.code_root), trigger=trigger, max_parallel=max_parallel or SERVED_MAX_PARALLEL,
-            register=served.register, deliver=deliver)
+            register=served.register, deliver=deliver, publish=publish)
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
     request["definitions_version"] = catalog.version
@@ -315,6 +315,28 @@ def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: in
     }
 
 
+def models_view(store: Any) -> list[dict[str, Any]]:
+    """Every registered model with its version count and champion, as the API lists them."""
+    from durapipe.registry import list_models
+
+    return list_models(store)
+
+
+def model_view(store: Any, name: str) -> dict[str, Any]:
+    """One model's versions and champion; RequestError 400 for a bad name, 404 for an unknown model."""
+    from durapipe.names import check_name
+    from durapipe.registry import describe_model
+
+    try:
+        check_name(name, "model name")
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    try:
+        return describe_model(store, name)
+    except NotFoundError as exc:
+        raise RequestError(404, str(exc)) from None
+
+
 def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = None) -> None:
     """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
     record = read_run(store, run_id)
@@ -333,7 +355,8 @@ def schedule_request(catalog: Catalog, schedule: Any, store: Any, run_id: str, t
     served = catalog.refresh().get(schedule.pipeline.name)
     sources, notes = _resolve(store, schedule.inputs)
     trigger = {"kind": "timer", "schedule": schedule.name, "tick": tick.isoformat(), "inputs": notes}
-    return served_run_request(catalog, served, schedule.params, sources, run_id=run_id, trigger=trigger)
+    return served_run_request(catalog, served, schedule.params, sources, run_id=run_id, trigger=trigger,
+                              publish=schedule.publish)
 
 
 def blob_name_of(trigger: Any, key: str) -> str:
@@ -356,11 +379,19 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: 
     served = catalog.refresh().get(trigger.pipeline.name)
     sources, notes = _resolve(store, trigger.inputs)
     sources[trigger.input] = {"key": key}
+    if getattr(trigger, "register_data", None):
+        from durapipe.data_assets import register_key
+
+        # Registration is idempotent (one version per content), so a redelivered blob adds nothing.
+        entry = register_key(store, trigger.register_data, key)
+        sources[trigger.input] = {"artifact": entry["artifact"]}
+        notes[trigger.input] = {"reference": f"data:{entry['name']}:{entry['version']}", "data": entry["name"],
+                                "version": entry["version"], "hash": entry["hash"], "key": key}
     deliver = {output: check_delivery_key(template.replace("{name}", name))
                for output, template in trigger.deliver.items()}
     run_trigger = {"kind": "blob", "blob_trigger": trigger.name, "key": key, "etag": etag, "inputs": notes}
     request = served_run_request(catalog, served, trigger.params, sources, run_id=f"{arrival_id}-1",
-                                 trigger=run_trigger, deliver=deliver)
+                                 trigger=run_trigger, deliver=deliver, publish=trigger.publish)
     return {"schema": 1, "arrival_id": arrival_id, "key": key, "etag": etag, "blob_trigger": trigger.name,
             "tries": trigger.tries, "retry_interval": trigger.retry_interval, "request": request}
 

@@ -155,6 +155,8 @@ class ParamSpec:
     required: bool = False
     default: Any = None
     nullable: bool = False
+    # A list parameter the pipeline body iterated (over its default): a run's value must have this length.
+    iterated: int | None = None
 
     def to_json(self) -> dict:
         """The parameter as the spec's JSON object."""
@@ -165,6 +167,8 @@ class ParamSpec:
             data["default"] = self.default
         if self.nullable:
             data["nullable"] = True
+        if self.iterated is not None:
+            data["iterated"] = self.iterated
         return data
 
 
@@ -186,10 +190,13 @@ class ParamBinding:
 
     value: Any = None
     param: str | None = None
+    index: int | None = None  # one element of a list parameter the pipeline body iterated
 
     def to_json(self) -> dict:
-        """`{"value": v}` or `{"param": name}`."""
-        return {"value": self.value} if self.param is None else {"param": self.param}
+        """`{"value": v}`, `{"param": name}` or `{"param": name, "index": i}`."""
+        if self.param is None:
+            return {"value": self.value}
+        return {"param": self.param} if self.index is None else {"param": self.param, "index": self.index}
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,11 @@ class StepSpec:
     params: dict[str, ParamBinding] = field(default_factory=dict)
     options: StepOptions = field(default_factory=StepOptions)
     map: str | None = None
+    # Inputs that take a list (or dict) of upstream outputs: name -> ("list"|"dict", ((key, flat input), ...)).
+    # Each element is an ordinary input named `<name>__<key>`, so scheduling and fingerprints see flat inputs.
+    fan_in: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    # An output the engine fills with the metrics the step logged (a sweep trial's), never passed to the step.
+    metrics_output: str | None = None
 
     def upstream(self) -> set[str]:
         """Names of the steps whose outputs this step reads."""
@@ -218,6 +230,10 @@ class StepSpec:
             "params": {k: b.to_json() for k, b in self.params.items()},
             "options": self.options.to_json(),
             "map": self.map,
+            # Only when used, so the spec (and version) of every pipeline without fan-in is unchanged.
+            **({"fan_in": {name: {"kind": kind, "items": dict(items)} for name, (kind, items) in self.fan_in.items()}}
+               if self.fan_in else {}),
+            **({"metrics_output": self.metrics_output} if self.metrics_output else {}),
         }
 
 
@@ -341,6 +357,10 @@ def resolve_params(spec: PipelineSpec, given: dict) -> dict:
         problem = json_problem(value) or type_problem(value, param.type, param.nullable)
         if problem:
             raise UsageError(f"Parameter {name!r} of pipeline {spec.name} {_as_clause(problem)}.")
+        if param.iterated is not None and (not isinstance(value, list) or len(value) != param.iterated):
+            raise UsageError(f"Parameter {name!r} of pipeline {spec.name} was iterated over its {param.iterated} "
+                             f"default values when the pipeline was defined, so it must be a list of "
+                             f"{param.iterated} values.")
         resolved[name] = coerce(value, param.type)
     return resolved
 
@@ -357,6 +377,8 @@ def step_params(spec: PipelineSpec, step_name: str, run_params: dict) -> dict:
             values[name] = binding.value
         elif binding.param in run_params:
             values[name] = run_params[binding.param]
+            if binding.index is not None:
+                values[name] = values[name][binding.index]
         else:
             raise UsageError(f"Run parameters have no value for pipeline parameter {binding.param!r}.")
     return values
@@ -421,7 +443,7 @@ def _read_input(value: Any, what: str) -> InputSpec:
 
 
 def _read_param(value: Any, what: str) -> ParamSpec:
-    obj = _obj(value, what, {"type", "default", "required", "nullable"})
+    obj = _obj(value, what, {"type", "default", "required", "nullable", "iterated"})
     type_name = obj.get("type", "any")
     if type_name not in PARAM_TYPES:
         raise SpecError(f"{what} has type {type_name!r}; use one of {', '.join(PARAM_TYPES)}.")
@@ -435,7 +457,10 @@ def _read_param(value: Any, what: str) -> ParamSpec:
     problem = None if required else (json_problem(default) or type_problem(default, type_name, nullable))
     if problem:
         raise SpecError(f"{what} default {_as_clause(problem)}.")
-    return ParamSpec(type=type_name, required=required, default=default, nullable=nullable)
+    iterated = obj.get("iterated")
+    if iterated is not None and (isinstance(iterated, bool) or not isinstance(iterated, int) or iterated < 0):
+        raise SpecError(f"{what} has an 'iterated' length that is not a whole number.")
+    return ParamSpec(type=type_name, required=required, default=default, nullable=nullable, iterated=iterated)
 
 
 def _read_binding(value: Any, what: str) -> Binding:
@@ -456,11 +481,14 @@ def _read_param_binding(value: Any, what: str) -> ParamBinding:
         return ParamBinding(value=obj["value"])
     if set(obj) == {"param"}:
         return ParamBinding(param=_name(obj["param"], f"parameter named by {what}"))
+    if set(obj) == {"param", "index"} and isinstance(obj["index"], int) and not isinstance(obj["index"], bool) \
+            and obj["index"] >= 0:
+        return ParamBinding(param=_name(obj["param"], f"parameter named by {what}"), index=obj["index"])
     raise SpecError(f"{what} must be {{\"value\": json}} or {{\"param\": name}}.")
 
 
 def _read_step(value: Any, where: str) -> StepSpec:
-    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map"}
+    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map", "fan_in", "metrics_output"}
     obj = _obj(value, f"A step of {where.lower()}", keys)
     name = _name(obj.get("name"), "step name")
     what = f"Step {name}"
@@ -485,7 +513,20 @@ def _read_step(value: Any, where: str) -> StepSpec:
     map_over = obj.get("map")
     if map_over is not None and map_over not in inputs:
         raise SpecError(f"{what} is mapped over {map_over!r}, which is not one of its bound inputs.")
-    return StepSpec(name=name, ref=ref, inputs=inputs, outputs=outputs, params=params, options=options, map=map_over)
+    fan_in = {}
+    for group, raw in _obj(obj.get("fan_in", {}), f"{what} fan_in").items():
+        entry = _obj(raw, f"{what} fan_in {group!r}", {"kind", "items"})
+        items = _obj(entry.get("items", {}), f"{what} fan_in {group!r} items")
+        if entry.get("kind") not in ("list", "dict") or any(flat not in inputs for flat in items.values()):
+            raise SpecError(f"{what} fan_in {group!r} must be a list or dict of the step's bound inputs.")
+        fan_in[_name(group, f"fan-in input name of step {name}")] = (entry["kind"], tuple(items.items()))
+    if map_over is not None and any(flat == map_over for _, items in fan_in.values() for _, flat in items):
+        raise SpecError(f"{what} is mapped over {map_over!r}, which is part of a fan-in input.")
+    metrics_output = obj.get("metrics_output")
+    if metrics_output is not None and metrics_output not in outputs:
+        raise SpecError(f"{what} names metrics_output {metrics_output!r}, which is not one of its outputs.")
+    return StepSpec(name=name, ref=ref, inputs=inputs, outputs=outputs, params=params, options=options, map=map_over,
+                    fan_in=fan_in, metrics_output=metrics_output)
 
 
 def _check_graph(spec: PipelineSpec) -> None:

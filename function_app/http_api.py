@@ -13,8 +13,8 @@ from durapipe.openapi import openapi_document
 from durapipe.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.run_request import new_run_id
 from durapipe.service import (IDEMPOTENCY_HEADER, Catalog, RequestError, app_store, idempotent_run_id,
-                              mark_canceled, page_of_runs, parse_json_body, read_run, run_request_from_body,
-                              run_view)
+                              mark_canceled, model_view, models_view, page_of_runs, parse_json_body, read_run,
+                              run_request_from_body, run_view)
 
 AUTH = func.AuthLevel.FUNCTION
 log = logging.getLogger("durapipe.http")
@@ -117,6 +117,22 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         await client.terminate(run_id, "canceled over the HTTP API")
         mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))
         return _json(202, {"run_id": run_id, "status": "canceled"})
+
+    @bp.function_name("list_models")
+    @bp.route(route="api/models", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def list_models(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/models: every registered model with its champion."""
+        return _json(200, {"models": models_view(app_store())})
+
+    @bp.function_name("get_model")
+    @bp.route(route="api/models/{name}", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def get_model(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/models/{name}: one model's versions, metrics and champion."""
+        return _json(200, model_view(app_store(), req.route_params.get("name", "")))
 
     @bp.function_name("openapi")
     @bp.route(route="api/openapi.json", methods=["GET"], auth_level=AUTH)

@@ -304,4 +304,4 @@ def _error_text(task: Any) -> str:
 
 def _request_summary(request: dict[str, Any]) -> dict[str, Any]:
     return {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force", "register", "deliver",
-                                    "definitions_version")}
+                                    "definitions_version", "publish", "git")}

@@ -1,11 +1,10 @@
 """Scheduled retraining: a breast-cancer classifier from the data set scikit-learn ships.
 
 Outputs: `model` (pickled classifier), `scaler` (pickled StandardScaler and feature names),
-`metrics` (JSON: accuracy, roc_auc, f1, n_test), `roc_curve` (PNG) and `decision` (JSON:
-promote, metric_name, metric, champion_metric, min_improvement) for the model registry.
+`metrics` (JSON: accuracy, roc_auc, f1, n_test) and `roc_curve` (PNG). Whether a new model
+replaces the champion is decided once, by the `breast_cancer` Model in definitions.py.
 `model` and `scaler` are the two inputs of `batch_score`.
 """
-from ml.champion import decide_promotion
 from ml.data import load_dataset, prepare_dataset, split_dataset
 from ml.features import fit_scaler
 from ml.metrics import evaluate_model
@@ -59,31 +58,16 @@ def evaluate(model: Input, test_features: Input, metrics: Output, roc_curve: Out
     evaluate_model(model, test_features, metrics, roc_curve)
 
 
-@step
-def register(
-    metrics: Input,
-    decision: Output,
-    champion: Input | None = None,
-    metric: str = "roc_auc",
-    min_improvement: float = 0.0,
-) -> None:
-    """Decide whether the new model replaces the champion (whose metrics JSON is `champion`)."""
-    decide_promotion(metrics, decision, champion, metric, min_improvement)
-
-
 @pipeline
 def retrain(
     raw: Input | None = None,
-    champion: Input | None = None,
     test_size: float = 0.2,
     seed: int = 0,
     model_type: str = "logistic",
     C: float = 1.0,
     max_depth: int = 5,
-    metric: str = "roc_auc",
-    min_improvement: float = 0.0,
 ) -> dict:
-    """Retrain on `raw` (or the shipped data set) and decide whether to replace `champion`."""
+    """Retrain on `raw` (or the shipped data set); the model registry decides on the champion."""
     loaded = load_data(raw=raw)
     cleaned = prepare(dataset=loaded.dataset)
     halves = split(prepared=cleaned.prepared, test_size=test_size, seed=seed)
@@ -92,13 +76,9 @@ def retrain(
         train_features=scaled.train_features, model_type=model_type, C=C, max_depth=max_depth, seed=seed
     )
     evaluation = evaluate(model=trained.model, test_features=scaled.test_features)
-    verdict = register(
-        metrics=evaluation.metrics, champion=champion, metric=metric, min_improvement=min_improvement
-    )
     return {
         "model": trained.model,
         "scaler": scaled.scaler,
         "metrics": evaluation.metrics,
         "roc_curve": evaluation.roc_curve,
-        "decision": verdict.decision,
     }

@@ -29,3 +29,14 @@ def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(tmp_path):
     with pytest.raises(UsageError, match="not an empty folder"):
         scaffold(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_loading_a_second_project_with_the_same_module_names_gets_its_own_definitions(tmp_path):
+    from durapipe.project import load_definitions
+
+    first, second = tmp_path / "alpha", tmp_path / "beta"
+    scaffold(first)
+    scaffold(second)
+    assert list(load_definitions(first, "definitions:defs").pipelines) == ["alpha"]
+    assert list(load_definitions(second, "definitions:defs").pipelines) == ["beta"]
+    assert list(load_definitions(first, "definitions:defs").pipelines) == ["alpha"]

@@ -103,15 +103,18 @@ def _blob_triggers(root: Path, ref: str) -> list[Any]:
     Another project packaged later in the same process may have modules of the same names
     (definitions, pipeline, helpers); they must not resolve to these.
     """
-    path_before, modules_before = list(sys.path), set(sys.modules)
+    path_before, modules_before = list(sys.path), dict(sys.modules)
     try:
         return list(load_definitions(root, ref).blob_triggers.values())
     finally:
         sys.path[:] = path_before
-        for name in set(sys.modules) - modules_before:
+        for name in list(sys.modules):
             file = getattr(sys.modules[name], "__file__", None) or ""
             if file and Path(file).resolve().is_relative_to(root):
                 del sys.modules[name]
+        # Modules of another project that loading set aside come back as they were.
+        for name, module in modules_before.items():
+            sys.modules.setdefault(name, module)
 
 
 def _is_virtualenv(folder: Path) -> bool:

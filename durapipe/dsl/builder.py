@@ -5,7 +5,7 @@ import contextlib
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
-from durapipe.dsl.refs import InputRef, OutputRef, Outputs, ParamRef, Ref
+from durapipe.dsl.refs import InputRef, OutputRef, Outputs, ParamItemRef, ParamRef, Ref
 from durapipe.errors import DefinitionError, InvalidNameError
 from durapipe.names import check_name
 from durapipe.spec import (Binding, InputSpec, ParamBinding, ParamSpec, PipelineSpec, StepSpec, coerce,
@@ -29,6 +29,7 @@ class Builder:
         self.pipeline_name = pipeline_name
         self.steps: list[StepSpec] = []
         self._names: set[str] = set()
+        self.iterated: dict[str, int] = {}  # list parameters the body iterated, with their lengths
 
     @contextlib.contextmanager
     def active(self) -> Iterator[Builder]:
@@ -47,8 +48,16 @@ class Builder:
         label = f"step {name or step.name}"
         self._check_call(label, args, kwargs, step.inputs, step.params, step.outputs, where)
         inputs = {}
+        fan_in: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         for input_name, input_spec in step.inputs.items():
-            binding = self._bind_input(kwargs.get(input_name), label, input_name, input_spec, where)
+            value = kwargs.get(input_name)
+            if isinstance(value, (list, tuple, dict)):
+                if map_over == input_name:
+                    raise DefinitionError(f"{label.capitalize()} cannot be mapped over {input_name!r} ({where}): "
+                                          "it is given a list of outputs; map over one folder instead.")
+                fan_in[input_name] = self._bind_fan_in(value, label, input_name, step.inputs, inputs, where)
+                continue
+            binding = self._bind_input(value, label, input_name, input_spec, where)
             if binding is not None:
                 inputs[input_name] = binding
         params = self._bind_params(kwargs, label, step.params, where)
@@ -56,8 +65,30 @@ class Builder:
             self._check_map(label, map_over, step.inputs, kwargs, where)
         step_name = self._unique_name(name or step.name, explicit=name is not None, where=where)
         self.steps.append(StepSpec(name=step_name, ref=step.ref, inputs=inputs, outputs=step.outputs,
-                                   params=params, options=step.options, map=map_over))
+                                   params=params, options=step.options, map=map_over, fan_in=fan_in))
         return Outputs(f"step {step_name}", {o: OutputRef(self, step_name, o) for o in step.outputs})
+
+    def _bind_fan_in(self, value: list | tuple | dict, label: str, name: str, declared: dict,
+                     inputs: dict[str, Binding], where: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Bind a list (or dict) of outputs to one input: each element becomes the flat input `<name>__<key>`."""
+        kind = "dict" if isinstance(value, dict) else "list"
+        if kind == "dict":
+            for key in value:
+                if not isinstance(key, str) or check_name_quietly(key) is None:
+                    raise DefinitionError(f"The input {name!r} of {label} is given a dict whose key {key!r} is not "
+                                          f"a name ({where}); use keys such as 'logistic' or 'tree_3'.")
+        items = []
+        element = InputSpec(optional=False)
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            flat = f"{name}__{key}"
+            if flat in declared:
+                raise DefinitionError(f"The input {name!r} of {label} cannot take a {kind} ({where}): the step also "
+                                      f"has an input named {flat!r}.")
+            binding = self._bind_input(item, label, f"{name}[{key!r}]", element, where)
+            assert binding is not None
+            inputs[flat] = binding
+            items.append((str(key), flat))
+        return kind, tuple(items)
 
     def _check_call(self, label: str, args: tuple, kwargs: dict, inputs: dict, params: dict,
                     outputs: tuple, where: str) -> None:
@@ -117,6 +148,13 @@ class Builder:
 
     def _bind_param(self, value: Any, label: str, name: str, spec: ParamSpec, where: str) -> ParamBinding:
         what = f"parameter {name!r} of {label}"
+        if isinstance(value, ParamItemRef):
+            self._check_own(value, what, where)
+            problem = type_problem(value.default, spec.type, spec.nullable)
+            if problem:
+                raise DefinitionError(f"The {what} is bound to {value.describe()}, whose default {value.default!r} "
+                                      f"{problem} ({where}).")
+            return ParamBinding(param=value.name, index=value.index)
         if isinstance(value, ParamRef):
             self._check_own(value, what, where)
             if not _compatible(value, spec):
@@ -177,10 +215,10 @@ class Builder:
                 new = inputs[binding.name] if binding.step is None else Binding(binding.name, renamed[binding.step])
                 if new is not None:  # an optional sub-pipeline input left unbound
                     step_inputs[input_name] = new
-            step_params = {k: (b if b.param is None else params[b.param]) for k, b in sub_step.params.items()}
+            step_params = {k: _inlined_param(b, params, where) for k, b in sub_step.params.items()}
             self.steps.append(StepSpec(name=renamed[sub_step.name], ref=sub_step.ref, inputs=step_inputs,
                                        outputs=sub_step.outputs, params=step_params, options=sub_step.options,
-                                       map=sub_step.map))
+                                       map=sub_step.map, fan_in=sub_step.fan_in))
         return Outputs(label, {name: OutputRef(self, renamed[b.step], b.name) for name, b in sub.outputs.items()})
 
     # ------------------------------------------------------------ the pipeline's result
@@ -205,6 +243,29 @@ class Builder:
             self._check_own(value, f"output {name!r} of pipeline {self.pipeline_name}", where)
             outputs[name] = Binding(name=value.name, step=value.step)
         return outputs
+
+
+def _inlined_param(binding: ParamBinding, outer: dict[str, ParamBinding], where: str) -> ParamBinding:
+    """A nested pipeline step's parameter binding, in terms of the calling pipeline's bindings."""
+    if binding.param is None:
+        return binding
+    given = outer[binding.param]
+    if binding.index is None:
+        return given
+    if given.param is None:
+        return ParamBinding(value=given.value[binding.index])
+    if given.index is not None:
+        raise DefinitionError(f"An iterated list parameter is bound to an element of another ({where}); "
+                              "pass a whole list parameter to a pipeline that iterates it.")
+    return ParamBinding(param=given.param, index=binding.index)
+
+
+def check_name_quietly(value: str) -> str | None:
+    """`value` when it is a valid name, else None."""
+    try:
+        return check_name(value)
+    except InvalidNameError:
+        return None
 
 
 def _compatible(ref: ParamRef, spec: ParamSpec) -> bool:

@@ -79,12 +79,14 @@ class Schedule:
     cron: str = "0 0 3 * * *"
     params: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    publish: dict[str, str] = field(default_factory=dict)
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         where = self.where or user_location()
         object.__setattr__(self, "where", where)
         _name(self.name, "Schedule", where)
+        object.__setattr__(self, "publish", _publish(self.publish, f"Schedule {self.name}", where))
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, f"Schedule {self.name}", where))
         if not isinstance(self.cron, str):
             raise _fail(where, f"Schedule {self.name}", f"cron= must be text, not {self.cron!r}.")
@@ -108,7 +110,7 @@ class Schedule:
     def declaration(self) -> dict[str, Any]:
         """The schedule as JSON, for the definitions version."""
         return {"name": self.name, "pipeline": _pipeline_name(self.pipeline), "cron": self.cron,
-                "params": self.params, "inputs": self.inputs}
+                "params": self.params, "inputs": self.inputs, **({"publish": self.publish} if self.publish else {})}
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +119,8 @@ class BlobTrigger:
 
     `deliver` maps pipeline outputs to store keys written when the run completes; `{name}` in a
     key is the arrived blob's name. A run that fails is tried again up to `tries` times in all,
-    `retry_interval` seconds apart, then the blob is recorded under `poison/`.
+    `retry_interval` seconds apart, then the blob is recorded under `poison/`. With `register_data`,
+    each arrival is registered as a version of that data asset and the run reads that version.
     """
 
     name: str
@@ -129,12 +132,17 @@ class BlobTrigger:
     deliver: dict[str, str] = field(default_factory=dict)
     tries: int = DEFAULT_BLOB_TRIES
     retry_interval: float = 30.0
+    register_data: str | None = None
+    publish: dict[str, str] = field(default_factory=dict)
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         where = self.where or user_location()
         object.__setattr__(self, "where", where)
         what = f"BlobTrigger {_name(self.name, 'BlobTrigger', where)}"
+        if self.register_data is not None:
+            _name(self.register_data, f"{what}'s register_data data asset", where)
+        object.__setattr__(self, "publish", _publish(self.publish, what, where))
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
         _check_path(self.path, what, where)
         if not isinstance(self.input, str) or not self.input:
@@ -160,21 +168,24 @@ class BlobTrigger:
         """The trigger as JSON, for the definitions version."""
         return {"name": self.name, "pipeline": _pipeline_name(self.pipeline), "path": self.path,
                 "input": self.input, "params": self.params, "inputs": self.inputs, "deliver": self.deliver,
-                "tries": self.tries, "retry_interval": self.retry_interval}
+                "tries": self.tries, "retry_interval": self.retry_interval,
+                **({"register_data": self.register_data} if self.register_data else {}),
+                **({"publish": self.publish} if self.publish else {})}
 
 
 @dataclass(frozen=True, eq=False)
 class Model:
     """A model registry entry: runs of `pipeline` register their `output` as a new version of `name`.
 
-    A version becomes champion when its `metric` (read from the JSON file output `metrics`) beats the
-    champion's in `direction` ("max" or "min") by more than `min_gain`.
+    A version becomes champion when its `metric` (read from the JSON file output `metrics`, or with
+    `metrics=None` from what the run's steps logged) beats the champion's in `direction` ("max" or
+    "min") by more than `min_gain`.
     """
 
     name: str
     pipeline: Pipeline | str
     output: str = "model"
-    metrics: str = "metrics"
+    metrics: str | None = "metrics"
     metric: str = ""
     direction: str = "max"
     min_gain: float = 0.0
@@ -186,6 +197,8 @@ class Model:
         what = f"Model {_name(self.name, 'Model', where)}"
         object.__setattr__(self, "pipeline", _pipeline_of(self.pipeline, what, where))
         for attr in ("output", "metrics"):
+            if attr == "metrics" and self.metrics is None:
+                continue  # the metrics the run's steps logged with durapipe.log_metric
             if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
                 raise _fail(where, what, f"{attr}= must be a name, not {getattr(self, attr)!r}.")
         if not isinstance(self.metric, str) or not self.metric:
@@ -203,6 +216,14 @@ class Model:
     def declaration(self) -> dict[str, Any]:
         """The model as JSON, for the definitions version."""
         return {"pipeline": _pipeline_name(self.pipeline), **self.policy()}
+
+
+def _publish(value: Any, what: str, where: str) -> dict[str, str]:
+    """`publish={OUTPUT: DATA_ASSET}`: outputs a completed run registers as data versions."""
+    publish = _mapping(value, what, "publish", where)
+    for output, asset in publish.items():
+        _name(asset, f"{what}'s publish[{output!r}] data asset", where)
+    return publish
 
 
 def _pipeline_name(value: Pipeline | str) -> str:
@@ -262,10 +283,17 @@ class Definitions:
             self._check_trigger(trigger)
         for schedule in self.schedules.values():
             self._check_run(schedule, f"Schedule {schedule.name}", schedule.params, schedule.inputs)
+        for declared in [*self.schedules.values(), *self.blob_triggers.values()]:
+            spec = self.pipelines[_pipeline_name(declared.pipeline)].spec
+            for output in declared.publish:
+                if output not in spec.outputs:
+                    raise _fail(declared.where, f"{type(declared).__name__} {declared.name}",
+                                f"publish names {output!r}, which is not an output of pipeline {spec.name}; "
+                                f"its outputs are: {', '.join(spec.outputs) or 'none'}.")
         for model in self.models.values():
             spec = self.pipelines[_pipeline_name(model.pipeline)].spec
             for attr in ("output", "metrics"):
-                if getattr(model, attr) not in spec.outputs:
+                if getattr(model, attr) is not None and getattr(model, attr) not in spec.outputs:
                     raise _fail(model.where, f"Model {model.name}",
                                 f"{attr}={getattr(model, attr)!r} is not an output of pipeline {spec.name}; "
                                 f"its outputs are: {', '.join(spec.outputs) or 'none'}.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any, Callable
 
 from durapipe.dsl.builder import Builder, current_builder
@@ -60,14 +61,17 @@ class Pipeline:
 def _build(pipeline: Pipeline) -> PipelineSpec:
     builder = Builder(pipeline.name)
     placeholders: dict[str, Any] = {n: InputRef(builder, n, s.optional) for n, s in pipeline.inputs.items()}
-    placeholders.update({n: ParamRef(builder, n, s.type, s.nullable) for n, s in pipeline.params.items()})
+    placeholders.update({n: ParamRef(builder, n, s.type, s.nullable, None if s.required else s.default)
+                         for n, s in pipeline.params.items()})
     with builder.active():
         result = pipeline.func(**placeholders)
     where = function_location(pipeline.func)
     outputs = builder.pipeline_outputs(result, where)
     if not builder.steps:
         raise DefinitionError(f"Pipeline {pipeline.name} ({where}) calls no steps.")
-    spec = PipelineSpec(name=pipeline.name, inputs=dict(pipeline.inputs), params=dict(pipeline.params),
+    params = {n: replace(s, iterated=builder.iterated[n]) if n in builder.iterated else s
+              for n, s in pipeline.params.items()}
+    spec = PipelineSpec(name=pipeline.name, inputs=dict(pipeline.inputs), params=params,
                         steps=tuple(builder.steps), outputs=outputs)
     # The DSL checks as it goes; reading the JSON back proves the spec is one the runtime accepts.
     return PipelineSpec.from_json(spec.to_json())

@@ -57,17 +57,43 @@ class InputRef(Ref):
 class ParamRef(Ref):
     """A pipeline parameter, while the pipeline is being defined."""
 
-    __slots__ = ("name", "type", "nullable")
+    __slots__ = ("name", "type", "nullable", "default")
     kind = "pipeline parameter"
 
-    def __init__(self, builder: object, name: str, type_name: str, nullable: bool) -> None:
+    def __init__(self, builder: object, name: str, type_name: str, nullable: bool, default: Any = None) -> None:
         super().__init__(builder)
         self.name = name
         self.type = type_name
         self.nullable = nullable
+        self.default = default
 
     def describe(self) -> str:
         return f"pipeline parameter {self.name!r}"
+
+    def __iter__(self) -> Any:
+        """A list parameter with a default iterates over its elements: the graph has one branch per element."""
+        if not isinstance(self.default, list):
+            raise DefinitionError(
+                f"{self.describe()} is iterated at {user_location()}, but only a list parameter with a default "
+                "can be iterated when the pipeline is defined (one branch per default element).")
+        self.builder.iterated[self.name] = len(self.default)  # type: ignore[attr-defined]
+        return iter([ParamItemRef(self.builder, self.name, i, self.default[i]) for i in range(len(self.default))])
+
+
+class ParamItemRef(Ref):
+    """One element of a list pipeline parameter iterated while the pipeline is being defined."""
+
+    __slots__ = ("name", "index", "default")
+    kind = "pipeline parameter element"
+
+    def __init__(self, builder: object, name: str, index: int, default: Any) -> None:
+        super().__init__(builder)
+        self.name = name
+        self.index = index
+        self.default = default
+
+    def describe(self) -> str:
+        return f"element {self.index} of pipeline parameter {self.name!r}"
 
 
 class OutputRef(Ref):

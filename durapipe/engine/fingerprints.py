@@ -29,6 +29,8 @@ def concrete_params(step: dict[str, Any], run_params: dict[str, Any]) -> dict[st
     for name, binding in step["params"].items():
         if "param" in binding:
             values[name] = run_params[binding["param"]]
+            if "index" in binding:  # one element of a list parameter iterated at definition time
+                values[name] = values[name][binding["index"]]
         elif "value" in binding:
             values[name] = binding["value"]
         elif "default" in binding:

@@ -92,7 +92,7 @@ def plan_run(store: Any, request: RunRequest) -> PlanResult:
         "pipeline_version": spec.get("version"), "definitions_version": request.get("definitions_version"),
         "spec": spec, "params": request["params"], "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
         "status": "running", "started": request.get("started"), "finished": None,
-        "steps": {}, "outputs": {}, "error": None,
+        "steps": {}, "outputs": {}, "error": None, "git": request.get("git"),
     })
     return {"inputs": plan.inputs, "reused": plan.reused}
 

@@ -43,6 +43,9 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
         for key in ("partitions", "by_partition"):
             if result.get(key):
                 steps[name][key] = result[key]
+        if status in (RAN, REUSED):
+            steps[name]["metrics"] = result.get("metrics") or {}
+            steps[name]["logged_params"] = result.get("logged_params") or {}
     outputs = {}
     for out_name, binding in spec.get("outputs", {}).items():
         ref = steps.get(binding["step"], {}).get("outputs", {}).get(binding["output"])
@@ -60,7 +63,17 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
         "inputs": outcome["inputs"], "trigger": request.get("trigger") or {"kind": "cli"},
         "status": outcome["status"], "started": base.get("started") or outcome["started"],
         "finished": outcome["finished"], "steps": steps, "outputs": outputs, "error": error,
+        "metrics": _merged(steps, "metrics"), "logged_params": _merged(steps, "logged_params"),
+        "git": request.get("git", base.get("git")),
     }
+
+
+def _merged(steps: dict[str, Any], field: str) -> dict[str, Any]:
+    """The values every step logged, by name; a later step (in spec order) wins a name two steps log."""
+    merged: dict[str, Any] = {}
+    for step in steps.values():
+        merged.update(step.get(field) or {})
+    return merged
 
 
 def run_summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -71,9 +84,13 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": record["run_id"], "pipeline": record["pipeline"], "status": record["status"],
         "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
-        "params": record.get("params"), "outputs": record.get("outputs", {}),
-        "registered": record.get("registered"),
+        "params": record.get("params"), "inputs": record.get("inputs", {}), "trigger": record.get("trigger"),
+        "outputs": record.get("outputs", {}),
+        "registered": record.get("registered"), "published": record.get("published") or {},
+        "git": record.get("git"),
+        "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
+                  | {"metrics": s.get("metrics") or {}, "logged_params": s.get("logged_params") or {}}
                   | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
                   | ({"compute": s["compute"]} if s.get("compute", "local") != "local" else {})
                   for name, s in ordered.items()},
@@ -95,8 +112,36 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         for output, key in (outcome["request"].get("deliver") or {}).items():
             deliver_output(store, record["outputs"][output], key)
         record["delivered"] = outcome["request"].get("deliver") or {}
+        record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
+    index_producers(store, record)
     write_run_record(store, record)
     return run_summary(record)
+
+
+def index_producers(store: Any, record: dict[str, Any]) -> None:
+    """Remember which run and step first produced each artifact a step of this run made (lineage reads it)."""
+    import json
+
+    from durapipe.keys import producer_key
+
+    for name, step in record["steps"].items():
+        if step["status"] != RAN:
+            continue
+        for output, ref in (step.get("outputs") or {}).items():
+            entry = {"run_id": record["run_id"], "step": name, "output": output, "fingerprint": step["fingerprint"]}
+            store.put(producer_key(ref["hash"]), json.dumps(entry).encode(), if_absent=True)
+
+
+def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str]) -> dict[str, Any]:
+    """Register each output named in `publish` as a version of its data asset; what each became, by output."""
+    from durapipe.data_assets import register_artifact
+
+    published = {}
+    for output, asset in publish.items():
+        entry = register_artifact(store, asset, record["outputs"][output],
+                                  {"kind": "run", "run_id": record["run_id"], "output": output})
+        published[output] = {"data": asset, "version": entry["version"], "hash": entry["hash"]}
+    return published
 
 
 def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:

@@ -5,12 +5,14 @@ crashed attempt may have made, and reuses it.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from durapipe import tracking
 from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.executors.base import StepCall
@@ -55,10 +57,16 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
             kwargs[name] = target
         out_dir = scratch / "out"
         out_dir.mkdir()
+        metrics_output = step.get("metrics_output")
         for name in step["outputs"]:
-            kwargs[name] = out_dir / name
+            if name != metrics_output:
+                kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
-        error = _call_step(store, task, identity, kwargs, log_path)
+        logged = scratch / "tracking.jsonl"
+        error = _call_step(store, task, identity, kwargs, log_path, logged)
+        metrics, logged_params = tracking.read_channel(logged)
+        if metrics_output:
+            (out_dir / metrics_output).write_text(json.dumps(metrics, sort_keys=True))
         log_ref = put_artifact(store, log_path)
         if error is not None:
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
@@ -74,13 +82,14 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
         "schema": 1, "fingerprint": identity.fingerprint, "step": step["name"],
         "pipeline": task.get("pipeline"), "components": identity.components, "outputs": outputs,
         "log": log_ref, "run_id": task.get("run_id"), "partition": task.get("partition"),
+        "metrics": metrics, "logged_params": logged_params,
         "started": started.isoformat(), "finished": finished.isoformat(),
         "duration_s": round(time.perf_counter() - clock, 6),
     }
 
 
 def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[str, Any],
-               log_path: Path) -> str | None:
+               log_path: Path, logged: Path) -> str | None:
     """Run the step through the executor of its compute target; return the error sentence, or None."""
     step = task["step"]
     if run_canceled(store, task.get("run_id")):
@@ -98,9 +107,11 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
     paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
     call = StepCall(
         step_ref=step["ref"], code_root=task.get("code_root"), params=dict(identity.params),
-        inputs={name: paths[name] for name in identity.inputs}, outputs={name: paths[name] for name in step["outputs"]},
+        inputs={name: paths[name] for name in identity.inputs},
+        outputs={name: paths[name] for name in step["outputs"] if name in paths},
         log_path=str(log_path), code=identity.components["code"], timeout=step["options"].get("timeout"),
-        memory_mb=step_memory_mb(), python=python)
+        memory_mb=step_memory_mb(), python=python, fan_in=step.get("fan_in") or {},
+        env_vars={tracking.METRICS_FILE_ENV: str(logged)})
     outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
     if not log_path.exists():
         log_path.write_bytes(b"")
@@ -119,4 +130,5 @@ def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResu
         "duration_s": record.get("duration_s") if status == "ran" else 0.0,
         "started": record.get("started"), "finished": record.get("finished"),
         "log": record.get("log"), "partition": task.get("partition"),
+        "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
     }

@@ -24,6 +24,8 @@ class StepCall:
     memory_mb: int | None = None
     python: str | None = None
     env_vars: dict[str, str] = field(default_factory=dict)
+    # Fan-in inputs: name -> {"kind": "list"|"dict", "items": {key: flat input name}} (see durapipe/spec.py).
+    fan_in: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The call as a JSON-serialisable dict (what crosses to the step's process)."""
@@ -49,3 +51,10 @@ class Executor(Protocol):
     def run(self, call: StepCall, canceled: Callable[[], bool] | None = None) -> StepOutcome:
         """Run `call`; poll `canceled` while it runs and stop the step when it answers True."""
         ...
+
+
+def group_fan_in(kwargs: dict[str, Any], fan_in: dict[str, Any]) -> None:
+    """Replace the flat inputs of each fan-in input with the list (or dict) of their paths, in declared order."""
+    for name, group in fan_in.items():
+        paths = {key: kwargs.pop(flat) for key, flat in group["items"].items() if flat in kwargs}
+        kwargs[name] = paths if group["kind"] == "dict" else list(paths.values())

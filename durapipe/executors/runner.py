@@ -154,6 +154,9 @@ def _call(func: Any, call: dict[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = dict(call["params"])
     kwargs.update({name: Path(path) for name, path in call["inputs"].items()})
     kwargs.update({name: Path(path) for name, path in call["outputs"].items()})
+    from durapipe.executors.base import group_fan_in
+
+    group_fan_in(kwargs, call.get("fan_in") or {})
     try:
         func(**kwargs)
         return {"error": None}

@@ -73,8 +73,13 @@ class Store(ABC):
         """The bytes under `key`; raises NotFoundError when absent."""
 
     @abstractmethod
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
-        """Store `data` under `key`; with if_absent, return False (and write nothing) when it exists."""
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
+        """Store `data` under `key`; return False (and write nothing) when if_absent and it exists, or when
+        `if_match` is given and the stored etag differs (or the key is gone)."""
+
+    @abstractmethod
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        """The bytes under `key` and the etag of exactly those bytes; raises NotFoundError when absent."""
 
     @abstractmethod
     def exists(self, key: str) -> bool:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
@@ -98,9 +99,22 @@ class BlobStore(Store):
             downloader = blob.download_blob()
         return self._iter_chunks(downloader, key)
 
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
         blob = self._blob(key)
+        if if_match is not None:
+            try:
+                with self._errors("write", key):
+                    blob.upload_blob(data, overwrite=True, etag=if_match, match_condition=MatchConditions.IfNotModified)
+                return True
+            except (_Exists, NotFoundError):
+                return False  # changed since it was read, or deleted: the condition does not hold
         return self._write(key, lambda: blob.upload_blob(data, overwrite=not if_absent), if_absent)
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        blob = self._blob(key)
+        with self._errors("read", key):
+            downloader = blob.download_blob()
+            return downloader.readall(), downloader.properties.etag
 
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         blob = self._blob(key)

@@ -1,6 +1,7 @@
 """A store in a local folder: every write is a temp file renamed (or hard-linked) into place."""
 from __future__ import annotations
 
+import fcntl
 import os
 import stat as stat_module
 import tempfile
@@ -42,8 +43,36 @@ class LocalStore(Store):
             stream = open(path, "rb")
         return self._iter_file(stream, key)
 
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
+        if if_match is not None:
+            return self._write_if_match(key, data, if_match)
         return self._write(key, lambda out: out.write(data), if_absent)
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        path = self._path(key)
+        with self._errors("read", key):
+            with open(path, "rb") as stream:
+                # fstat of the open file: the etag of exactly the bytes read, even if a writer renames over it.
+                return stream.read(), _etag(os.fstat(stream.fileno()))
+
+    def _write_if_match(self, key: str, data: bytes, etag: str) -> bool:
+        """Replace `key` only while its etag is `etag`: conditional writers of one key serialise on a lock file."""
+        path = self._path(key)
+        with self._errors("write", key, reading=False):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = path.parent / f"{_TEMP_PREFIX}{path.name}.lock"
+            with open(lock_path, "a+b") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                try:
+                    try:
+                        current = _etag(os.stat(path))
+                    except FileNotFoundError:
+                        return False
+                    if current != etag:
+                        return False
+                    return self._write(key, lambda out: out.write(data), False)
+                finally:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         return self._write(key, lambda out: _copy_exactly(stream, out, size, key), if_absent)
@@ -64,7 +93,7 @@ class LocalStore(Store):
             raise NotFoundError(f"The key {key!r} is not in the {self.describe()}.")
         return KeyInfo(
             size=info.st_size,
-            etag=f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}"',
+            etag=_etag(info),
             modified=datetime.fromtimestamp(info.st_mtime_ns / 1e9, tz=timezone.utc),
         )
 
@@ -143,6 +172,11 @@ class LocalStore(Store):
             raise StoreError(
                 f"Could not {action} {_what(action, key)} in the {self.describe()}: {error.strerror or error}."
             ) from error
+
+
+def _etag(info: os.stat_result) -> str:
+    # Every write renames a new file into place, so the inode alone changes on each write; mtime and size guard reuse.
+    return f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}"'
 
 
 def _what(action: str, key: str | None) -> str:

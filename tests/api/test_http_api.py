@@ -56,6 +56,7 @@ def test_runs_are_listed_filtered_and_paged(app, trained):
     (b'{"parameters": {"gamma": 1}}', "gamma"),
     (b'{"inputs": {"raw": "../etc/passwd"}}', "raw"),
     (b'{"inputs": {"raw": "training/missing.csv"}}', "not in the store"),
+    (b'{"inputs": {"raw": "data:missing"}}', "no data asset named 'missing'"),
     (b'{"colour": "blue"}', "colour"),
 ])
 def test_a_bad_run_request_is_a_400_naming_the_problem_and_writes_nothing(app, trained, body, needle):
@@ -96,7 +97,7 @@ def test_every_route_needs_the_function_key(app):
     routes = [(method.upper(), path.replace("{name}", "retrain").replace("{id}", "some-run")
                .replace("{step}", "train").replace("{hash}", "0" * 64))
               for path, methods in document["paths"].items() for method in methods]
-    assert len(routes) == 11
+    assert len(routes) == 13
     for method, path in routes:
         for headers in ({}, {"x-functions-key": "wrong"}):
             status, _, _ = call(method, app.api + path, body=b"{}" if method == "POST" else None, headers=headers)
@@ -113,7 +114,7 @@ def test_the_openapi_document_describes_the_routes(app):
     assert set(document["paths"]) == {"/pipelines", "/pipelines/{name}/runs", "/runs", "/runs/{id}",
                                       "/runs/{id}/cancel", "/openapi.json", "/runs/{id}/steps/{step}",
                                       "/runs/{id}/steps/{step}/log", "/runs/{id}/artifacts/{hash}",
-                                      "/runs/{id}/graph", "/pipelines/{name}/graph"}
+                                      "/runs/{id}/graph", "/pipelines/{name}/graph", "/models", "/models/{name}"}
 
 
 def test_a_finished_run_cannot_be_canceled(app, trained):
@@ -213,3 +214,23 @@ def test_the_same_idempotency_key_starts_one_run(app, trained):
 def test_a_malformed_idempotency_key_is_a_400(app):
     status, answer = _post_with_key(app, b"{}", "k" * 300)
     assert status == 400 and "Idempotency-Key" in answer["error"]
+
+
+def test_models_lists_the_registered_model_with_its_champion(app, trained):
+    status, body = app.get("/models")
+    assert status == 200
+    [model] = body["models"]
+    assert (model["name"], model["metric"]) == ("breast_cancer", "roc_auc") and model["champion"] >= 1
+
+
+def test_a_model_shows_its_versions_with_metrics_and_run(app, trained):
+    status, body = app.get("/models/breast_cancer")
+    assert status == 200 and body["champion"] in [v["version"] for v in body["versions"]]
+    first = body["versions"][0]
+    assert first["run_id"] == trained["started"]["run_id"] and "roc_auc" in first["metrics"]
+
+
+def test_an_unknown_model_is_a_404_and_a_bad_name_a_400(app):
+    assert app.get("/models/nobody")[0] == 404
+    status, body = app.get("/models/bad%20name")
+    assert status == 400 and "model name" in body["error"]

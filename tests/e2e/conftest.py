@@ -18,7 +18,10 @@ from tests.e2e import projects
 DURAPIPE = Path(sys.executable).with_name("durapipe")
 CLI_TIMEOUT_S = 120
 # Commands that accept --store; `resume` finds the store in the host's journal.
-_STORE_COMMANDS = {("run",), ("plan",), ("explain",), ("runs", "list"), ("runs", "show")}
+_STORE_COMMANDS = {("run",), ("plan",), ("explain",), ("runs", "list"), ("runs", "show"), ("data", "register"),
+                   ("data", "list"), ("data", "versions"), ("data", "show"), ("data", "download"),
+                   ("models", "list"), ("models", "show"), ("models", "register"), ("models", "promote"),
+                   ("outputs",), ("rerun",), ("runs", "compare"), ("lineage",), ("gc",)}
 
 
 @dataclass

@@ -201,3 +201,168 @@ FLAKY = _PREAMBLE + dedent('''\
     def flaky_flow():
         return {"out": flaky(src=first().out).out}
     ''')
+
+# One input read by one step: what a data version feeds.
+READ_RAW = _PREAMBLE + dedent('''\
+    @step
+    def count(raw: Input, out: Output):
+        t = started("count")
+        with open(raw) as f, open(out, "w") as g:
+            g.write(str(len(f.read())))
+        finished("count", t)
+
+
+    @pipeline
+    def read_raw(raw: Input):
+        return {"count": count(raw=raw).out}
+    ''')
+
+# A training step whose model and metrics file follow the parameter `quality`, and its Model declaration.
+TRAIN = _PREAMBLE + dedent('''\
+    import json
+
+
+    @step
+    def fit(model: Output, metrics: Output, quality: float = 0.5):
+        t = started("fit")
+        with open(model, "w") as f:
+            f.write(f"model of quality {quality}")
+        with open(metrics, "w") as f:
+            json.dump({"score": quality}, f)
+        finished("fit", t)
+
+
+    @pipeline
+    def train(quality: float = 0.5):
+        out = fit(quality=quality)
+        return {"model": out.model, "metrics": out.metrics}
+    ''')
+
+TRAIN_DEFINITIONS = dedent('''\
+    from durapipe import Definitions, Model
+    from flow import train
+
+    defs = Definitions(pipelines=[train], models=[Model("clf", pipeline=train, output="model", metrics="metrics",
+                                                        metric="score", direction="max", min_gain=0.0)])
+    ''')
+
+TRAIN_PYPROJECT = PYPROJECT + dedent('''\
+
+    [tool.durapipe]
+    definitions = "defs:defs"
+    ''')
+
+# A step that logs a metric and a parameter from its `quality` parameter, and a reader of its output.
+LOGGING = _PREAMBLE + dedent('''\
+    import durapipe
+
+
+    @step
+    def fit(model: Output, quality: float = 0.5):
+        t = started("fit")
+        durapipe.log_param("algorithm", "constant")
+        durapipe.log_metric("score", quality / 2)
+        durapipe.log_metric("score", quality)
+        with open(model, "w") as f:
+            f.write(str(quality))
+        finished("fit", t)
+
+
+    @step
+    def report(model: Input, out: Output):
+        t = started("report")
+        with open(model) as f, open(out, "w") as g:
+            g.write("report " + f.read())
+        finished("report", t)
+
+
+    @pipeline
+    def logging(quality: float = 0.5):
+        fitted = fit(quality=quality)
+        return {"model": fitted.model, "report": report(model=fitted.model).out}
+    ''')
+
+# prepare(raw) -> fit -> model and metrics: a model trained on a data version, for lineage.
+TRAIN_ON_DATA = _PREAMBLE + dedent('''\
+    import json
+
+    import helper
+
+
+    @step
+    def prepare(raw: Input, features: Output):
+        with open(raw) as f, open(features, "w") as g:
+            g.write(helper.transform_text(f.read()))
+
+
+    @step
+    def fit(features: Input, model: Output, metrics: Output, C: float = 1.0):
+        with open(features) as f, open(model, "w") as g:
+            g.write(f"model C={C} of {f.read()}")
+        with open(metrics, "w") as f:
+            json.dump({"score": C}, f)
+
+
+    @pipeline
+    def train(raw: Input, C: float = 1.0):
+        out = fit(features=prepare(raw=raw).features, C=C)
+        return {"model": out.model, "metrics": out.metrics}
+    ''')
+
+# One fit per element of a list parameter, fanned in to a select step that gets a list of paths.
+FAN_IN = _PREAMBLE + dedent('''\
+    import json
+
+
+    @step
+    def fit(model: Output, C: float = 1.0):
+        t = started("fit")
+        with open(model, "w") as f:
+            json.dump({"C": C}, f)
+        finished("fit", t)
+
+
+    @step
+    def select(models: Input, best: Output):
+        t = started("select")
+        values = [json.load(open(p))["C"] for p in models]
+        with open(best, "w") as f:
+            f.write(f"{type(models).__name__} {values} best {max(values)}")
+        finished("select", t)
+
+
+    @step
+    def by_name(models: Input, names: Output):
+        with open(names, "w") as f:
+            f.write(",".join(f"{k}={json.load(open(p))['C']}" for k, p in models.items()))
+
+
+    @pipeline
+    def tune(Cs: list = [0.1, 1.0, 10.0]):
+        fits = [fit(C=C).model for C in Cs]
+        return {"best": select(models=fits).best,
+                "names": by_name(models={"first": fits[0], "last": fits[-1]}).names}
+    ''')
+
+# A sweep of six trials of a step that logs its error; each trial sleeps so overlap is measurable.
+SWEEP = _PREAMBLE + dedent('''\
+    import json
+
+    import durapipe
+
+
+    @step
+    def fit(model: Output, C: float = 1.0, depth: int = 1):
+        t = started(f"fit-C{C}-d{depth}")
+        time.sleep(1.0)
+        durapipe.log_metric("mae", abs(C - 2.0) + depth)
+        with open(model, "w") as f:
+            json.dump({"C": C, "depth": depth}, f)
+        finished(f"fit-C{C}-d{depth}", t)
+
+
+    @pipeline
+    def tune():
+        best = durapipe.sweep(fit, grid={"C": [1.0, 2.0, 3.0], "depth": [1, 2]}, metric="mae", direction="min")
+        return {"model": best.model, "trials": best.trials}
+    ''')

@@ -12,7 +12,6 @@ PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 if str(PIPELINES) not in sys.path:
     sys.path.insert(0, str(PIPELINES))
 
-from ml.champion import decide_promotion  # noqa: E402
 from ml.data import load_dataset, prepare_dataset, split_dataset  # noqa: E402
 from ml.features import fit_scaler  # noqa: E402
 from ml.metrics import evaluate_model  # noqa: E402
@@ -32,7 +31,7 @@ class Retrained:
 OUTPUT_FILES = {
     "dataset": "dataset.csv", "prepared": "prepared.csv", "train": "train.csv", "test": "test.csv",
     "scaler": "scaler.pkl", "train_features": "train_features.csv", "test_features": "test_features.csv",
-    "model": "model.pkl", "metrics": "metrics.json", "roc_curve": "roc_curve.png", "decision": "decision.json",
+    "model": "model.pkl", "metrics": "metrics.json", "roc_curve": "roc_curve.png",
 }
 
 
@@ -45,7 +44,6 @@ def run_retrain(folder: Path, raw: Path | None = None, model_type: str = "logist
     fit_scaler(out.train, out.test, out.scaler, out.train_features, out.test_features)
     train_model(out.train_features, out.model, model_type, C=1.0, max_depth=5, seed=0)
     evaluate_model(out.model, out.test_features, out.metrics, out.roc_curve)
-    decide_promotion(out.metrics, out.decision, None, "roc_auc", 0.0)
     return out
 
 

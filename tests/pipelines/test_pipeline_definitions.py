@@ -24,8 +24,7 @@ def test_retrain_steps_chain_outside_a_pipeline(tmp_path: Path) -> None:
     retrain.train(train_features=p / "train_features.csv", model=p / "model.pkl", model_type="tree")
     retrain.evaluate(model=p / "model.pkl", test_features=p / "test_features.csv",
                      metrics=p / "metrics.json", roc_curve=p / "roc.png")
-    retrain.register(metrics=p / "metrics.json", decision=p / "decision.json")
-    assert json.loads((p / "decision.json").read_text())["promote"] is True
+    assert "roc_auc" in json.loads((p / "metrics.json").read_text())
 
     from ml.sample import write_sample
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from ml.champion import decide_promotion
 from ml.data import TARGET, load_dataset, prepare_dataset, split_dataset
 from ml.features import read_features
 from ml.models import train_model
@@ -104,25 +103,3 @@ def test_a_rerun_writes_identical_bytes(retrained: Retrained, tmp_path: Path) ->
     again = run_retrain(tmp_path)
     for name in ("dataset", "prepared", "train", "test", "scaler", "train_features", "model", "metrics", "roc_curve"):
         assert getattr(again, name).read_bytes() == getattr(retrained, name).read_bytes(), name
-
-
-def test_register_promotes_when_there_is_no_champion(retrained: Retrained) -> None:
-    decision = json.loads(retrained.decision.read_text())
-    assert decision["promote"] is True and decision["champion_metric"] is None
-    assert decision["metric_name"] == "roc_auc"
-
-
-@pytest.mark.parametrize(("champion_auc", "promote"), [(0.5, True), (0.9999, False)])
-def test_register_promotes_only_a_model_that_beats_the_champion(
-    retrained: Retrained, tmp_path: Path, champion_auc: float, promote: bool
-) -> None:
-    champion = tmp_path / "champion.json"
-    champion.write_text(json.dumps({"roc_auc": champion_auc}))
-    decide_promotion(retrained.metrics, tmp_path / "decision.json", champion, "roc_auc", 0.0)
-    decision = json.loads((tmp_path / "decision.json").read_text())
-    assert decision["promote"] is promote and decision["champion_metric"] == champion_auc
-
-
-def test_register_rejects_an_unknown_metric(retrained: Retrained, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="Unknown metric 'loss'"):
-        decide_promotion(retrained.metrics, tmp_path / "decision.json", None, "loss", 0.0)

@@ -164,3 +164,50 @@ def test_invalid_keys_are_rejected_before_any_io(store: Store, key: str) -> None
 def test_url_reopens_the_same_store(store: Store) -> None:
     store.put("k", b"x")
     assert open_store(store.url).get("k") == b"x"
+
+
+def test_get_versioned_returns_the_bytes_and_their_etag(store: Store) -> None:
+    store.put("models/m/champion.json", b"one")
+    data, etag = store.get_versioned("models/m/champion.json")
+    assert data == b"one" and etag == store.stat("models/m/champion.json").etag
+
+
+def test_put_if_match_replaces_while_the_etag_holds(store: Store) -> None:
+    store.put("k", b"one")
+    _, etag = store.get_versioned("k")
+    assert store.put("k", b"two", if_match=etag) is True
+    assert store.get("k") == b"two"
+
+
+def test_put_if_match_refuses_a_stale_etag_and_writes_nothing(store: Store) -> None:
+    store.put("k", b"one")
+    _, etag = store.get_versioned("k")
+    store.put("k", b"two")
+    assert store.put("k", b"three", if_match=etag) is False
+    assert store.get("k") == b"two"
+
+
+def test_put_if_match_of_a_missing_key_writes_nothing(store: Store) -> None:
+    store.put("k", b"one")
+    _, etag = store.get_versioned("k")
+    store.delete("k")
+    assert store.put("k", b"two", if_match=etag) is False
+    assert store.exists("k") is False
+
+
+def test_concurrent_conditional_increments_lose_no_update(store: Store) -> None:
+    store.put("counter", b"0")
+
+    def increment() -> None:
+        while True:
+            data, etag = store.get_versioned("counter")
+            if store.put("counter", str(int(data) + 1).encode(), if_match=etag):
+                return
+
+    threads = [threading.Thread(target=increment) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get("counter") == b"20"
+    assert list(store.list("")) == ["counter"]

@@ -1,0 +1,254 @@
+"""The Python API: run a pipeline on the local host and read its steps and outputs.
+
+    run = durapipe.run("pipeline.py:churn", params={"C": 0.5}, inputs={"raw": "data:raw:1"})
+    run.outputs["model"].path()      # materialised locally, verified
+
+Works from a script, `python -c`, standard input and a Jupyter kernel: the run happens on the
+embedded local host, exactly as `durapipe run` does it.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from durapipe.errors import DurapipeError, UsageError
+
+
+def _open(store: Any) -> Any:
+    from durapipe.stores.base import Store
+    from durapipe.stores.url import open_store
+
+    return store if isinstance(store, Store) else open_store(store)
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """One output of a run: a content-addressed artifact in the run's store."""
+
+    name: str
+    ref: dict[str, Any]
+    store: Any = field(repr=False)
+
+    @property
+    def hash(self) -> str:
+        """The artifact's sha256 (of the bytes, or of a folder's manifest)."""
+        return self.ref["hash"]
+
+    @property
+    def kind(self) -> str:
+        """`file` or `dir`."""
+        return self.ref["kind"]
+
+    @property
+    def size(self) -> int:
+        """Bytes (of all its files, for a folder)."""
+        return self.ref["size"]
+
+    def path(self) -> Path:
+        """A local copy of the output (verified when it is written), cached by hash in the project's .durapipe/."""
+        from durapipe.project import state_dir
+
+        target = state_dir() / "outputs" / self.hash / self.name
+        if not target.exists():
+            from durapipe.stores.artifacts import get_artifact
+
+            get_artifact(self.store, self.ref, target)
+        return target
+
+    def read_bytes(self) -> bytes:
+        """The verified bytes of a file output."""
+        from durapipe.stores.artifacts import read_artifact_bytes
+
+        return read_artifact_bytes(self.store, self.ref)
+
+    def download(self, dest: str | Path) -> Path:
+        """Write the output into folder `dest` as `dest/<name>`, verified; return that path."""
+        from durapipe.stores.artifacts import get_artifact
+
+        target = Path(dest) / self.name
+        if target.exists():
+            raise UsageError(f"Cannot download output {self.name} to {str(target)!r}: it already exists.")
+        get_artifact(self.store, self.ref, target)
+        return target
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did in a run."""
+
+    name: str
+    status: str
+    fingerprint: str | None
+    duration_s: float
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    outputs: dict[str, dict[str, Any]]
+    error: str | None
+
+
+class Run:
+    """A recorded run: `id`, `status`, `steps` (name to StepResult), `outputs` (name to RunOutput)."""
+
+    def __init__(self, record: dict[str, Any], store: Any) -> None:
+        self.record = record
+        self.store = store
+        self.id: str = record["run_id"]
+        self.pipeline: str = record.get("pipeline") or ""
+        self.status: str = record.get("status") or "unknown"
+        self.error: str | None = record.get("error")
+        self.params: dict[str, Any] = dict(record.get("params") or {})
+        self.metrics: dict[str, Any] = dict(record.get("metrics") or {})
+        self.steps: dict[str, StepResult] = {
+            name: StepResult(name, s.get("status") or "", s.get("fingerprint"), float(s.get("duration_s") or 0.0),
+                             dict(s.get("metrics") or {}), dict(s.get("logged_params") or {}),
+                             dict(s.get("outputs") or {}), s.get("error"))
+            for name, s in (record.get("steps") or {}).items()}
+        self.outputs: dict[str, RunOutput] = {name: RunOutput(name, ref, store)
+                                              for name, ref in (record.get("outputs") or {}).items()}
+
+    def __repr__(self) -> str:
+        return f"<durapipe Run {self.id} {self.status}: {len(self.steps)} steps, outputs {', '.join(self.outputs)}>"
+
+
+def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+        store: Any = None, force: list[str] | None = None, max_parallel: int | None = None,
+        register_model: str | None = None, publish: dict[str, str] | None = None, progress: bool = True) -> Run:
+    """Run a pipeline (a @pipeline, or "file.py:name" / "module:name") on the local host; return its Run.
+
+    `inputs` are local paths or references (`data:NAME[:V]`, `model:NAME:champion`); a failed run
+    is returned with status "failed" (its `error` says why), never raised.
+    """
+    from durapipe.commands import _pipeline_request
+    from durapipe.progress import watch
+    from durapipe.records import read_run_record
+    from durapipe.runner import LocalSession, state_dir_for
+
+    opened = _open(store)
+    request = _pipeline_request(pipeline_or_target, dict(params or {}), dict(inputs or {}), list(force or []),
+                                max_parallel, opened, register_model=register_model, kind="python",
+                                publish=publish)
+    with _main_script_hidden(request), \
+            LocalSession(opened.url, state_dir_for(), max_parallel, inline_activities=True) as session:
+        run_id = session.start_run(request)
+        if progress:
+            print(f"run {run_id} started (store {opened.url})", file=sys.stderr)
+        status = watch(lambda: session.host.get_status(run_id, show_input=False), f"run {run_id}",
+                       False, None, pause=lambda seconds: session.host.wait(run_id, seconds)) if progress else \
+            _wait(session, run_id)
+    try:
+        return Run(read_run_record(opened, run_id), opened)
+    except DurapipeError:
+        output = status.get("output")
+        message = output.splitlines()[0] if isinstance(output, str) and output else "the run did not finish"
+        return Run({"run_id": run_id, "pipeline": request["spec"]["name"], "status": "failed", "error": message},
+                   opened)
+
+
+@contextlib.contextmanager
+def _main_script_hidden(request: dict[str, Any]) -> Iterator[None]:
+    """Keep worker processes from re-running the calling script, unless its steps live in it.
+
+    multiprocessing starts each worker by importing the parent's main script (as `__mp_main__`);
+    a script that calls durapipe.run unguarded would run again in every worker. Steps imported by
+    reference never need it, so while the run lasts the main module's file is not offered.
+    """
+    main = sys.modules.get("__main__")
+    uses_main = any(s["ref"].startswith("__main__:") for s in request["spec"]["steps"])
+    if main is None or uses_main or "__file__" not in vars(main):
+        yield
+        return
+    saved = main.__dict__.pop("__file__")
+    try:
+        yield
+    finally:
+        main.__dict__["__file__"] = saved
+
+
+def _wait(session: Any, run_id: str) -> dict[str, Any]:
+    while True:
+        status = session.host.get_status(run_id, show_input=False)
+        if status.get("runtimeStatus") in ("Completed", "Failed", "Terminated", "Canceled"):
+            return status
+        session.host.wait(run_id, 0.5)
+
+
+def get_run(run_id: str, store: Any = None) -> Run:
+    """The recorded run `run_id`; NotFoundError when the store has none."""
+    from durapipe.records import read_run_record
+
+    opened = _open(store)
+    return Run(read_run_record(opened, run_id), opened)
+
+
+def register_data(name: str, source: str | Path, description: str | None = None,
+                  tags: dict[str, str] | None = None, store: Any = None) -> dict[str, Any]:
+    """`durapipe data register`: a local path or store key as the next version of data asset `name`."""
+    from durapipe import data_assets
+
+    return data_assets.register_source(_open(store), name, str(source), description=description, tags=tags)
+
+
+def list_data(store: Any = None) -> list[dict[str, Any]]:
+    """`durapipe data list`: every data asset with its latest version."""
+    from durapipe import data_assets
+
+    return data_assets.list_assets(_open(store))
+
+
+def data_versions(name: str, store: Any = None) -> list[dict[str, Any]]:
+    """`durapipe data versions`: every version of data asset `name`, oldest first."""
+    from durapipe import data_assets
+
+    return data_assets.list_versions(_open(store), name)
+
+
+def get_data(name: str, version: int | None = None, store: Any = None) -> dict[str, Any]:
+    """`durapipe data show`: one version (default: the latest) of data asset `name`."""
+    from durapipe import data_assets
+
+    return data_assets.get_version(_open(store), name, version)
+
+
+def download_data(name: str, dest: str | Path, version: int | None = None, store: Any = None) -> Path:
+    """`durapipe data download`: write a data version into folder `dest`; return the written path."""
+    from durapipe import data_assets
+
+    return data_assets.download(_open(store), name, version, dest)[1]
+
+
+def register_model(run_id: str, name: str, store: Any = None) -> dict[str, Any]:
+    """`durapipe models register`: the model output of run `run_id` as a version of `name`; the policy decides the champion."""
+    from durapipe import registry
+    from durapipe.commands import _declared_policy
+    from durapipe.records import read_run_record
+
+    opened = _open(store)
+    record = read_run_record(opened, run_id)
+    policy = _declared_policy(name, record.get("pipeline"))
+    entry, _ = registry.register_version(opened, policy, record)
+    registry.promote_if_better(opened, policy, entry)
+    return entry
+
+
+def promote_model(name: str, version: int, store: Any = None) -> dict[str, Any]:
+    """`durapipe models promote`: make version `version` of `name` the champion."""
+    from durapipe import registry
+
+    return registry.promote(_open(store), name, version)
+
+
+def list_models(store: Any = None) -> list[dict[str, Any]]:
+    """`durapipe models list`: every model with its champion."""
+    from durapipe import registry
+
+    return registry.list_models(_open(store))
+
+
+def get_model(name: str, store: Any = None) -> dict[str, Any]:
+    """`durapipe models show`: one model's versions and champion."""
+    from durapipe import registry
+
+    return registry.describe_model(_open(store), name)
