@@ -5,7 +5,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities import names, partitions, plan, record, run_step
+from activities import names, partitions, plan, record, remote_step, run_step
 from activities import poison as poison_adapter
 
 bp = df.Blueprint()
@@ -23,6 +23,27 @@ def plan_run_activity(request: Any) -> dict[str, Any]:
 def run_step_activity(task: Any) -> dict[str, Any]:
     """Run one step (or one partition of a mapped step), or reuse its commit."""
     return run_step.run_step(task)
+
+
+@bp.function_name(names.SUBMIT_STEP)
+@bp.activity_trigger(input_name="task")
+def submit_step_activity(task: Any) -> dict[str, Any]:
+    """Submit a remote step to its compute target, or reuse its commit."""
+    return remote_step.submit_step(task)
+
+
+@bp.function_name(names.POLL_STEP)
+@bp.activity_trigger(input_name="poll")
+def poll_step_activity(poll: Any) -> dict[str, Any]:
+    """The status of a remote step's job."""
+    return remote_step.poll_step(poll)
+
+
+@bp.function_name(names.COLLECT_STEP)
+@bp.activity_trigger(input_name="job")
+def collect_step_activity(job: Any) -> dict[str, Any]:
+    """Commit a remote step's result, or fail with its remote logs."""
+    return remote_step.collect_step(job)
 
 
 @bp.function_name(names.LIST_PARTITIONS)

@@ -280,6 +280,33 @@ def runs_compare(first: str, second: str, store_url: str | None, as_json: bool) 
 
 
 @main.group()
+def envs() -> None:
+    """The step environments built for steps with `environment=`."""
+
+
+@envs.command("list")
+@json_option
+@friendly
+def envs_list(as_json: bool) -> None:
+    """List the built step environments: hash, size, last use, requirements."""
+    from durapipe import envs_commands
+
+    sys.exit(envs_commands.list_envs(as_json))
+
+
+@envs.command("prune")
+@click.option("--unused-days", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Remove environments no step has used for this many days.")
+@json_option
+@friendly
+def envs_prune(unused_days: float, as_json: bool) -> None:
+    """Remove step environments no step has used lately (they are rebuilt when needed)."""
+    from durapipe import envs_commands
+
+    sys.exit(envs_commands.prune_envs(unused_days, as_json))
+
+
+@main.group()
 def models() -> None:
     """The model registry: versions and champions."""
 

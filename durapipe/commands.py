@@ -242,10 +242,16 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
                 row["changes"] = [c.describe() for c in
                                   explain_components(old["steps"][step.name]["components"], step.components)]
         rows.append(row)
+    from durapipe.executors.timeouts import function_timeout_s, timeout_warning
+
+    limit = function_timeout_s()
+    warnings = [w for s in request["spec"]["steps"] if (w := timeout_warning(s["name"], s["options"], limit))]
     if as_json:
-        print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows}, indent=2))
+        print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows, "warnings": warnings}, indent=2))
         return EXIT_OK
     out = _console()
+    for warning in warnings:
+        out.print(f"[red]warning[/] {warning}")
     for row in rows:
         if row["action"] == "reuse":
             out.print(f"[cyan]reuse[/] {row['step']}  (fingerprint {(row['fingerprint'] or '')[:12]})")

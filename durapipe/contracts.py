@@ -25,6 +25,11 @@ LIST_PARTITIONS = "list_partitions"
 GATHER_PARTITIONS = "gather_partitions"
 RECORD_RUN = "record_run"
 RECORD_POISON = "record_poison"
+# A step on remote compute: a sub-orchestration that submits, polls with durable timers, collects.
+REMOTE_STEP = "remote_step"
+SUBMIT_STEP = "submit_step"
+POLL_STEP = "poll_step"
+COLLECT_STEP = "collect_step"
 
 # The one vocabulary of step states: custom status, run records, CLI, API and docs.
 WAITING, RUNNING, REUSED, RAN, FAILED, NOT_RUN = "waiting", "running", "reused", "ran", "failed", "not_run"
@@ -130,6 +135,25 @@ class StepResult(TypedDict):
     by_partition: NotRequired[dict[str, PartitionEntry]]  # a gathered mapped step, by partition name
     metrics: NotRequired[dict[str, float]]  # what the step logged with durapipe.log_metric
     logged_params: NotRequired[dict[str, Any]]  # and with durapipe.log_param
+
+
+class RemoteSubmission(TypedDict):
+    """What `submit_step` returns: the step's reused result, or the remote job it started."""
+
+    status: str  # REUSED | "submitted"
+    result: NotRequired[StepResult]  # when reused
+    compute: NotRequired[str]
+    job_id: NotRequired[str]
+    job_name: NotRequired[str]
+    fingerprint: NotRequired[str]
+    started: NotRequired[str]
+
+
+class RemotePoll(TypedDict):
+    """What `poll_step` returns: whether the remote job has ended, and its status."""
+
+    done: bool
+    status: str
 
 
 class SegmentTask(TypedDict):

@@ -11,9 +11,10 @@ import re
 from durapipe.errors import InvalidNameError
 from durapipe.names import check_blob_name, check_id, check_name
 
-ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX = (
-    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/", "index/")
-RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX)
+ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE = (
+    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/", "index/", "remote/")
+RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE)
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", re.ASCII)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -37,6 +38,13 @@ def step_key(fingerprint: str) -> str:
 def step_index_key(pipeline: str) -> str:
     """`index/steps/<pipeline>.json`: the commits the last run of a pipeline used (a hint)."""
     return f"{INDEX}steps/{check_name(pipeline, 'pipeline name')}.json"
+
+
+def remote_result_key(job_name: str) -> str:
+    """`remote/<job name>.json`: how a remote step's job ended, written by the job itself."""
+    if not isinstance(job_name, str) or not _JOB_NAME.fullmatch(job_name) or ".." in job_name:
+        raise InvalidNameError(f"The remote job name {job_name!r} is not valid.")
+    return f"{REMOTE}{job_name}.json"
 
 
 def run_key(run_id: str) -> str:

@@ -15,6 +15,8 @@ from durapipe.names import check_name
 SCHEMA_VERSION = 1
 PARAM_TYPES = ("str", "int", "float", "bool", "list", "dict", "any")
 COMPUTE_TARGETS = ("local",)
+# A remote target: a Ray cluster's job submission (dashboard) address.
+REMOTE_COMPUTE = re.compile(r"ray:https?://[A-Za-z0-9.\-\[\]:]+(/[\w.\-/]*)?", re.ASCII)
 # module:qualname; `<locals>` is accepted so steps defined inside functions (tests) can be described,
 # though only a top-level step resolves when run (see durapipe.loading.resolve_step).
 REF_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.([A-Za-z_]\w*|<locals>))*", re.ASCII)
@@ -94,6 +96,7 @@ class StepOptions:
     cache: bool = True
     version: str | None = None
     compute: str = "local"
+    environment: tuple[str, ...] | None = None  # requirement lines; None: the app's own environment
 
     def __post_init__(self) -> None:
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
@@ -106,8 +109,13 @@ class StepOptions:
             raise DefinitionError(f"cache must be True or False, not {self.cache!r}.")
         if self.version is not None and (not isinstance(self.version, str) or not self.version.strip()):
             raise DefinitionError(f"version must be None or a non-empty string, not {self.version!r}.")
-        if self.compute not in COMPUTE_TARGETS:
-            raise DefinitionError(f"compute must be one of {', '.join(COMPUTE_TARGETS)}, not {self.compute!r}.")
+        if self.compute not in COMPUTE_TARGETS and not (isinstance(self.compute, str)
+                                                          and REMOTE_COMPUTE.fullmatch(self.compute)):
+            raise DefinitionError(f"compute must be \"local\" or \"ray:http://HOST:8265\" (a Ray cluster's job "
+                                  f"submission address), not {self.compute!r}.")
+        if self.environment is not None:
+            from durapipe.executors.requirements import check_requirements
+            object.__setattr__(self, "environment", check_requirements(self.environment))
         # One JSON form per value: 5 and 5.0 would otherwise give two spec versions.
         object.__setattr__(self, "retry_interval", float(self.retry_interval))
         if self.timeout is not None:
@@ -115,8 +123,12 @@ class StepOptions:
 
     def to_json(self) -> dict:
         """The options as the spec's JSON object."""
-        return {"retries": self.retries, "retry_interval": self.retry_interval, "timeout": self.timeout,
-                "cache": self.cache, "version": self.version, "compute": self.compute}
+        options = {"retries": self.retries, "retry_interval": self.retry_interval, "timeout": self.timeout,
+                   "cache": self.cache, "version": self.version, "compute": self.compute}
+        if self.environment is not None:
+            # Only when set, so the specs of steps without one stay as they were.
+            options["environment"] = list(self.environment)
+        return options
 
 
 def _positive_number(value: Any) -> bool:

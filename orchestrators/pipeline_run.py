@@ -13,6 +13,7 @@ import azure.durable_functions as df
 
 from durapipe import contracts as names
 from durapipe.contracts import FAILED, NOT_RUN, RUNNING, step_state
+from durapipe.executors.remote import POLLS_PER_HISTORY, is_remote, poll_delay
 from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
 
 bp = df.Blueprint()
@@ -112,6 +113,9 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
         }
         if step.get("map"):
             task = context.call_sub_orchestrator(names.MAP_PARTITIONS, task_input,
+                                                 f"{context.instance_id}.{name}")
+        elif is_remote(step["options"].get("compute")):
+            task = context.call_sub_orchestrator(names.REMOTE_STEP, {"task": task_input},
                                                  f"{context.instance_id}.{name}")
         else:
             task = _call_step(context, step, task_input)
@@ -246,6 +250,30 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
     if task_input.get("gather") is False:
         return {"partitions": parts}
     return (yield context.call_activity(names.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
+
+
+@bp.function_name(names.REMOTE_STEP)
+@bp.orchestration_trigger(context_name="context")
+def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
+    """Run a step on remote compute: submit it, poll it between durable timers with backoff, collect it.
+
+    No worker waits for the job: each poll is one short activity. Every POLLS_PER_HISTORY polls (five)
+    the waiting continues as new, so a job of days keeps a history of a few dozen events.
+    """
+    value = context.get_input()
+    task, submitted, polls = value["task"], value.get("submitted"), int(value.get("polls") or 0)
+    if submitted is None:
+        submitted = yield context.call_activity(names.SUBMIT_STEP, task)
+        if submitted["status"] == names.REUSED:
+            return submitted["result"]
+    for _ in range(POLLS_PER_HISTORY):
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=poll_delay(polls)))
+        polled = yield context.call_activity(names.POLL_STEP, {"task": task, "submitted": submitted})
+        polls += 1
+        if polled["done"]:
+            return (yield context.call_activity(names.COLLECT_STEP, {"task": task, "submitted": submitted}))
+    context.continue_as_new({"task": task, "submitted": submitted, "polls": polls})
+    return None
 
 
 def _call_step(context: df.DurableOrchestrationContext, step: dict[str, Any], task_input: dict[str, Any]) -> Any:

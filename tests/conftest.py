@@ -137,3 +137,61 @@ def init_project(tmp_path: Path) -> Path:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text(text)
     return project
+
+
+# ---------------------------------------------------------------- Ray
+
+RAY_START_TIMEOUT_S = 120.0
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[str]:
+    """The job submission address of a real local Ray head started for this session, e.g. http://127.0.0.1:PORT."""
+    import shutil
+    import signal
+    import sys
+    import tempfile
+    import urllib.request
+
+    ray_bin = Path(sys.executable).with_name("ray")
+    if not ray_bin.exists():
+        pytest.fail(f"Ray is not installed at {ray_bin}: run `bash scripts/setup.sh` (it installs durapipe[ray]).")
+    # Short: Ray's Unix sockets live under it, and their paths are limited to about 100 characters.
+    workspace = Path(tempfile.mkdtemp(prefix="dpray", dir="/tmp"))
+    port, dashboard = free_port(), free_port()
+    env = {**os.environ, "PATH": f"{ray_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    command = [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--dashboard-port", str(dashboard),
+               "--dashboard-host", "127.0.0.1", "--node-ip-address", "127.0.0.1", "--num-cpus", "2",
+               "--temp-dir", str(workspace), "--include-dashboard", "true", "--disable-usage-stats"]
+    log = workspace / "head.log"
+    address = f"http://127.0.0.1:{dashboard}"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + RAY_START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"The Ray head exited with code {process.returncode}; its output:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{address}/api/version", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"The Ray head did not answer within {RAY_START_TIMEOUT_S:.0f}s; its output:\n"
+                            f"{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield address
+    finally:
+        # `ray start --block` stops the head's processes when it is told to stop.
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        shutil.rmtree(workspace, ignore_errors=True)

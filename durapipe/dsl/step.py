@@ -64,16 +64,53 @@ class Step:
 
 def step(func: Callable | None = None, *, retries: int = 0, retry_interval: float = 5.0,
          timeout: float | None = None, cache: bool = True, version: str | None = None,
-         compute: str = "local") -> Any:
-    """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration."""
+         compute: str = "local", environment: str | list[str] | None = None) -> Any:
+    """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration.
+
+    `environment`: a requirements file (relative to the project root) or a list of requirements;
+    the step then runs in a virtual environment of its own with exactly those.
+    """
     where = user_location()
-    try:
-        options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
-                              version=version, compute=compute)
-    except DefinitionError as exc:
-        raise DefinitionError(f"In @step at {where}: {str(exc)[0].lower()}{str(exc)[1:]}") from None
+
+    def options_for(f: Callable | None) -> StepOptions:
+        try:
+            requirements = None
+            if environment is not None and f is not None:
+                from durapipe.executors.requirements import read_requirements
+                from durapipe.project import find_project_root
+                source = getattr(getattr(f, "__code__", None), "co_filename", ".")
+                requirements = read_requirements(environment, find_project_root(source))
+            options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
+                                  version=version, compute=compute, environment=requirements)
+            if f is not None:
+                _warn_of_timeout(f, options, where)
+            return options
+        except DefinitionError as exc:
+            raise DefinitionError(f"In @step at {where}: {str(exc)[0].lower()}{str(exc)[1:]}") from None
+
     if func is None:
-        return lambda f: Step(f, options)
+        if environment is None:
+            options = options_for(None)  # checked now, at the @step(...) line
+
+            def decorate(f: Callable) -> Step:
+                _warn_of_timeout(f, options, where)
+                return Step(f, options)
+            return decorate
+        # A requirements file is found from the project of the decorated function's file.
+        return lambda f: Step(f, options_for(f))
     if not callable(func):
         raise DefinitionError(f"@step takes its options by name, as in @step(retries=2) ({where}).")
-    return Step(func, options)
+    return Step(func, options_for(func))
+
+
+def _warn_of_timeout(func: Callable, options: StepOptions, where: str) -> None:
+    """Warn (once per step) when a local step's timeout is longer than the deployed function timeout."""
+    import warnings
+
+    from durapipe.executors.timeouts import function_timeout_s, timeout_warning
+
+    if options.timeout is None:
+        return  # the usual case: no file read
+    message = timeout_warning(getattr(func, "__name__", "?"), options.to_json(), function_timeout_s())
+    if message:
+        warnings.warn(f"{message} ({where})", UserWarning, stacklevel=3)

@@ -63,6 +63,6 @@ def identify_step(task: dict[str, Any]) -> StepIdentity:
     project_root = _project_of(inspect.getsourcefile(func) or ".")
     components = step_components(
         func, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
-        step["options"].get("version"))
+        step["options"].get("version"), step["options"].get("environment"))
     return StepIdentity(func=func, params=params, inputs=inputs, components=components,
                         fingerprint=compute_fingerprint(components))

@@ -25,6 +25,7 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
     spec = request["spec"]
     base = started_record or {}
     steps: dict[str, Any] = {}
+    compute = {s["name"]: s.get("options", {}).get("compute") or "local" for s in spec.get("steps", [])}
     for name, state in outcome["states"].items():
         result = outcome["results"].get(name) or {}
         status = STEP_STATUS[state]
@@ -37,6 +38,7 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
             "error": outcome["errors"].get(name), "log": result.get("log"),
             "started": outcome["timing"].get(name, {}).get("started"),
             "finished": outcome["timing"].get(name, {}).get("finished"),
+            "compute": compute.get(name, "local"),
         }
         for key in ("partitions", "by_partition"):
             if result.get(key):
@@ -90,6 +92,7 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
                   | {"metrics": s.get("metrics") or {}, "logged_params": s.get("logged_params") or {}}
                   | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
+                  | ({"compute": s["compute"]} if s.get("compute", "local") != "local" else {})
                   for name, s in ordered.items()},
     }
 

@@ -5,21 +5,20 @@ crashed attempt may have made, and reuses it.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import sys
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from durapipe import tracking
 from durapipe.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
-from durapipe.errors import DurapipeError
+from durapipe.executors.base import StepCall
+from durapipe.executors.cancel import cancel_check, run_canceled
+from durapipe.executors.choose import executor_for, step_memory_mb
+from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, mark_used
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
@@ -56,7 +55,6 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
             target.parent.mkdir(parents=True, exist_ok=True)
             get_artifact(store, ref, target)
             kwargs[name] = target
-        _group_fan_in(kwargs, step.get("fan_in") or {})
         out_dir = scratch / "out"
         out_dir.mkdir()
         metrics_output = step.get("metrics_output")
@@ -64,8 +62,8 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
             if name != metrics_output:
                 kwargs[name] = out_dir / name
         log_path = scratch / "step.log"
-        with tracking.channel(scratch / "tracking.jsonl") as logged:
-            error = _call_with_log(identity.func, kwargs, log_path)
+        logged = scratch / "tracking.jsonl"
+        error = _call_step(store, task, identity, kwargs, log_path, logged)
         metrics, logged_params = tracking.read_channel(logged)
         if metrics_output:
             (out_dir / metrics_output).write_text(json.dumps(metrics, sort_keys=True))
@@ -90,47 +88,34 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
     }
 
 
-def _group_fan_in(kwargs: dict[str, Any], fan_in: dict[str, Any]) -> None:
-    """Replace the flat inputs of each fan-in input with the list (or dict) of their paths, in declared order."""
-    for name, group in fan_in.items():
-        paths = {key: kwargs.pop(flat) for key, flat in group["items"].items() if flat in kwargs}
-        kwargs[name] = paths if group["kind"] == "dict" else list(paths.values())
-
-
-def _call_with_log(func: Any, kwargs: dict[str, Any], log_path: Path) -> str | None:
-    """Call `func`, sending its stdout/stderr (file descriptors too) to `log_path`; return the error."""
-    with open(log_path, "w+b") as log, _redirected_fds(log.fileno()):
+def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[str, Any],
+               log_path: Path, logged: Path) -> str | None:
+    """Run the step through the executor of its compute target; return the error sentence, or None."""
+    step = task["step"]
+    if run_canceled(store, task.get("run_id")):
+        raise StepFailed("the run was canceled before the step started")
+    python = None
+    requirements = step["options"].get("environment")
+    if requirements:
         try:
-            func(**kwargs)
-            return None
-        except DurapipeError as exc:
-            print(str(exc), file=sys.stderr)
+            env = ensure_environment(requirements, environments_dir(task.get("code_root")))
+        except EnvironmentBuildError as exc:
+            log_path.write_text(str(exc) + "\n")
             return str(exc)
-        except Exception as exc:  # the user's code: any exception fails the step, not the host
-            traceback.print_exc()
-            return f"{type(exc).__name__}: {exc}"
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def _redirected_fds(target_fd: int) -> Iterator[None]:
-    # Redirect at the descriptor level so output of C extensions and subprocesses is kept too.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        os.dup2(target_fd, 1)
-        os.dup2(target_fd, 2)
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
+        mark_used(env)
+        python = str(env.python)
+    paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
+    call = StepCall(
+        step_ref=step["ref"], code_root=task.get("code_root"), params=dict(identity.params),
+        inputs={name: paths[name] for name in identity.inputs},
+        outputs={name: paths[name] for name in step["outputs"] if name in paths},
+        log_path=str(log_path), code=identity.components["code"], timeout=step["options"].get("timeout"),
+        memory_mb=step_memory_mb(), python=python, fan_in=step.get("fan_in") or {},
+        env_vars={tracking.METRICS_FILE_ENV: str(logged)})
+    outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
+    if not log_path.exists():
+        log_path.write_bytes(b"")
+    return None if outcome.ok else outcome.error
 
 
 def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResult:

@@ -46,6 +46,8 @@ class Change:
             return "missing" if value is None else str(value)[:8]
         if self.kind in ("package", "python"):
             return str(value)
+        if self.kind == "environment":
+            return "the app's own" if value is None else f"[{value}]"
         if self.kind == "version":
             return "none" if value is None else repr(value)
         # Canonical JSON keeps 1, 1.0, true and "1" apart, as the fingerprint does.
@@ -60,6 +62,7 @@ _WHAT = {
     "package": lambda name: f"package {name}",
     "python": lambda name: "Python",
     "version": lambda name: "step version",
+    "environment": lambda name: "step environment",
     "component": lambda name: f"fingerprint component {name}",
 }
 
@@ -77,11 +80,18 @@ def explain(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
     old_env, new_env = old.get("env") or {}, new.get("env") or {}
     changes += _compare("python", {"python": old_env.get("python")}, {"python": new_env.get("python")})
     changes += _compare("package", old_env.get("packages") or {}, new_env.get("packages") or {})
+    changes += _compare("environment", {"environment": _requirements(old_env)}, {"environment": _requirements(new_env)})
     changes += _compare("version", {"version": old.get("version")}, {"version": new.get("version")})
     # Components this module does not know yet (from a newer durapipe) are still reported.
     known = ("code", "params", "inputs", "env", "version", "code_via")
     changes += _compare("component", {k: v for k, v in old.items() if k not in known}, {k: v for k, v in new.items() if k not in known})
     return changes
+
+
+def _requirements(env: dict[str, Any]) -> str | None:
+    # A step's own environment, shown by its requirement lines; None: the app's environment.
+    own = env.get("environment")
+    return None if not own else ", ".join(own.get("requirements") or [])
 
 
 def _compare(kind: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

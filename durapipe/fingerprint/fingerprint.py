@@ -30,8 +30,12 @@ def step_components(
     params: dict[str, Any],
     input_hashes: dict[str, str | None],
     version: str | None = None,
+    environment: list[str] | tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """The fingerprint components of a step: `func` is the raw step function or a (file path, qualname) pair."""
+    """The fingerprint components of a step: `func` is the raw step function or a (file path, qualname) pair.
+
+    `environment` is the step's own requirement lines, when it runs in an environment of its own.
+    """
     if isinstance(func, tuple):
         code = code_components_at(func[0], func[1], project_root)
     else:
@@ -45,7 +49,7 @@ def step_components(
         "code": code.sources,
         "params": canonical_params(params),
         "inputs": dict(sorted(input_hashes.items())),
-        "env": environment_components(code.packages),
+        "env": environment_components(code.packages, environment),
         "version": version,
         "code_via": code.via,
     }

@@ -163,3 +163,27 @@ def test_alias_with_invalid_name_is_refused():
 def test_map_outside_a_pipeline_is_refused():
     with pytest.raises(DefinitionError, match="only for pipeline bodies"):
         score.map("batch", model=None, batch=None)
+
+
+def test_an_environment_list_is_carried_by_the_spec_options():
+    @step(environment=["tomli-w==1.0.0"])
+    def writes(out: Output):
+        pass
+
+    assert writes.options.environment == ("tomli-w==1.0.0",)
+    assert writes.options.to_json()["environment"] == ["tomli-w==1.0.0"]
+
+
+def test_a_step_without_an_environment_keeps_its_spec_options_unchanged():
+    @step
+    def plain(out: Output):
+        pass
+
+    assert "environment" not in plain.options.to_json()
+
+
+def test_a_bad_environment_is_reported_at_the_step_that_declares_it():
+    with pytest.raises(DefinitionError, match=r"In @step at .*test_step.py:\d+: 'tomli-w=1' in environment="):
+        @step(environment=["tomli-w=1"])
+        def broken(out: Output):
+            pass

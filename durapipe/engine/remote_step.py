@@ -1,0 +1,105 @@
+"""A step on remote compute: submit it (or reuse its commit), poll its job, collect and commit its result.
+
+The three are activities of the `remote_step` sub-orchestration, which waits between polls
+with durable timers, so a job of hours costs a few dozen history events and no worker.
+"""
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from durapipe.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
+from durapipe.engine.fingerprints import identify_step
+from durapipe.engine.run_step import StepFailed, step_result
+from durapipe.errors import NotFoundError
+from durapipe.executors.cancel import run_canceled
+from durapipe.executors.remote import TERMINAL, RemoteJob, remote_target, result_key
+from durapipe.records import commit_step_record, find_step_record
+from durapipe.stores.artifacts import put_artifact
+
+
+def job_name(task: StepTask) -> str:
+    """The remote job's name: one per run, step and partition, so a repeated submit finds the same job."""
+    raw = f"durapipe-{task['run_id']}-{task['step']['name']}"
+    if task.get("partition"):
+        raw += f"-{task['partition']['name']}"
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", raw)[:128]
+
+
+def submit_step(store: Any, task: StepTask) -> RemoteSubmission:
+    """Reuse the step's commit when it has one; else submit it to its compute target."""
+    identity = identify_step(task)
+    step = task["step"]
+    cache = step["options"].get("cache", True)
+    if cache and not task.get("force"):
+        record = find_step_record(store, identity.fingerprint)
+        if record is not None:
+            return {"status": REUSED, "result": step_result(record, REUSED, task)}
+    if run_canceled(store, task.get("run_id")):
+        raise StepFailed("the run was canceled before the step started")
+    compute = step["options"]["compute"]
+    job = RemoteJob(name=job_name(task), step_ref=step["ref"], params=dict(identity.params),
+                    inputs=dict(identity.inputs), outputs=list(step["outputs"]), store_url=store.url,
+                    code=identity.components["code"], code_root=task.get("code_root"), run_id=task.get("run_id"),
+                    timeout=step["options"].get("timeout"), environment=step["options"].get("environment"))
+    job_id = remote_target(compute).submit(job)
+    return {"status": "submitted", "compute": compute, "job_id": job_id, "job_name": job.name,
+            "fingerprint": identity.fingerprint, "started": datetime.now(timezone.utc).isoformat()}
+
+
+def poll_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> RemotePoll:
+    """The remote job's status; a job of a canceled run is stopped here."""
+    target = remote_target(submitted["compute"])
+    status = target.status(submitted["job_id"])
+    if status not in TERMINAL and run_canceled(store, task.get("run_id")):
+        target.cancel(submitted["job_id"])
+        status = target.status(submitted["job_id"])
+    return {"done": status in TERMINAL, "status": status}
+
+
+def collect_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> StepResult:
+    """Commit the remote step's outputs (already in the store), or fail with its error and remote logs."""
+    identity = identify_step(task)
+    if identity.fingerprint != submitted["fingerprint"]:
+        raise StepFailed("the step's code or inputs changed while it ran remotely; run the pipeline again")
+    try:
+        result = json.loads(store.get(result_key(submitted["job_name"])))
+    except NotFoundError:
+        result = None
+    if result is None or not result.get("ok"):
+        log_ref = _remote_log(store, submitted)
+        reason = (result or {}).get("error") or f"the remote job ended {_status(submitted)} before the step finished"
+        raise StepFailed(f"{reason} (log artifact {log_ref['hash'][:12]})")
+    record = {
+        "schema": 1, "fingerprint": identity.fingerprint, "step": task["step"]["name"],
+        "pipeline": task.get("pipeline"), "components": identity.components, "outputs": result["outputs"],
+        "log": result["log"], "run_id": task.get("run_id"), "partition": task.get("partition"),
+        "started": result["started"], "finished": result["finished"], "duration_s": result["duration_s"],
+        "compute": submitted["compute"],
+    }
+    if task["step"]["options"].get("cache", True):
+        record = commit_step_record(store, record, overwrite=bool(task.get("force")))
+    return step_result(record, "ran", task)
+
+
+def _status(submitted: RemoteSubmission) -> str:
+    try:
+        return remote_target(submitted["compute"]).status(submitted["job_id"])
+    except Exception:
+        return "unknown"
+
+
+def _remote_log(store: Any, submitted: RemoteSubmission) -> dict[str, Any]:
+    """The job's logs on its target, stored as an artifact (what `durapipe logs` shows)."""
+    try:
+        text = remote_target(submitted["compute"]).logs(submitted["job_id"])
+    except Exception as exc:  # the target lost them: say so in their place
+        text = f"The logs of remote job {submitted['job_id']} could not be read: {exc}\n"
+    with tempfile.TemporaryDirectory(prefix="durapipe-remote-log-") as folder:
+        path = Path(folder) / "remote.log"
+        path.write_text(text)
+        return put_artifact(store, path)

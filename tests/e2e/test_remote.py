@@ -1,0 +1,87 @@
+"""`durapipe run` of a pipeline with a step on a real local Ray head: data goes through the store both ways."""
+from __future__ import annotations
+
+from textwrap import dedent
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Project, new_project, step_statuses
+
+TARGET = "flow.py:mixed"
+
+MIXED = dedent('''\
+    from durapipe import Input, Output, pipeline, step
+
+
+    @step
+    def make(out: Output):
+        out.write_text("made locally")
+
+
+    @step(compute="ray:{address}")
+    def shout(src: Input, out: Output):
+        print("shouting on the cluster")
+        out.write_text(src.read_text().upper())
+
+
+    @step(compute="ray:{address}")
+    def breaks(src: Input, out: Output):
+        print("breaking on the cluster")
+        raise ValueError("the cluster step is broken")
+
+
+    @step
+    def check(src: Input, out: Output):
+        out.write_text(src.read_text() + "!")
+
+
+    @pipeline
+    def mixed():
+        loud = shout(src=make().out)
+        # Last, so it fails after the others finished (a failure starts no further step).
+        breaks(src=check(src=loud.out).out)
+    ''')
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory, ray_head) -> dict[str, Any]:
+    """Two runs of a local -> Ray -> local chain beside a Ray step that fails."""
+    project: Project = new_project(tmp_path_factory.mktemp("remote") / "project", None,
+                                   MIXED.replace("{address}", ray_head))
+    first = project.run(TARGET)
+    second = project.run(TARGET)
+    return {"project": project, "first": first, "second": second}
+
+
+def _text(ran: dict[str, Any], step: str) -> str:
+    from durapipe.stores.artifacts import read_artifact_bytes
+    from durapipe.stores.url import open_store
+
+    store = open_store(str(ran["project"].root / ".durapipe"))
+    return read_artifact_bytes(store, ran["first"].json["steps"][step]["outputs"]["out"]).decode()
+
+
+def test_a_chain_through_the_cluster_completes_and_only_the_broken_step_fails(ran):
+    first = ran["first"]
+    assert first.code == 1, first.stderr
+    assert step_statuses(first.json) == {"make": "ran", "shout": "ran", "check": "ran", "breaks": "failed"}
+    assert _text(ran, "check") == "MADE LOCALLY!"
+
+
+def test_the_failed_remote_step_shows_its_remote_logs(ran):
+    assert "the cluster step is broken" in ran["first"].json["steps"]["breaks"]["error"]
+    done = ran["project"].cli("logs", ran["first"].json["run_id"], "breaks", as_json=False)
+    assert done.code == 0, done.stderr
+    assert "breaking on the cluster" in done.stdout
+
+
+def test_a_second_run_reuses_the_remote_step(ran):
+    assert step_statuses(ran["second"].json)["shout"] == "reused"
+
+
+def test_the_run_records_where_each_remote_step_ran(ran):
+    shown = ran["project"].cli("runs", "show", ran["first"].json["run_id"])
+    assert shown.code == 0, shown.stderr
+    assert shown.json["steps"]["shout"]["compute"].startswith("ray:http://127.0.0.1:")
+    assert "compute" not in shown.json["steps"]["make"]
