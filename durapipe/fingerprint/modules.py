@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ class ParsedModule:
 FileSignature = tuple[int, int, int]
 
 _cache: dict[Path, tuple[FileSignature, ParsedModule]] = {}
+# CPython 3.11's parser keeps its AST recursion depth per interpreter, not per thread: two threads
+# parsing at once fail with "SystemError: AST constructor recursion depth mismatch" (activities run
+# on threads of one worker, as on Azure). One parse at a time.
+_PARSE_LOCK = threading.Lock()
 
 
 def file_signature(path: Path) -> FileSignature | None:
@@ -89,7 +94,8 @@ def _parse(path: Path) -> ParsedModule:
     except OSError as error:
         raise DefinitionError(f"Cannot read the source file {path}: {error.strerror or error}.") from error
     try:
-        tree = ast.parse(source, filename=os.fspath(path))
+        with _PARSE_LOCK:
+            tree = ast.parse(source, filename=os.fspath(path))
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         reason = error.msg if isinstance(error, SyntaxError) else str(error)
