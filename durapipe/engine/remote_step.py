@@ -14,11 +14,11 @@ from typing import Any
 
 from durapipe.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
 from durapipe.engine.fingerprints import identify_step
-from durapipe.engine.run_step import StepFailed, step_result
+from durapipe.engine.run_step import StepFailed, committed_result, step_result
 from durapipe.errors import NotFoundError
 from durapipe.executors.cancel import run_canceled
 from durapipe.executors.remote import TERMINAL, RemoteJob, remote_target, result_key
-from durapipe.records import commit_step_record, find_step_record
+from durapipe.records import commit_step_record
 from durapipe.stores.artifacts import put_artifact
 
 
@@ -34,11 +34,9 @@ def submit_step(store: Any, task: StepTask) -> RemoteSubmission:
     """Reuse the step's commit when it has one; else submit it to its compute target."""
     identity = identify_step(task)
     step = task["step"]
-    cache = step["options"].get("cache", True)
-    if cache and not task.get("force"):
-        record = find_step_record(store, identity.fingerprint)
-        if record is not None:
-            return {"status": REUSED, "result": step_result(record, REUSED, task)}
+    reused = committed_result(store, task, identity)
+    if reused is not None:
+        return {"status": REUSED, "result": reused}
     if run_canceled(store, task.get("run_id")):
         raise StepFailed("the run was canceled before the step started")
     compute = step["options"]["compute"]

@@ -31,12 +31,10 @@ class StepFailed(Exception):
 def run_step(store: Any, task: StepTask) -> StepResult:
     """Execute the step described by `task` (or reuse its commit) and return its result."""
     identity = identify_step(task)
-    step = task["step"]
-    cache = step["options"].get("cache", True)
-    if cache and not task.get("force"):
-        record = find_step_record(store, identity.fingerprint)
-        if record is not None:
-            return step_result(record, "reused", task)
+    cache = task["step"]["options"].get("cache", True)
+    reused = committed_result(store, task, identity)
+    if reused is not None:
+        return reused
     record = _execute(store, task, identity)
     if cache:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))
@@ -116,6 +114,14 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
     if not log_path.exists():
         log_path.write_bytes(b"")
     return None if outcome.ok else outcome.error
+
+
+def committed_result(store: Any, task: StepTask, identity: StepIdentity) -> StepResult | None:
+    """The reused result of the step's commit, when its cache allows reuse and it is not forced; else None."""
+    if not task["step"]["options"].get("cache", True) or task.get("force"):
+        return None
+    record = find_step_record(store, identity.fingerprint)
+    return None if record is None else step_result(record, "reused", task)
 
 
 def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResult:

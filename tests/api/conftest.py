@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.stores.url import open_store
-from tests.serve.conftest import call, read_banner, wait_for
+from tests.serve.conftest import call, read_banner, stop_process, wait_for
 
 RUN_TIMEOUT_S = 180.0
 KEY = "api-test-key-0123456789abcdef"
@@ -43,14 +42,7 @@ class App:
         return status, answer
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=60)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+        return stop_process(self.process)
 
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "pipelines"

@@ -46,14 +46,19 @@ class Served:
         return [json.loads(p.read_text()) for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+        return stop_process(self.process, sig, timeout)
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60) -> int:
+    """Stop a serve with `sig` and return its exit code; kill it if it has not exited within `timeout`."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def serve_env(tmp: Path, **extra: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.serve.conftest import call, read_banner, wait_for
+from tests.serve.conftest import call, read_banner, stop_process, wait_for
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixture_project"
 KEY = "web-test-key-0123456789abcdef"
@@ -56,14 +55,7 @@ class WebApp:
         return wait_for(ended, timeout=RUN_TIMEOUT_S, interval=0.2)
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=60)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+        return stop_process(self.process)
 
 
 @pytest.fixture(scope="package")
