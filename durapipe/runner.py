@@ -20,11 +20,49 @@ INLINE_ACTIVITIES = frozenset({names.PLAN_RUN, names.RECORD_RUN, names.LIST_PART
 
 
 def app_script_root() -> Path:
-    """The folder holding the function app's entry file, found the way the worker would see it."""
+    """The folder holding the function app's entry file, found the way the worker would see it.
+
+    A checkout of durapipe (an editable install) has main.py and host.json beside the app packages;
+    an installed wheel has only the packages, so their script root is written from the templates
+    `durapipe package` uses (installed_app_root).
+    """
     found = importlib.util.find_spec("function_app")
     if found is None or not found.origin:
-        raise UsageError("The durapipe function app is not installed; run `pip install -e .` in the repository.")
-    return Path(found.origin).resolve().parent.parent
+        raise UsageError("The durapipe function app is not installed; reinstall durapipe (`pip install durapipe`).")
+    root = Path(found.origin).resolve().parent.parent
+    if (root / APP_SCRIPT_FILE).is_file() and (root / "host.json").is_file():
+        return root
+    return installed_app_root()
+
+
+def installed_app_root() -> Path:
+    """A script root holding only main.py and host.json from durapipe's templates, in durapipe's cache folder.
+
+    The folder is named by the hash of its two files, so every durapipe version gets its own and a
+    half-written folder is never used (it is written under a temporary name, then renamed).
+    """
+    import hashlib
+    import tempfile
+
+    from durapipe.deploy.package import ENTRY_FILE, TEMPLATES
+
+    files = {ENTRY_FILE: (TEMPLATES / "main.py.txt").read_bytes(), "host.json": (TEMPLATES / "host.json").read_bytes()}
+    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in sorted(files.items())))
+    cache = Path(os.environ.get("DURAPIPE_HOME") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = cache / ("app" if os.environ.get("DURAPIPE_HOME") else "durapipe/app") / digest.hexdigest()[:16]
+    if (root / ENTRY_FILE).is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".app-", dir=root.parent))
+    for name, data in files.items():
+        (staging / name).write_bytes(data)
+    try:
+        staging.rename(root)
+    except OSError:  # another process wrote the same folder first
+        for name in files:
+            (staging / name).unlink()
+        staging.rmdir()
+    return root
 
 
 def state_dir_for(project: Path | None = None) -> Path:
