@@ -170,13 +170,9 @@ def scaffold(folder: Path) -> list[Path]:
         ".gitignore": _GITIGNORE,
         "README.md": _README.format(project=name.replace("_", "-"), name=name),
     }
-    written = []
-    for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        written.append(path)
-    from durapipe.deploy.scaffold import write_deployment_files
+    from durapipe.deploy.scaffold import write_deployment_files, write_files
+
+    written = write_files(folder, {relative: text.encode("utf-8") for relative, text in files.items()})
 
     # azure.yaml and infra/: `azd up` in the project provisions Azure and deploys what `durapipe package` builds.
     return written + [p for p in write_deployment_files(folder) if p not in written]

@@ -46,12 +46,7 @@ def write_deployment_files(project_dir: Path, name: str | None = None) -> list[P
     existing = [rel for rel in files if (root / rel).exists()]
     if existing:
         raise UsageError(f"{root / existing[0]} already exists; durapipe does not overwrite deployment files.")
-    written = []
-    for rel, data in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written.append(target)
+    written = write_files(root, files)
     gitignore = root / ".gitignore"
     present = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.is_file() else []
     missing = [line for line in IGNORED if line not in present]
@@ -59,4 +54,15 @@ def write_deployment_files(project_dir: Path, name: str | None = None) -> list[P
         text = "\n".join(present + missing) + "\n"
         gitignore.write_text(text, encoding="utf-8")
         written.append(gitignore)
+    return written
+
+
+def write_files(root: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write each file (by path relative to `root`, parents made as needed); return the paths written."""
+    written = []
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
     return written
