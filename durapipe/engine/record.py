@@ -114,8 +114,9 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         record["delivered"] = outcome["request"].get("deliver") or {}
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     index_producers(store, record)
-    write_run_record(store, record)
+    # The final record last: once a run reads as ended, every write it makes is done.
     StepIndex(store, record["pipeline"]).save(indexed_fingerprints(record))
+    write_run_record(store, record)
     return run_summary(record)
 
 
