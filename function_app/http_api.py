@@ -97,8 +97,10 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/runs/{id}: status, per-step progress, outputs and error."""
         run_id = req.route_params.get("id", "")
-        record = read_run(app_store(), run_id)
+        # The status first: a run's final record is written before its orchestration ends, so a record read
+        # after an ended status is final (read the other way round, an ended run could show a running record).
         status = await _instance_status(client, run_id)
+        record = read_run(app_store(), run_id)
         return _json(200, run_view(run_id, status, record))
 
     @bp.function_name("cancel_run")
