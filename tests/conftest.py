@@ -212,12 +212,14 @@ def azureml_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture
-def azureml_settings(azureml_double: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def azureml_settings(azureml_double: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The settings that point durapipe's Azure ML target at the double, set in this process's environment."""
     settings = azureml_double.settings()
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-                 "MSI_ENDPOINT", "AZUREML_CURRENT_CLOUD"):
+                 "MSI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    return settings
+    yield settings
+    # MLClient records its cloud in os.environ; the double's cloud must not reach later processes.
+    os.environ.pop("AZUREML_CURRENT_CLOUD", None)

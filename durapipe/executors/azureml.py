@@ -110,10 +110,10 @@ class AzureMLTarget:
         payload = base64.urlsafe_b64encode(json.dumps(job.to_json()).encode()).decode()
         bootstrap = (Path(__file__).with_name("azureml_bootstrap.py")).read_text()
         line = " ".join(shlex.quote(part) for part in ("python", "-c", bootstrap, job.store_url, bundle, payload))
+        client = self._ml()  # first: it registers the workspace's cloud, which building the job reads
         definition = command(command=line, environment=self.settings[ENVIRONMENT_ENV], compute=self.cluster,
                              name=job.name, display_name=job.step_ref, experiment_name=EXPERIMENT,
                              environment_variables=dict(job.env_vars), tags={"durapipe.run": job.run_id or ""})
-        client = self._ml()
         try:
             return client.jobs.create_or_update(definition).name
         except Exception as exc:
