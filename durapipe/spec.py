@@ -15,8 +15,10 @@ from durapipe.names import check_name
 SCHEMA_VERSION = 1
 PARAM_TYPES = ("str", "int", "float", "bool", "list", "dict", "any")
 COMPUTE_TARGETS = ("local",)
-# A remote target: a Ray cluster's job submission (dashboard) address.
-REMOTE_COMPUTE = re.compile(r"ray:https?://[A-Za-z0-9.\-\[\]:]+(/[\w.\-/]*)?", re.ASCII)
+# A remote target: a Ray cluster's job submission (dashboard) address, or an Azure ML compute cluster
+# (2 to 16 letters, digits and hyphens, starting with a letter: durapipe.executors.azureml.CLUSTER_NAME).
+REMOTE_COMPUTE = re.compile(r"ray:https?://[A-Za-z0-9.\-\[\]:]+(/[\w.\-/]*)?|azureml:[A-Za-z][A-Za-z0-9\-]{1,15}",
+                            re.ASCII)
 # module:qualname; `<locals>` is accepted so steps defined inside functions (tests) can be described,
 # though only a top-level step resolves when run (see durapipe.loading.resolve_step).
 REF_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.([A-Za-z_]\w*|<locals>))*", re.ASCII)
@@ -111,8 +113,9 @@ class StepOptions:
             raise DefinitionError(f"version must be None or a non-empty string, not {self.version!r}.")
         if self.compute not in COMPUTE_TARGETS and not (isinstance(self.compute, str)
                                                           and REMOTE_COMPUTE.fullmatch(self.compute)):
-            raise DefinitionError(f"compute must be \"local\" or \"ray:http://HOST:8265\" (a Ray cluster's job "
-                                  f"submission address), not {self.compute!r}.")
+            raise DefinitionError(f"compute must be \"local\", \"ray:http://HOST:8265\" (a Ray cluster's job "
+                                  f"submission address) or \"azureml:CLUSTER\" (an Azure ML compute cluster: 2 to 16 "
+                                  f"letters, digits and hyphens, starting with a letter), not {self.compute!r}.")
         if self.environment is not None:
             from durapipe.executors.requirements import check_requirements
             object.__setattr__(self, "environment", check_requirements(self.environment))

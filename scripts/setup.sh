@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need, idempotently: .venv (Python 3.11) with durapipe[ml,test,ray], checkov in .venv-checkov, and Azurite via npm.
+# Install everything the tests need, idempotently: .venv (Python 3.11) with durapipe[ml,test,ray,azureml], checkov in .venv-checkov, and Azurite via npm.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,8 +30,8 @@ else
   say ".venv exists ($(.venv/bin/python --version))"
 fi
 
-say "installing durapipe[ml,test,ray] into .venv (editable)"
-PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml,test,ray]'
+say "installing durapipe[ml,test,ray,azureml] into .venv (editable)"
+PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml,test,ray,azureml]'
 # An editable install leaves the repository's modules uncompiled; compile them once so every
 # worker and CLI start reads bytecode even where PYTHONDONTWRITEBYTECODE is set.
 .venv/bin/python -m compileall -q durapipe activities orchestrators function_app main.py pipelines >/dev/null

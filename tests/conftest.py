@@ -195,3 +195,31 @@ def ray_head() -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- Azure ML (a double: Azure cannot be reached here)
+
+@pytest.fixture(scope="session")
+def azureml_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local HTTPS double of the Azure ML REST subset azure-ai-ml uses (tests/azureml_double.py)."""
+    from tests.azureml_double import AzureMLDouble
+
+    double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"))
+    try:
+        yield double
+    finally:
+        double.close()
+
+
+@pytest.fixture
+def azureml_settings(azureml_double: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The settings that point durapipe's Azure ML target at the double, set in this process's environment."""
+    settings = azureml_double.settings()
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
+                 "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    yield settings
+    # MLClient records its cloud in os.environ; the double's cloud must not reach later processes.
+    os.environ.pop("AZUREML_CURRENT_CLOUD", None)

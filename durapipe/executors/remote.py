@@ -35,6 +35,8 @@ class RemoteJob:
     timeout: float | None = None
     environment: list[str] | None = None
     env_vars: dict[str, str] = field(default_factory=dict)
+    # True when the job itself must build `environment` (a target that cannot install it beforehand).
+    build_environment: bool = False
 
     def __post_init__(self) -> None:
         if not _JOB_NAME.fullmatch(self.name):
@@ -78,10 +80,13 @@ def is_remote(compute: str | None) -> bool:
 
 
 def remote_target(compute: str) -> RemoteTarget:
-    """The target `compute` names ("ray:http://HOST:8265")."""
+    """The target `compute` names ("ray:http://HOST:8265", "azureml:CLUSTER")."""
     if compute.startswith("ray:"):
         from durapipe.executors.ray import RayTarget
         return RayTarget(compute[len("ray:"):])
+    if compute.startswith("azureml:"):
+        from durapipe.executors.azureml import AzureMLTarget
+        return AzureMLTarget(compute[len("azureml:"):])
     raise DurapipeError(f"The compute target {compute!r} is not known.")
 
 

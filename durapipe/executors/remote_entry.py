@@ -44,14 +44,15 @@ def run_job(job: RemoteJob) -> dict[str, Any]:
         log_path = scratch / "step.log"
         # The job's working folder is its copy of the project (the target ships it there).
         code_root = str(Path.cwd()) if job.code_root else None
+        python, error = _environment(job, log_path)
         call = StepCall(step_ref=job.step_ref, code_root=code_root, params=job.params, inputs=inputs,
                         outputs=outputs, log_path=str(log_path), code=job.code, timeout=job.timeout,
-                        env_vars=dict(job.env_vars))
-        outcome = executor.run(call, cancel_check(store, job.run_id))
+                        python=python, env_vars=dict(job.env_vars))
+        if error is None:
+            error = executor.run(call, cancel_check(store, job.run_id)).error
         if not log_path.exists():
             log_path.write_bytes(b"")
         log_ref = put_artifact(store, log_path)
-        error = outcome.error
         missing = [n for n in job.outputs if not Path(outputs[n]).exists()]
         if error is None and missing:
             error = f"the step did not write its output{'s' if len(missing) > 1 else ''} " + \
@@ -67,6 +68,19 @@ def run_job(job: RemoteJob) -> dict[str, Any]:
     finally:
         executor.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _environment(job: RemoteJob, log_path: Path) -> tuple[str | None, str | None]:
+    """The interpreter of the step's own environment when this job builds it, or the installer's error."""
+    if not (job.build_environment and job.environment):
+        return None, None
+    from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir
+
+    try:
+        return str(ensure_environment(job.environment, environments_dir(None)).python), None
+    except EnvironmentBuildError as exc:
+        log_path.write_text(str(exc) + "\n")
+        return None, str(exc)
 
 
 def main() -> int:

@@ -81,6 +81,10 @@ def test_int_default_for_float_param_is_stored_as_float():
         ({"cache": "yes"}, "cache"),
         ({"version": ""}, "version"),
         ({"compute": "gpu"}, "compute"),
+        ({"compute": "azureml:"}, "azureml:CLUSTER"),
+        ({"compute": "azureml:9gpu"}, "azureml:CLUSTER"),
+        ({"compute": "azureml:gpu_cluster"}, "azureml:CLUSTER"),
+        ({"compute": "azureml:a-cluster-name-too-long"}, "azureml:CLUSTER"),
     ],
 )
 def test_bad_option_is_refused_at_the_decorator_line(options, fragment):
