@@ -31,6 +31,9 @@ else
 fi
 
 say "installing durapipe[ml,test,ray,azureml] into .venv (editable)"
+# Python 3.11.7's bundled pip (23.2) fails to resolve the ray and azureml extras together
+# (resolvelib InconsistentCandidate over opentelemetry-sdk); a current pip resolves them.
+PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet --upgrade 'pip>=25'
 PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -e '.[ml,test,ray,azureml]'
 # An editable install leaves the repository's modules uncompiled; compile them once so every
 # worker and CLI start reads bytecode even where PYTHONDONTWRITEBYTECODE is set.
