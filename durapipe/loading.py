@@ -61,7 +61,7 @@ def resolve_step(ref: str, code_root: str | None) -> Step:
         raise SpecError(f"Step reference {ref!r} names a step defined inside a function; "
                         "define steps at the top level of a module so they can be imported.")
     if code_root:
-        root = _resolved(code_root)
+        root = resolved_folder(code_root)
         if root not in sys.path:
             sys.path.insert(0, root)
     try:
@@ -80,7 +80,8 @@ def resolve_step(ref: str, code_root: str | None) -> Step:
 
 
 @functools.lru_cache(maxsize=64)
-def _resolved(folder: str) -> str:
+def resolved_folder(folder: str) -> str:
+    """`folder` as an absolute path with symlinks resolved (remembered: steps ask once per code root)."""
     # Once per code root, not once per step: resolving costs a system call per part of the path.
     return str(Path(folder).resolve())
 

@@ -22,6 +22,46 @@ LOCAL_TRIGGER_KINDS = frozenset({"cli", "python"})  # runs a local session signs
 LOCAL_RUN_KEY_ENV = "DURAPIPE_LOCAL_RUN_KEY"
 MARK_FIELD = "local_mark"
 MAX_PARALLEL_LIMIT = 1024
+# The folders the served app's steps import from, set when this process builds the app's catalog
+# (`serve_code_roots`); None in a process that serves no app (the library called directly).
+_served_code_roots: frozenset[str] | None = None
+
+
+def serve_code_roots(roots: Iterable[str | os.PathLike[str]] | None) -> None:
+    """Accept from now on only these code roots (or none) in run requests and step tasks the local CLI did not sign."""
+    global _served_code_roots
+    _served_code_roots = None if roots is None else frozenset(_resolved(str(root)) for root in roots)
+
+
+def check_code_root(code_root: object, signed: bool = False) -> None:
+    """Raise UsageError unless steps may be imported from `code_root` here.
+
+    A request signed by the local CLI (`signed`) may name any folder; any other may name only a
+    folder of the pipelines the app serves, or none, so the durable endpoints' key cannot point
+    a run at another folder of code.
+    """
+    if code_root is None:
+        return
+    if not isinstance(code_root, str) or not code_root:
+        raise UsageError("The run request's 'code_root' must be a folder name.")
+    if signed or _served_code_roots is None:
+        return
+    if _resolved(code_root) not in _served_code_roots:
+        raise UsageError(f"The run request's code root {code_root!r} is not the folder of a pipeline this app "
+                         "serves; only `durapipe run` on this host may run steps from another folder.")
+
+
+def check_task_code_root(code_root: object) -> None:
+    """`check_code_root` for a step task: any folder in a local CLI session's processes (they hold its key, and
+    only that CLI starts runs there, each planned from a signed request), else only a served pipeline's folder."""
+    check_code_root(code_root, signed=bool(os.environ.get(LOCAL_RUN_KEY_ENV)))
+
+
+def _resolved(folder: str) -> str:
+    from durapipe.loading import resolved_folder
+
+    return resolved_folder(folder)
+
 
 def new_run_id(pipeline: str) -> str:
     """A fresh, sortable run id such as `retrain-20261129-101500-3fa2c1`."""
@@ -75,7 +115,7 @@ def build_run_request(spec: dict[str, Any], params: dict[str, Any], inputs: dict
 def local_mark(key: str, request: dict[str, Any]) -> str:
     """The signature binding a local CLI run request's id and input sources to this host's local run key."""
     signed = canonical_json({"run_id": request.get("run_id"), "inputs": request.get("inputs") or {},
-                             "trigger": request.get("trigger")})
+                             "trigger": request.get("trigger"), "code_root": request.get("code_root")})
     return hmac.new(key.encode(), signed.encode(), hashlib.sha256).hexdigest()
 
 
@@ -87,8 +127,9 @@ def mark_local_request(request: dict[str, Any], key: str) -> dict[str, Any]:
 def check_run_request(request: Any, local_key: str | None = None) -> dict[str, Any]:
     """Return `request` when it is a valid run request, else raise UsageError with one sentence.
 
-    Inputs are store keys, artifact references or (registry resolved) artifacts; a host path is
-    accepted only from a CLI run whose request carries the mark of `local_key`. Deliveries go to
+    Inputs are store keys, artifact references or (registry resolved) artifacts; a host path, or a
+    code root other than a served pipeline's, is accepted only from a CLI run whose request carries
+    the mark of `local_key`. Deliveries go to
     keys outside durapipe's own prefixes; the model to register is a valid name.
     """
     from durapipe.spec import PipelineSpec
@@ -111,8 +152,9 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
         inputs = request.get("inputs") or {}
         if not isinstance(inputs, dict):
             raise UsageError("The run request's 'inputs' must be a JSON object.")
+        signed = _signed_locally(request, local_key)
         for name, source in inputs.items():
-            _check_source(name, source, request, local_key, check_ref)
+            _check_source(name, source, signed, check_ref)
         deliver = request.get("deliver") or {}
         if not isinstance(deliver, dict):
             raise UsageError("The run request's 'deliver' must map outputs to store keys.")
@@ -132,8 +174,7 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or not 1 <= limit <= MAX_PARALLEL_LIMIT):
             raise UsageError(f"The run request's 'max_parallel' must be a whole number from 1 to {MAX_PARALLEL_LIMIT}.")
-        if request.get("code_root") is not None and not isinstance(request["code_root"], str):
-            raise UsageError("The run request's 'code_root' must be a folder name.")
+        check_code_root(request.get("code_root"), signed)
     except UsageError:
         raise
     except DurapipeError as exc:
@@ -141,7 +182,15 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
     return request
 
 
-def _check_source(name: str, source: Any, request: dict[str, Any], local_key: str | None, check_ref: Any) -> None:
+def _signed_locally(request: dict[str, Any], local_key: str | None) -> bool:
+    """Whether `request` carries the mark of `local_key` for a run of a local trigger (the CLI or durapipe.run)."""
+    mark = request.get(MARK_FIELD)
+    trigger = request.get("trigger") or {}
+    return bool(local_key and isinstance(mark, str) and trigger.get("kind") in LOCAL_TRIGGER_KINDS
+                and hmac.compare_digest(mark, local_mark(local_key, request)))
+
+
+def _check_source(name: str, source: Any, signed: bool, check_ref: Any) -> None:
     check_name(name, "input name")
     if source is None:
         return  # an optional input not given
@@ -152,10 +201,7 @@ def _check_source(name: str, source: Any, request: dict[str, Any], local_key: st
     elif "artifact" in source:
         check_ref(source["artifact"])
     elif "path" in source:
-        mark = request.get(MARK_FIELD)
-        trusted = (local_key and isinstance(mark, str) and request["trigger"].get("kind") in LOCAL_TRIGGER_KINDS
-                   and hmac.compare_digest(mark, local_mark(local_key, request)))
-        if not trusted:
+        if not signed:
             raise UsageError(f"The input {name!r} names a path on the host, which only a run started by "
                              "`durapipe run` on this host may do; give a store key or an artifact.")
         if not isinstance(source["path"], str):

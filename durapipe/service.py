@@ -103,6 +103,14 @@ class Catalog:
                 raise
             self._served, self.definitions = fresh._served, fresh.definitions
             self._modules = project_modules(root)
+            self.serve_code_roots()
+        return self
+
+    def serve_code_roots(self) -> "Catalog":
+        """Make this process accept only the code roots of these pipelines in requests and step tasks not signed by the CLI."""
+        from durapipe.run_request import serve_code_roots
+
+        serve_code_roots(s.code_root for s in self._served.values())
         return self
 
     @classmethod
@@ -399,7 +407,8 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: 
 def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     """The catalog of the project the app serves: DURAPIPE_PROJECT_ROOT (else `entry_dir`) and its definitions.
 
-    With no definitions configured the app serves no pipelines (it still runs `durapipe run`'s).
+    With no definitions configured the app serves no pipelines (it still runs `durapipe run`'s). From now
+    on this process runs steps only from the served pipelines' folders, unless the local CLI signed the run.
     """
     import os
 
@@ -410,6 +419,6 @@ def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     root = Path(env.get(PROJECT_ROOT_ENV) or entry_dir)
     ref = definitions_ref(root, env=env)
     if ref is None:
-        return Catalog([], Definitions())
+        return Catalog([], Definitions()).serve_code_roots()
     catalog = Catalog.from_definitions(load_definitions(root, ref))
-    return Catalog(list(catalog._served.values()), catalog.definitions, source=(root, ref))
+    return Catalog(list(catalog._served.values()), catalog.definitions, source=(root, ref)).serve_code_roots()

@@ -6,6 +6,7 @@ import azure.functions as func
 
 from activities import names
 from durapipe.dsl.definitions import BlobTrigger
+from durapipe.errors import InvalidNameError
 from durapipe.service import Catalog, app_store, arrival_request, blob_instance_id
 
 CONTAINER = "durapipe"
@@ -25,7 +26,12 @@ def blob_blueprint(trigger: BlobTrigger, catalog: Catalog) -> df.Blueprint:
         if existing is not None and getattr(existing, "runtime_status", None):
             log.info("blob %s (ETag %s) already started %s", key, etag, arrival_id)
             return
-        arrival = arrival_request(catalog, trigger, app_store(), key, etag, arrival_id)
+        try:
+            arrival = arrival_request(catalog, trigger, app_store(), key, etag, arrival_id)
+        except InvalidNameError as exc:
+            # A name no key may be built from (the blob's, or a delivery's from it): trying again cannot help.
+            log.warning("The blob %r is not started: %s", key, exc)
+            return
         await client.start_new(names.BLOB_ARRIVAL, arrival_id, arrival)
         log.info("blob %s (ETag %s) started %s", key, etag, arrival_id)
 

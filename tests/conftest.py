@@ -44,6 +44,17 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> No
     pytest.fail(f"Azurite did not listen on port {port} within {AZURITE_START_TIMEOUT_S:.0f}s; its output:\n{log.read_text()}")
 
 
+@pytest.fixture(autouse=True)
+def _process_serves_no_app() -> Iterator[None]:
+    """Each test starts in a process that serves no app: a catalog an earlier test built in this process
+    (which limits the code roots steps may come from, as in a host) does not carry over."""
+    from durapipe.run_request import serve_code_roots
+
+    serve_code_roots(None)
+    yield
+    serve_code_roots(None)
+
+
 # ---------------------------------------------------------------- Azurite
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,7 @@ class FaultProxy:
                     upstream = socket.create_connection(("127.0.0.1", self.target_port))
                     self._open.add(upstream)
                 upstream.sendall(head + body)
-                if not _relay_response(upstream, client):
+                if not _relay_response(upstream, client, head_only=head.startswith(b"HEAD ")):
                     return
         except OSError:
             return
@@ -130,8 +130,11 @@ def _read_body(sock: socket.socket, head: bytes, body: bytes) -> bytes:
     return body
 
 
-def _relay_response(upstream: socket.socket, client: socket.socket) -> bool:
-    """Copy one response from upstream to client; False when the connection must close after it."""
+def _relay_response(upstream: socket.socket, client: socket.socket, head_only: bool = False) -> bool:
+    """Copy one response from upstream to client; False when the connection must close after it.
+
+    The answer to a HEAD request (and a 204 or 304) has no body, whatever its Content-Length says.
+    """
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = upstream.recv(65536)
@@ -139,14 +142,13 @@ def _relay_response(upstream: socket.socket, client: socket.socket) -> bool:
             return False
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
-    length = _content_length(head + b"\r\n")
+    status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b""
+    length = 0 if head_only or status in (b"204", b"304") else _content_length(head + b"\r\n")
     chunked = b"transfer-encoding: chunked" in head.lower()
     client.sendall(head + b"\r\n\r\n" + rest)
     if chunked:
-        # Azurite answers with Content-Length; a chunked answer is relayed until the upstream closes.
-        while chunk := upstream.recv(65536):
-            client.sendall(chunk)
-        return False
+        # Relayed chunk by chunk up to the last (empty) one: the upstream connection stays open after it.
+        return _relay_chunks(upstream, client, rest) and b"connection: close" not in head.lower()
     sent = len(rest)
     while sent < length:
         chunk = upstream.recv(min(65536, length - sent))
@@ -155,3 +157,25 @@ def _relay_response(upstream: socket.socket, client: socket.socket) -> bool:
         client.sendall(chunk)
         sent += len(chunk)
     return b"connection: close" not in head.lower()
+
+
+def _relay_chunks(upstream: socket.socket, client: socket.socket, data: bytes) -> bool:
+    """Relay a chunked body whose first bytes are `data`; False when the upstream closed before its end."""
+    while True:
+        while b"\r\n" not in data:
+            chunk = upstream.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        need = size + 2  # the chunk and its CRLF (for the last chunk: the CRLF ending the trailers)
+        while len(data) < need:
+            chunk = upstream.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        client.sendall(size_line + b"\r\n" + data[:need])
+        data = data[need:]
+        if size == 0:
+            return True

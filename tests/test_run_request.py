@@ -71,3 +71,35 @@ def test_a_malformed_request_is_refused_with_a_sentence(change):
     with pytest.raises(UsageError) as caught:
         check_run_request({**request({"key": "incoming/a.csv"}), **change})
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
+
+
+def _with_code_root(code_root, kind="cli"):
+    return {**request({"key": "incoming/a.csv"}, kind=kind), "code_root": code_root}
+
+
+def test_where_an_app_serves_a_code_root_other_than_its_pipelines_folders_is_refused(tmp_path):
+    from durapipe.run_request import serve_code_roots
+
+    served, other = tmp_path / "project", tmp_path / "elsewhere"
+    serve_code_roots([served])
+    check_run_request(_with_code_root(str(served), "http"))
+    check_run_request(_with_code_root(None, "http"))
+    with pytest.raises(UsageError, match="code root"):
+        check_run_request(_with_code_root(str(other), "http"))
+
+
+def test_a_code_root_signed_by_the_local_cli_is_accepted_wherever_it_is(tmp_path):
+    from durapipe.run_request import serve_code_roots
+
+    serve_code_roots([tmp_path / "project"])
+    check_run_request(mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY), KEY)
+
+
+def test_a_signed_request_whose_code_root_was_changed_is_refused(tmp_path):
+    from durapipe.run_request import serve_code_roots
+
+    serve_code_roots([tmp_path / "project"])
+    signed = mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY)
+    signed["code_root"] = str(tmp_path / "elsewhere")
+    with pytest.raises(UsageError, match="code root"):
+        check_run_request(signed, KEY)

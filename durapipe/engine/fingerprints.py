@@ -10,6 +10,7 @@ from typing import Any
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
 from durapipe.project import find_project_root
 from durapipe.loading import resolve_step
+from durapipe.run_request import check_task_code_root
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def _project_of(source_file: str) -> Path:
 def identify_step(task: dict[str, Any]) -> StepIdentity:
     """Resolve the step's code (only durapipe steps, never arbitrary callables) and fingerprint it."""
     step = task["step"]
+    # Step tasks reach activities from any orchestrator, and the durable endpoints can start those directly.
+    check_task_code_root(task.get("code_root"))
     user_step = resolve_step(step["ref"], task.get("code_root"))
     func = user_step.func
     params = concrete_params(step, task["params"])

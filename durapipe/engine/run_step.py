@@ -6,7 +6,9 @@ crashed attempt may have made, and reuses it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +26,11 @@ from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
 
 
+# A crash point for the tests: when this names a file, the first process to reach the point between
+# storing a step's outputs and committing its record removes the file and kills itself (SIGKILL).
+CRASH_BEFORE_COMMIT_ENV = "DURAPIPE_TEST_CRASH_BEFORE_COMMIT"
+
+
 class StepFailed(Exception):
     """The user's step raised, or did not produce what it declared."""
 
@@ -36,6 +43,7 @@ def run_step(store: Any, task: StepTask) -> StepResult:
     if reused is not None:
         return reused
     record = _execute(store, task, identity)
+    _crash_point(CRASH_BEFORE_COMMIT_ENV)
     if cache:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))
     return step_result(record, "ran", task)
@@ -114,6 +122,17 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
     if not log_path.exists():
         log_path.write_bytes(b"")
     return None if outcome.ok else outcome.error
+
+
+def _crash_point(env_name: str) -> None:
+    flag = os.environ.get(env_name)
+    if not flag:
+        return
+    try:
+        os.unlink(flag)  # one process wins, once: the retry goes on
+    except FileNotFoundError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def committed_result(store: Any, task: StepTask, identity: StepIdentity) -> StepResult | None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from azure.functions.blob import InputStream
 
 from durapipe.keys import poison_key
-from durapipe.errors import DurapipeError, NotFoundError, UsageError
+from durapipe.errors import DurapipeError, InvalidNameError, NotFoundError, UsageError
 from durapipe.local.app_loader import FunctionInfo, LoadedApp
 from durapipe.local.state_file import load_state, save_state
 from durapipe.stores.base import Store
@@ -26,7 +26,7 @@ POISON_PREFIX = "poison/"
 MAX_TRIES = 5  # Azure's blob trigger gives up after 5 tries (maxDequeueCount) too
 MAX_BLOB_BYTES = 256 * 1024 * 1024
 STATE_FILE = "blob_triggers.json"
-DONE, RETRYING, POISONED = "done", "retrying", "poisoned"
+DONE, RETRYING, POISONED, REFUSED = "done", "retrying", "poisoned", "refused"
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,14 @@ class BlobPoller:
             try:
                 info = self.store.stat(key)
             except NotFoundError:
+                continue
+            except InvalidNameError as exc:
+                # A name the store API cannot address (another client wrote it): it can never be read, so
+                # say so once, and go on with the other blobs.
+                if (seen.get(key) or {}).get("state") != REFUSED:
+                    log.warning("The blob %r is not passed to %s: %s", key, watch.function.name, exc)
+                    seen[key] = {"etag": None, "state": REFUSED, "tries": 0}
+                    save_state(self._state_path, self._state)
                 continue
             record = seen.get(key)
             if record is not None and record["etag"] == info.etag and record["state"] in (DONE, POISONED):

@@ -77,3 +77,54 @@ def test_a_planning_failure_reaches_the_client_as_one_sentence(app):
     print(repr(view["error"]))
     assert "Traceback" not in view["error"] and 'File "' not in view["error"] and "\n" not in view["error"]
     assert "path on the host" in view["error"] and view["error"].endswith(".")
+
+
+# A folder of durapipe steps the served project does not hold: importing or running one leaves a mark.
+OTHER_STEPS = '''\
+from pathlib import Path
+
+from durapipe import Output, step
+
+Path(__file__).with_name("imported").touch()
+
+
+@step
+def pwn(out: Output):
+    Path(__file__).with_name("ran").touch()
+    out.write_text("x")
+'''
+OTHER_STEP = {"name": "pwn", "ref": "othersteps:pwn", "inputs": {}, "outputs": ["out"], "params": {},
+              "options": {"retries": 0, "retry_interval": 5.0, "timeout": None, "cache": True, "version": None,
+                          "compute": "local"}, "map": None}
+
+
+@pytest.fixture
+def other_steps(tmp_path) -> Path:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "othersteps.py").write_text(OTHER_STEPS)
+    return folder
+
+
+def test_a_raw_run_request_pointing_code_root_at_another_folder_imports_nothing_from_it(app, other_steps):
+    from durapipe.spec import PipelineSpec
+
+    spec = PipelineSpec.from_json({"schema": 1, "name": "other", "inputs": {}, "params": {}, "steps": [OTHER_STEP],
+                                   "outputs": {"out": {"step": "pwn", "output": "out"}}}).to_json()
+    body = _raw_request("raw-code-root", spec=spec, code_root=str(other_steps), inputs={})
+    assert _start_raw(app, "raw-code-root", body)[0] == 202
+    state = _ended(app, "raw-code-root")
+    assert state["runtimeStatus"] == "Failed" and "code root" in str(state["output"])
+    assert not (other_steps / "imported").exists() and not (other_steps / "ran").exists()
+
+
+def test_a_raw_segment_pointing_code_root_at_another_folder_runs_nothing_from_it(app, other_steps):
+    # A sub-orchestrator started directly skips planning: the step activity checks the code root itself.
+    segment = {"schema": 1, "run_id": "raw-segment", "pipeline": "other", "steps": [OTHER_STEP], "params": {},
+               "code_root": str(other_steps), "force": [], "max_parallel": 1, "inputs": {}, "resolved": {}}
+    status, _, _ = call("POST", f"{_rpc(app)}orchestrators/pipeline_segment/raw-segment?code={SYSTEM_KEY}",
+                        json.dumps(segment).encode(), {"content-type": "application/json"})
+    assert status == 202
+    state = _ended(app, "raw-segment")
+    assert "code root" in json.dumps(state["output"])
+    assert not (other_steps / "imported").exists() and not (other_steps / "ran").exists()

@@ -7,15 +7,32 @@ from urllib.parse import quote
 import pytest
 
 from durapipe.local.rpc import RPC_PREFIX
-from tests.api.conftest import KEY, SYSTEM_KEY
+from tests.api.conftest import KEY, SYSTEM_KEY, start_app
 from tests.serve.conftest import call
 
 NAMES = ["../x", "/etc/passwd", "%2e%2e", "..%2f..%2fx", "a\x00b", "a#b", "a?b", "a\\b", "x" * 2000, "ünï",
          "a/../../b", " "]
 
 
+@pytest.fixture(scope="module", params=["local", "azurite"])
+def app(request, tmp_path_factory):
+    """One serve of the real app per store backend: a local folder, then a fresh Azurite container."""
+    import uuid
+
+    tmp = tmp_path_factory.mktemp(f"names-{request.param}")
+    store_url = (str(tmp / "store") if request.param == "local"
+                 else f"{request.getfixturevalue('azurite')}/names{uuid.uuid4().hex[:20]}")
+    running = start_app(tmp, store_url)
+    yield running
+    assert running.stop() == 0
+
+
 def _keys(app) -> list[str]:
-    return sorted(app.store.list(""))
+    """Every key in the store, and every file beside it outside the host's state (nothing may land there)."""
+    tmp = app.home.parent
+    beside = sorted(str(p) for p in tmp.rglob("*") if p.is_file() and not p.is_relative_to(tmp / "store")
+                    and not p.is_relative_to(app.home) and p.name != "serve.err")
+    return sorted(app.store.list("")) + beside
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ RUN_TIMEOUT_S = 120.0
 
 PIPELINES = '''
 import json
+import time
 from pathlib import Path
 
 from words import count_words
@@ -186,3 +188,88 @@ def test_a_project_made_by_init_serves_its_pipeline_schedule_and_blob_trigger(tm
             assert json.loads(app.store.get("results/n.csv")) == {"count": 3, "mean": 13 / 3, "max": 7.0}
         finally:
             assert app.stop() == 0
+
+
+# Blob names a careless or hostile uploader can give, under the blob trigger's path: none may start a run,
+# write a key from its name or stop the blobs after it (the good one sorts after most of them).
+HOSTILE_BLOB_NAMES = ["%2e%2e", "..%2f..%2fx.txt", "a#b.txt", "a?b.txt", "a\\b.txt", "\u00fcn\u00ef.txt",
+                      " lead.txt", ".hidden", "x" * 250 + "/" + "y" * 250 + "/" + "z" * 250 + "/"
+                      + "w" * 250 + "/" + "v" * 100]
+AZURITE_ONLY_NAMES = ["../x.txt", "a/../../x.txt", "/etc/passwd", "a//b.txt"]
+# Azurite takes a blob named with a control character, then answers every listing with a 500 (Azure
+# encodes such names in its listing): only the local folder tries one.
+LOCAL_ONLY_NAMES = ["a\x01b.txt"]
+
+
+def _put_raw(app: App, key: str, data: bytes) -> None:
+    """Write a blob as another client would, under any name the backend takes, bypassing durapipe's key checks."""
+    store = app.store
+    if hasattr(store, "root"):
+        path = Path(store.root) / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    else:
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            store._client.create_container()
+        except ResourceExistsError:
+            pass
+        store._client.upload_blob(store.prefix + key, data, overwrite=True)
+
+
+def _files_outside(root: Path, *inside: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file() and not any(p.is_relative_to(i) for i in inside)
+            and "__pycache__" not in p.parts and ".durapipe" not in p.parts}
+
+
+def test_hostile_blob_names_start_nothing_write_nothing_and_block_no_other_blob(served, tmp_path):
+    from durapipe.errors import InvalidNameError
+    from durapipe.names import check_blob_name
+
+    def hostile(key: str) -> bool:
+        try:
+            check_blob_name(key)
+        except InvalidNameError:
+            return True
+        return False
+
+    tmp = served.home.parent
+    local = hasattr(served.store, "root")
+    outside_before = _files_outside(tmp, tmp / "store", served.home)
+    keys_before = set(served.store.list(""))
+    log_start = (tmp / "serve.err").stat().st_size
+    for name in HOSTILE_BLOB_NAMES + (LOCAL_ONLY_NAMES if local else AZURITE_ONLY_NAMES):
+        _try_put_raw(served, f"drop/{name}", b"hostile words")
+    # What the backend stored under them: Azure's rules turn some into plain names (a backslash into '/'),
+    # and the local store never lists a name with a leading dot (its temporary files).
+    stored = set(served.store.list("drop/")) - keys_before
+    refused, plain = sorted(k for k in stored if hostile(k)), sorted(k for k in stored if not hostile(k))
+    assert len(refused) >= 6, stored
+    (tmp_path / "after.txt").write_text("still served")
+    served.store.upload_file("drop/zz-after.txt", tmp_path / "after.txt")
+    record = wait_for(lambda: record_for_blob(served, "drop/zz-after.txt"), timeout=RUN_TIMEOUT_S, interval=0.3)
+    assert record["status"] == "completed", record.get("error")
+    time.sleep(1.0)  # three more polls: any hostile blob would have started by now
+    new_keys = {k for k in set(served.store.list("")) - keys_before
+                if not k.startswith(("drop/", "runs/", "artifacts/", "steps/", "index/"))}
+    assert new_keys == {"counts/zz-after.txt", *("counts/" + k.removeprefix("drop/") for k in plain)}, new_keys
+    started = {json.loads(served.store.get(k))["trigger"].get("key") for k in served.store.list("runs/")}
+    assert not started & set(refused)
+    assert _files_outside(tmp, tmp / "store", served.home) == outside_before
+    log = (tmp / "serve.err").read_bytes()[log_start:].decode(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+    refusals = [line for line in log.splitlines() if "is not started: " in line or "is not passed to " in line]
+    assert len(refusals) == len(refused), log[-3000:]  # one sentence per name, not one per poll
+
+
+def _try_put_raw(app: App, key: str, data: bytes) -> bool:
+    try:
+        _put_raw(app, key, data)
+    except (OSError, ValueError) as exc:  # a name the file system cannot hold
+        print(f"{key!r} not written: {exc}")
+        return False
+    except Exception as exc:  # noqa: BLE001 - a name Azurite refuses
+        print(f"{key!r} not written: {type(exc).__name__}: {exc}")
+        return False
+    return True

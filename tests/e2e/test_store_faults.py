@@ -1,0 +1,72 @@
+"""A whole run with storage faults injected in front of Azurite (tests/fault_proxy.py): flaky storage is
+ridden out; an outage fails the run with a sentence, and after recovery `resume` completes it, reusing every
+committed step; nothing is ever half-committed."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import uuid
+
+import pytest
+
+from durapipe.stores.url import open_store
+from tests.e2e.conftest import DURAPIPE, Project, new_project, step_statuses
+from tests.e2e.projects import SEQUENCE, SEQUENCE_STEPS
+from tests.e2e.test_resume import _wait_for
+
+EXIT_TIMEOUT_S = 90
+
+
+def _check_nothing_half_committed(project: Project, azurite: str) -> list[dict]:
+    """Every step record parses and names outputs that are stored; read past the proxy."""
+    store = open_store(f"{azurite}/{project.store_url.rsplit('/', 1)[1]}")
+    records = [json.loads(store.get(key)) for key in store.list("steps/")]
+    for record in records:
+        for ref in record["outputs"].values():
+            assert store.exists(f"artifacts/{ref['hash']}"), record
+    return records
+
+
+@pytest.mark.parametrize("mode", ["503", "reset"])
+def test_a_run_on_flaky_storage_completes_with_one_record_per_step(fault_proxy, azurite, tmp_path, mode):
+    project = new_project(tmp_path / "project", f"{fault_proxy.url}/faults{uuid.uuid4().hex[:16]}", SEQUENCE)
+    fault_proxy.set(mode, fail_every=4)  # one request in four fails; the client's retries ride it out
+
+    ran = project.run("flow.py:sequence")
+
+    requests = fault_proxy.requests
+    fault_proxy.set("pass")
+    assert ran.code == 0, ran.stderr
+    assert ran.json["status"] == "completed"
+    assert requests >= 20, "too few requests went through the proxy to prove anything"
+    assert len(_check_nothing_half_committed(project, azurite)) == len(SEQUENCE_STEPS)
+
+
+def test_a_run_failed_by_an_outage_resumes_after_recovery_reusing_what_it_committed(fault_proxy, azurite, tmp_path):
+    project = new_project(tmp_path / "project", f"{fault_proxy.url}/faults{uuid.uuid4().hex[:16]}", SEQUENCE)
+    stderr_path = tmp_path / "run.stderr"
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen([str(DURAPIPE), "run", "flow.py:sequence", "--store", project.store_url],
+                                   cwd=project.root, env=project.env, stdout=subprocess.DEVNULL, stderr=stderr)
+    _wait_for(lambda: project.ends()["s2"] == 1 and project.starts()["s3"] == 1, "s3 started", process)
+    fault_proxy.set("503")  # the store goes down while s3 runs
+    process.wait(timeout=EXIT_TIMEOUT_S)
+    fault_proxy.set("pass")
+
+    assert process.returncode != 0
+    errors = [line for line in stderr_path.read_text().splitlines() if line.startswith("error:")]
+    assert "Traceback" not in stderr_path.read_text() and len(errors) == 1, stderr_path.read_text()
+    assert errors[0].rstrip().endswith("."), errors
+    committed = {r["step"] for r in _check_nothing_half_committed(project, azurite)}
+    assert {"s1", "s2"} <= committed and "s4" not in committed, committed
+    run_id = re.search(r"^run (\S+) started", stderr_path.read_text(), re.MULTILINE).group(1)
+
+    resumed = project.cli("resume", run_id)
+
+    assert resumed.code == 0, resumed.stderr
+    assert resumed.json["status"] == "completed"
+    assert step_statuses(resumed.json)["s1"] == "reused" and step_statuses(resumed.json)["s2"] == "reused"
+    starts = project.starts()
+    assert starts["s1"] == starts["s2"] == starts["s4"] == 1, starts
+    assert len(_check_nothing_half_committed(project, azurite)) == len(SEQUENCE_STEPS)
