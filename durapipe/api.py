@@ -136,7 +136,7 @@ def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: d
         if progress:
             print(f"run {run_id} started (store {opened.url})", file=sys.stderr)
         status = watch(lambda: session.host.get_status(run_id, show_input=False), f"run {run_id}",
-                       False, None, pause=lambda seconds: session.host.wait(run_id, seconds)) if progress else \
+                       False, None, pause=lambda seconds: session.host.wait(run_id, seconds, show_input=False)) if progress else \
             _wait(session, run_id)
     try:
         return Run(read_run_record(opened, run_id), opened)
@@ -172,7 +172,7 @@ def _wait(session: Any, run_id: str) -> dict[str, Any]:
         status = session.host.get_status(run_id, show_input=False)
         if status.get("runtimeStatus") in ("Completed", "Failed", "Terminated", "Canceled"):
             return status
-        session.host.wait(run_id, 0.5)
+        session.host.wait(run_id, 0.5, show_input=False)
 
 
 def get_run(run_id: str, store: Any = None) -> Run:

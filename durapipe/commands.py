@@ -99,7 +99,7 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
     out = _console() if live else None
     # Between polls, wait on the host itself, so the command returns as soon as the run ends.
     status = watch(lambda: session.host.get_status(run_id, show_input=False), f"run {run_id}", live, out,
-                   pause=lambda seconds: session.host.wait(run_id, seconds))
+                   pause=lambda seconds: session.host.wait(run_id, seconds, show_input=False))
     try:
         record = read_run_record(session.store, run_id)
     except NotFoundError:

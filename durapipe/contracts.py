@@ -82,7 +82,21 @@ class PlanResult(TypedDict):
     """What planning returns: the bound inputs and the result of every step it can reuse."""
 
     inputs: dict[str, ArtifactRef]
-    reused: dict[str, "StepResult"]
+    # A ReusedStep (histories before it: a whole StepResult); a mapped step's gathered StepResult.
+    reused: dict[str, "StepResult | ReusedStep"]
+
+
+class ReusedStep(TypedDict):
+    """A step reused at planning, as the plan result carries it: no components, log or metrics.
+
+    Recording the run reads those back from the step's commit (`engine.record.complete_reused`).
+    """
+
+    step: str
+    status: str  # REUSED
+    fingerprint: str
+    outputs: dict[str, "ArtifactRef"]
+    duration_s: float
 
 
 class StepTask(TypedDict):

@@ -134,9 +134,11 @@ def _make_current_root(folder: Path) -> None:
 
 
 def _remember_modules(folder: Path, before: set[str]) -> None:
+    inside = str(folder) + os.sep
     for key in set(sys.modules) - before:
         filename = getattr(sys.modules[key], "__file__", None)
-        if filename and Path(filename).resolve().is_relative_to(folder):
+        # Found through the folder's own sys.path entry: no need to resolve (one stat per part of the path).
+        if filename and (filename.startswith(inside) or Path(filename).resolve().is_relative_to(folder)):
             _file_roots[folder].add(key)
 
 

@@ -58,11 +58,16 @@ def watch(get_status: Callable[[], dict[str, Any]], title: str, live: bool, cons
                 pause(0.1)
     while True:
         status = get_status()
+        lines = []
         for name, info in _steps(status).items():
             state = info.get("state")
             if state not in (None, "waiting") and shown.get(name) != state:
                 shown[name] = state
-                print(f"  {name}: {state}", file=sys.stderr, flush=True)
+                lines.append(f"  {name}: {state}\n")
+        if lines:
+            # One write per poll, not one per step: a large run reused at once changes every step in one poll.
+            sys.stderr.write("".join(lines))
+            sys.stderr.flush()
         if _finished(status):
             return status
         pause(0.1)

@@ -89,7 +89,8 @@ class StepIndex:
         self.key = step_index_key(pipeline)
         self.pipeline = pipeline
         self._entries = _read_index(store, self.key)
-        self._current: dict[str, str] | None = None
+        # The fingerprints whose entry still holds: its commit has the entry's etag, its outputs are stored.
+        self._current: set[str] | None = None
         # fingerprint -> (record, etag of the commit holding exactly that record), as checked here.
         self._checked: dict[str, tuple[dict[str, Any], str]] = {}
 
@@ -115,11 +116,15 @@ class StepIndex:
     def _still_committed(self, fingerprint: str, entry: dict[str, Any]) -> bool:
         if self._current is None:
             # One call for every entry's commit and outputs (one listing per folder on Blob storage).
-            outputs = sorted({artifact_key(ref["hash"]) for known in self._entries.values()
-                              for ref in known["record"]["outputs"].values()})
-            self._current = self.store.etags([step_key(known) for known in self._entries] + outputs)
-        return (self._current.get(step_key(fingerprint)) == entry["etag"]
-                and all(artifact_key(ref["hash"]) in self._current for ref in entry["record"]["outputs"].values()))
+            commits = {known: step_key(known) for known in self._entries}
+            outputs = {ref["hash"]: artifact_key(ref["hash"]) for known in self._entries.values()
+                       for ref in known["record"]["outputs"].values()}
+            current = self.store.etags(list(commits.values()) + sorted(set(outputs.values())))
+            stored = {digest for digest, key in outputs.items() if key in current}
+            self._current = {known for known, key in commits.items()
+                             if current.get(key) == self._entries[known]["etag"]
+                             and all(ref["hash"] in stored for ref in self._entries[known]["record"]["outputs"].values())}
+        return fingerprint in self._current
 
     def save(self, fingerprints: Iterable[str]) -> None:
         """Make the index hold the commits of `fingerprints` (those committed); writes nothing when it already does."""

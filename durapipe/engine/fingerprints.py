@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,9 @@ def task_inputs(task: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _project_of(source_file: str) -> Path:
-    # One lookup per step file, not per step: a pipeline's steps mostly share one file.
-    return find_project_root(Path(source_file))
+def _project_of(folder: str) -> Path:
+    # One lookup per folder of step files, not per step: a project's step files share a few folders.
+    return find_project_root(Path(folder))
 
 
 def identify_step(task: dict[str, Any]) -> StepIdentity:
@@ -63,7 +64,8 @@ def identify_step(task: dict[str, Any]) -> StepIdentity:
     func = user_step.func
     params = concrete_params(step, task["params"])
     inputs = task_inputs(task)
-    project_root = _project_of(inspect.getsourcefile(func) or ".")
+    source = inspect.getsourcefile(func)
+    project_root = _project_of(os.path.dirname(os.path.abspath(source)) if source else os.path.abspath("."))
     components = step_components(
         func, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
         step["options"].get("version"), step["options"].get("environment"))

@@ -9,10 +9,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from durapipe.contracts import PlanResult, RunRequest, StepResult, StepTask
+from durapipe.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
+from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.engine.run_step import step_result
 from durapipe.records import StepIndex, create_run_record
 from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
@@ -50,34 +51,42 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
     force = set(request.get("force") or [])
     index = StepIndex(store, spec["name"])
     outputs: dict[str, dict[str, Any]] = {}
-    for step in spec["steps"]:
-        name = step["name"]
-        step_plan = StepPlan(name)
-        plan.steps.append(step_plan)
-        blocked = [b["step"] for b in step["inputs"].values() if "step" in b and b["step"] not in outputs]
-        if blocked:
-            step_plan.reason = f"it needs the output of {blocked[0]}, which will run"
-            continue
-        task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
-                "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
-        if step.get("map"):
-            result = _resolve_mapped(store, task, index)
-            step_plan.fingerprint = result["fingerprint"] if result else None
-        else:
-            identity = identify_step(task)
-            step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
-            record = index.find(identity.fingerprint)
-            result = None if record is None else step_result(record, "reused", task)
-        if "all" in force or name in force:
-            step_plan.reason = "it was forced with --force"
-        elif not step["options"].get("cache", True):
-            step_plan.reason = "it has cache=False, so it always runs"
-        elif result is None:
-            step_plan.reason = "no result is committed for its fingerprint"
-        else:
-            step_plan.reused = result
-            outputs[name] = result["outputs"]
+    with signature_snapshot():
+        for step in spec["steps"]:
+            _plan_step(store, request, plan, step, index, outputs, force)
     return plan
+
+
+def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any], index: StepIndex,
+               outputs: dict[str, dict[str, Any]], force: set[str]) -> None:
+    """Decide one step (appended to `plan`): reused with its result, or why it runs."""
+    spec = request["spec"]
+    name = step["name"]
+    step_plan = StepPlan(name)
+    plan.steps.append(step_plan)
+    blocked = [b["step"] for b in step["inputs"].values() if "step" in b and b["step"] not in outputs]
+    if blocked:
+        step_plan.reason = f"it needs the output of {blocked[0]}, which will run"
+        return
+    task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
+            "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
+    if step.get("map"):
+        result = _resolve_mapped(store, task, index)
+        step_plan.fingerprint = result["fingerprint"] if result else None
+    else:
+        identity = identify_step(task)
+        step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
+        record = index.find(identity.fingerprint)
+        result = None if record is None else step_result(record, "reused", task)
+    if "all" in force or name in force:
+        step_plan.reason = "it was forced with --force"
+    elif not step["options"].get("cache", True):
+        step_plan.reason = "it has cache=False, so it always runs"
+    elif result is None:
+        step_plan.reason = "no result is committed for its fingerprint"
+    else:
+        step_plan.reused = result
+        outputs[name] = result["outputs"]
 
 
 def plan_run(store: Any, request: RunRequest) -> PlanResult:
@@ -95,7 +104,20 @@ def plan_run(store: Any, request: RunRequest) -> PlanResult:
         "status": "running", "started": request.get("started"), "finished": None,
         "steps": {}, "outputs": {}, "error": None, "git": request.get("git"),
     })
-    return {"inputs": plan.inputs, "reused": plan.reused}
+    return {"inputs": plan.inputs, "reused": {name: abridged(result) for name, result in plan.reused.items()}}
+
+
+def abridged(result: StepResult) -> StepResult | ReusedStep:
+    """What the orchestrator carries of a step reused at planning: its outputs, not its components.
+
+    The rest (components, log, metrics) is its commit's, read back when the run is recorded
+    (`engine.record.complete_reused`), so a large plan does not travel through every episode's history.
+    A mapped step's gathered result is no commit's, and travels whole.
+    """
+    if "partitions" in result:
+        return result
+    return {"step": result["step"], "status": result["status"], "fingerprint": result["fingerprint"],
+            "outputs": result["outputs"], "duration_s": 0.0}
 
 
 def _resolve_mapped(store: Any, task: StepTask, index: StepIndex) -> StepResult | None:

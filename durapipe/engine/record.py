@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
+from durapipe.engine.run_step import step_result
 from durapipe.records import StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.registry import register_from_run
@@ -103,6 +104,8 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         started = read_run_record(store, outcome["run_id"])
     except NotFoundError:
         started = None
+    index = StepIndex(store, outcome["request"]["spec"]["name"])
+    outcome = {**outcome, "results": complete_reused(outcome["results"], index)}
     record = build_run_record(outcome, started)
     register = outcome["request"].get("register")
     if register:
@@ -115,9 +118,24 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     index_producers(store, record)
     # The final record last: once a run reads as ended, every write it makes is done.
-    StepIndex(store, record["pipeline"]).save(indexed_fingerprints(record))
+    index.save(indexed_fingerprints(record))
     write_run_record(store, record)
     return run_summary(record)
+
+
+def complete_reused(results: dict[str, Any], index: StepIndex) -> dict[str, Any]:
+    """Each step result with what a plan's abridged result left out (components, log, metrics) read from its commit.
+
+    A commit no longer usable leaves the abridged result as it is: its outputs still say what the run used.
+    """
+    completed = {}
+    for name, result in results.items():
+        if "components" not in result and result.get("status") == REUSED:
+            record = index.find(result["fingerprint"])
+            if record is not None:
+                result = {**step_result(record, REUSED, {"step": {"name": name}}), **result}
+        completed[name] = result
+    return completed
 
 
 def index_producers(store: Any, record: dict[str, Any]) -> None:

@@ -1,6 +1,9 @@
 """Code closures remembered across processes, keyed by the (size, mtime_ns, ctime_ns, inode) of every file and folder they read."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import json
 import os
 import sqlite3
@@ -9,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from durapipe.canonical import canonical_json, sha256_text
 from durapipe.fingerprint import modules
@@ -59,6 +62,41 @@ def entry_signature(path: str) -> Entry:
     return (target, stat.S_IFMT(own.st_mode), own.st_ino)
 
 
+# While planning, the signatures read so far, by path: the closures of a project's steps share most
+# of what they read (a helper module, the import path's probes), and one lstat each is enough. A
+# context variable, so a step fingerprinted on another thread meanwhile reads its files afresh.
+_snapshot: contextvars.ContextVar[tuple[dict[str, Signature], dict[str, Entry]] | None] = \
+    contextvars.ContextVar("durapipe_signature_snapshot", default=None)
+
+
+@contextlib.contextmanager
+def signature_snapshot() -> Iterator[None]:
+    """Within the block (on this thread), each path's signature is read once: the plan checks one moment's files."""
+    token = _snapshot.set(_snapshot.get() or ({}, {}))
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
+def _current_signatures() -> tuple[Any, Any]:
+    snapshot = _snapshot.get()
+    if snapshot is None:
+        return path_signature, entry_signature
+    files, entries = snapshot
+
+    def file_of(path: str) -> Signature:
+        if path not in files:
+            files[path] = path_signature(path)
+        return files[path]
+
+    def entry_of(path: str) -> Entry:
+        if path not in entries:
+            entries[path] = entry_signature(path)
+        return entries[path]
+    return file_of, entry_of
+
+
 @dataclass
 class Dependencies:
     """What one closure's analysis read (files, with their times) and probed (paths tested for a module)."""
@@ -82,8 +120,9 @@ class Dependencies:
 
     def unchanged(self) -> bool:
         """True when every file and probed path still has its recorded signature."""
-        return (all(path_signature(path) == signature for path, signature in self.files.items())
-                and all(entry_signature(path) == entry for path, entry in self.entries.items()))
+        files, entries = _current_signatures()
+        return (all(files(path) == signature for path, signature in self.files.items())
+                and all(entries(path) == entry for path, entry in self.entries.items()))
 
     def to_json(self) -> dict[str, Any]:
         """The signatures as JSON."""
@@ -161,8 +200,14 @@ _analyser_hash: list[str] = []
 def closure_key(path: str, qualname: str, root: str, line: int | None) -> str:
     """The cache key of one step function's closure, as seen by this interpreter from the project's import folders."""
     # The rest of the import path counts through the lookups recorded with the closure (its "specs").
-    inside = [entry for entry in sys.path if entry and os.path.abspath(entry).startswith(root)]
-    return sha256_text(canonical_json([FORMAT, analyser_hash(), sys.version, path, qualname, root, line, inside]))
+    return sha256_text(canonical_json([FORMAT, analyser_hash(), sys.version, path, qualname, root, line,
+                                       _import_folders(tuple(sys.path), root, os.getcwd())]))
+
+
+@functools.lru_cache(maxsize=16)
+def _import_folders(path: tuple[str, ...], root: str, cwd: str) -> list[str]:
+    # The entries of the import path inside the project (relative entries by the working folder).
+    return [entry for entry in path if entry and os.path.abspath(entry).startswith(root)]
 
 
 def analyser_hash() -> str:

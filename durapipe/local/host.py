@@ -160,8 +160,8 @@ class LocalHost:
             status["history"] = [_public(e) for e in self.journal.read_history(instance_id)]
         return status
 
-    def wait(self, instance_id: str, timeout: float | None = None) -> dict[str, Any]:
-        """Block until the instance finishes (or the timeout passes) and return its status."""
+    def wait(self, instance_id: str, timeout: float | None = None, show_input: bool = True) -> dict[str, Any]:
+        """Block until the instance finishes (or the timeout passes) and return its status (input only if shown)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while True:
@@ -172,7 +172,7 @@ class LocalHost:
                 if remaining is not None and remaining <= 0:
                     break
                 self._changed.wait(remaining)
-        return self.get_status(instance_id)
+        return self.get_status(instance_id, show_input=show_input)
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         """Deliver an external event to a running instance."""
