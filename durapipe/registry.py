@@ -46,7 +46,7 @@ def champion(store: Any, name: str) -> dict[str, Any] | None:
 
 def _pointer(store: Any, name: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        data, etag = store.get_versioned(champion_key(name))
+        data, etag = store.get_with_etag(champion_key(name))
     except NotFoundError:
         return None, None
     return json.loads(data), etag

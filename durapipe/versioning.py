@@ -50,7 +50,7 @@ def register_once(store: Any, claim_key: str, prefix: str, version_key: Callable
     pause = 0.02
     while True:
         try:
-            data, etag = store.get_versioned(claim_key)
+            data, etag = store.get_with_etag(claim_key)
         except NotFoundError:  # removed (gc) between our create and this read: claim it again
             return register_once(store, claim_key, prefix, version_key, make_entry, content_hash, owner)
         current = json.loads(data)

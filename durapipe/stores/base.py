@@ -78,8 +78,8 @@ class Store(ABC):
         `if_match` is given and the stored etag differs (or the key is gone)."""
 
     @abstractmethod
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        """The bytes under `key` and the etag of exactly those bytes; raises NotFoundError when absent."""
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        """The bytes under `key` and the etag of exactly that version (for `put(if_match=...)`); raises NotFoundError when absent."""
 
     @abstractmethod
     def exists(self, key: str) -> bool:
@@ -104,15 +104,6 @@ class Store(ABC):
     @abstractmethod
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         """Store exactly `size` bytes read from `stream` under `key`, streamed; if_absent as in put."""
-
-    def get_with_etag(self, key: str) -> tuple[bytes, str]:
-        """The bytes under `key` and the etag of exactly that version; raises NotFoundError when absent."""
-        # Generic: an etag taken before and after the read vouches for the bytes in between.
-        while True:
-            etag = self.stat(key).etag
-            data = self.get(key)
-            if self.stat(key).etag == etag:
-                return data, etag
 
     def etags(self, keys: list[str]) -> dict[str, str]:
         """The current etag of each of `keys` that is stored (absent keys left out), in as few requests as the store allows."""

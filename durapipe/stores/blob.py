@@ -134,12 +134,6 @@ class BlobStore(Store):
                 return False  # changed since it was read, or deleted: the condition does not hold
         return self._write(key, lambda: blob.upload_blob(data, overwrite=not if_absent), if_absent)
 
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        blob = self._blob(key)
-        with self._errors("read", key):
-            downloader = blob.download_blob()
-            return downloader.readall(), downloader.properties.etag
-
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         blob = self._blob(key)
         # Chunked uploads stage blocks under ids derived from offsets, so two concurrent writers of one

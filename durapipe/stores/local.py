@@ -69,13 +69,6 @@ class LocalStore(Store):
             return self._write_if_match(key, data, if_match)
         return self._write(key, lambda out: out.write(data), if_absent)
 
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        path = self._path(key)
-        with self._errors("read", key):
-            with open(path, "rb") as stream:
-                # fstat of the open file: the etag of exactly the bytes read, even if a writer renames over it.
-                return stream.read(), _etag(os.fstat(stream.fileno()))
-
     def _write_if_match(self, key: str, data: bytes, etag: str) -> bool:
         """Replace `key` only while its etag is `etag`: conditional writers of one key serialise on a lock file."""
         path = self._path(key)

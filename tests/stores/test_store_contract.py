@@ -166,22 +166,16 @@ def test_url_reopens_the_same_store(store: Store) -> None:
     assert open_store(store.url).get("k") == b"x"
 
 
-def test_get_versioned_returns_the_bytes_and_their_etag(store: Store) -> None:
-    store.put("models/m/champion.json", b"one")
-    data, etag = store.get_versioned("models/m/champion.json")
-    assert data == b"one" and etag == store.stat("models/m/champion.json").etag
-
-
 def test_put_if_match_replaces_while_the_etag_holds(store: Store) -> None:
     store.put("k", b"one")
-    _, etag = store.get_versioned("k")
+    _, etag = store.get_with_etag("k")
     assert store.put("k", b"two", if_match=etag) is True
     assert store.get("k") == b"two"
 
 
 def test_put_if_match_refuses_a_stale_etag_and_writes_nothing(store: Store) -> None:
     store.put("k", b"one")
-    _, etag = store.get_versioned("k")
+    _, etag = store.get_with_etag("k")
     store.put("k", b"two")
     assert store.put("k", b"three", if_match=etag) is False
     assert store.get("k") == b"two"
@@ -189,7 +183,7 @@ def test_put_if_match_refuses_a_stale_etag_and_writes_nothing(store: Store) -> N
 
 def test_put_if_match_of_a_missing_key_writes_nothing(store: Store) -> None:
     store.put("k", b"one")
-    _, etag = store.get_versioned("k")
+    _, etag = store.get_with_etag("k")
     store.delete("k")
     assert store.put("k", b"two", if_match=etag) is False
     assert store.exists("k") is False
@@ -200,7 +194,7 @@ def test_concurrent_conditional_increments_lose_no_update(store: Store) -> None:
 
     def increment() -> None:
         while True:
-            data, etag = store.get_versioned("counter")
+            data, etag = store.get_with_etag("counter")
             if store.put("counter", str(int(data) + 1).encode(), if_match=etag):
                 return
 
