@@ -186,9 +186,20 @@ def _has_output_refs(record: dict[str, Any]) -> bool:
 
 
 def indexed_fingerprints(run_record: dict[str, Any]) -> list[str]:
-    """The fingerprints of the commits a finished run used (a mapped step's partitions are not indexed)."""
-    return [entry["fingerprint"] for entry in run_record.get("steps", {}).values()
-            if entry.get("status") in ("ran", "reused") and entry.get("fingerprint") and not entry.get("partitions")]
+    """The fingerprints of the commits a finished run used: each step's, and each partition's of a mapped step.
+
+    A mapped step's own fingerprint (a hash of its partitions') names no commit, so it is left out.
+    """
+    found = []
+    for entry in run_record.get("steps", {}).values():
+        if entry.get("status") not in ("ran", "reused"):
+            continue
+        if entry.get("partitions"):
+            found += [part["fingerprint"] for part in (entry.get("by_partition") or {}).values()
+                      if part.get("status") in ("ran", "reused") and part.get("fingerprint")]
+        elif entry.get("fingerprint"):
+            found.append(entry["fingerprint"])
+    return found
 
 
 def write_run_record(store: Any, record: dict[str, Any]) -> None:

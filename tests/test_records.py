@@ -150,8 +150,12 @@ def test_each_pipeline_has_its_own_index(indexed: Store) -> None:
     assert counted.calls == Counter({"get_with_etag": 2, "exists": 1})
 
 
-def test_a_run_indexes_the_commits_of_its_ran_and_reused_steps_but_not_mapped_ones() -> None:
+def test_a_run_indexes_the_commits_of_its_ran_and_reused_steps_and_of_each_partition_of_mapped_ones() -> None:
+    part_1, part_2 = "e" * 64, "f" * 64
     run = {"steps": {"a": {"status": "ran", "fingerprint": FP_A}, "b": {"status": "reused", "fingerprint": FP_B},
                      "c": {"status": "failed", "fingerprint": FP_C}, "d": {"status": "not_run", "fingerprint": None},
-                     "m": {"status": "ran", "fingerprint": "d" * 64, "partitions": {"total": 2}}}}
-    assert indexed_fingerprints(run) == [FP_A, FP_B]
+                     "m": {"status": "ran", "fingerprint": "d" * 64, "partitions": {"total": 2, "ran": 1, "reused": 1},
+                           "by_partition": {"x.csv": {"status": "ran", "fingerprint": part_1},
+                                            "y.csv": {"status": "reused", "fingerprint": part_2}}}}}
+    # The mapped step's own fingerprint ("d" * 64, a hash of its partitions') names no commit.
+    assert indexed_fingerprints(run) == [FP_A, FP_B, part_1, part_2]

@@ -167,3 +167,19 @@ def test_plan_of_a_pipeline_whose_mapped_step_is_reused_says_reuse(tmp_path):
     plan = json.loads(done.stdout)
     upper = next(s for s in plan["steps"] if s["step"] == "upper")
     assert upper["action"] == "reuse" and upper["fingerprint"] == run["steps"]["upper"]["fingerprint"]
+
+
+def test_a_run_indexes_each_partition_so_planning_again_reads_no_partition_commit(tmp_path):
+    from durapipe.records import StepIndex
+    from durapipe.stores.local import LocalStore
+    from tests.test_records import Counted
+
+    project = _project(tmp_path, {"a.txt": "a", "b.txt": "b", "c.txt": "c"})
+    run = _run_json(project)
+    partitions = [p["fingerprint"] for p in run["steps"]["upper"]["by_partition"].values()]
+    assert len(set(partitions)) == 3
+    counted = Counted(LocalStore(project / ".durapipe"))
+    index = StepIndex(counted, "shout")
+    assert all(index.find(fingerprint)["fingerprint"] == fingerprint for fingerprint in partitions)
+    # The index itself and one etags call for every entry: no partition's commit is read.
+    assert counted.calls == {"get_with_etag": 1, "etags": 1}
