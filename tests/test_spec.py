@@ -322,3 +322,15 @@ def test_spec_copy_is_not_shared_with_the_input():
     before = copy.deepcopy(data)
     PipelineSpec.from_json(data)
     assert data == before
+
+
+def test_a_spec_read_again_from_the_same_json_is_the_same_spec_and_a_changed_one_is_checked_anew():
+    from durapipe.spec import PipelineSpec
+
+    spec = {"schema": 1, "name": "p", "inputs": {}, "params": {}, "outputs": {},
+            "steps": [{"name": "s", "ref": "m:s", "inputs": {}, "outputs": ["out"], "params": {}, "options": {}}]}
+    first = PipelineSpec.from_json(spec)
+    assert PipelineSpec.from_json(json.loads(json.dumps(spec))) is first
+    spec["steps"][0]["name"] = "bad name"
+    with pytest.raises(SpecError):
+        PipelineSpec.from_json(spec)

@@ -47,13 +47,22 @@ class LocalStore(Store):
 
     def etags(self, keys: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
+        # Plain strings, not Path objects: a plan checks a few thousand keys at once.
+        root, root_present = os.path.join(str(self.root), ""), False
         for key in keys:
-            path = self._path(key)
             try:
-                with self._errors("stat", key):
-                    info = os.stat(path)
-            except NotFoundError:
+                info = os.stat(root + check_key(key))
+            except (FileNotFoundError, NotADirectoryError) as error:
+                if not root_present:
+                    # An absent key is left out, but only from a store that is there (else an outage raises).
+                    with self._errors("stat", key):
+                        if not self.root.is_dir():
+                            raise error
+                    root_present = True
                 continue
+            except OSError as error:
+                with self._errors("stat", key):
+                    raise error
             if stat_module.S_ISREG(info.st_mode):
                 found[key] = _etag(info)
         return found

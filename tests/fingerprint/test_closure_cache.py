@@ -170,3 +170,22 @@ def test_a_package_folder_replaced_by_a_symlink_is_detected(project, derivations
     assert len(derivations) == 2
     assert replaced == fresh(project, "c")
     assert "shop_real/deep.py::depth" in replaced.sources and replaced != first
+
+
+def test_a_signature_snapshot_reads_each_path_once_and_only_on_its_own_thread(tmp_path):
+    import threading
+
+    module = tmp_path / "m.py"
+    module.write_text("x = 1\n")
+    deps = closure_cache.Dependencies.of({str(module)}, {str(tmp_path / "n.py"): False})
+    seen_elsewhere = []
+    with closure_cache.signature_snapshot():
+        assert deps.unchanged()
+        module.write_text("x = 22\n")
+        # The plan checks one moment's files: the path was read once, before the edit.
+        assert deps.unchanged()
+        worker = threading.Thread(target=lambda: seen_elsewhere.append(deps.unchanged()))
+        worker.start()
+        worker.join()
+    assert seen_elsewhere == [False]  # a step fingerprinted on another thread meanwhile reads the file afresh
+    assert not deps.unchanged()  # and after the plan, so does everyone

@@ -1,0 +1,92 @@
+"""Planning hands the orchestrator reused steps abridged; recording the run restores the rest from their commits."""
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from textwrap import dedent
+from typing import Any, Iterator
+
+import pytest
+
+from durapipe.engine.plan import plan_run
+from durapipe.engine.record import record_run
+from durapipe.engine.run_step import run_step
+from durapipe.loading import load_target
+from durapipe.records import read_run_record, step_key
+from durapipe.run_request import build_run_request
+from durapipe.stores.local import LocalStore
+
+FLOW = dedent('''\
+    import durapipe
+    from durapipe import Input, Output, pipeline, step
+
+    @step
+    def first(out: Output):
+        durapipe.log_metric("rows", 3)
+        out.write_text("one")
+
+    @step
+    def second(a: Input, out: Output):
+        out.write_text(a.read_text() + " two")
+
+    @pipeline
+    def pair():
+        return {"out": second(a=first().out).out}
+    ''')
+
+
+@pytest.fixture
+def ran(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A project whose two steps have each run once (committed), and a run request for it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'pair'\n")
+    module = f"pair_{uuid.uuid4().hex[:8]}"
+    (root / f"{module}.py").write_text(FLOW)
+    spec = load_target(f"{root / module}.py:pair").spec.to_json()
+    store = LocalStore(tmp_path / "store")
+    first_spec, second_spec = spec["steps"]
+    task = {"schema": 1, "run_id": "r0", "pipeline": "pair", "params": {}, "code_root": str(root), "force": False}
+    first = run_step(store, {**task, "step": first_spec, "inputs": {}})
+    second = run_step(store, {**task, "step": second_spec, "inputs": {"a": first["outputs"]["out"]}})
+    request = build_run_request(spec, {}, {}, run_id=f"r-{uuid.uuid4().hex[:8]}", code_root=str(root),
+                                trigger={"kind": "cli"})
+    yield {"store": store, "request": request, "results": {"first": first, "second": second}}
+    sys.modules.pop(module, None)
+
+
+def _outcome(request: dict[str, Any], results: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"schema": 1, "run_id": request["run_id"], "status": "completed", "started": "2026-01-01T00:00:00+00:00",
+            "finished": "2026-01-01T00:00:01+00:00", "states": {name: "reused" for name in results},
+            "results": results, "timing": {}, "errors": {}, "inputs": inputs,
+            "request": {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force")}}
+
+
+def test_the_plan_result_carries_each_reused_step_without_its_components(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    assert set(plan["reused"]) == {"first", "second"}
+    for name, result in plan["reused"].items():
+        assert result == {"step": name, "status": "reused", "fingerprint": ran["results"][name]["fingerprint"],
+                          "outputs": ran["results"][name]["outputs"], "duration_s": 0.0}
+
+
+def test_recording_a_run_restores_the_components_and_metrics_of_steps_reused_at_planning(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    record_run(ran["store"], _outcome(ran["request"], plan["reused"], plan["inputs"]))
+    steps = read_run_record(ran["store"], ran["request"]["run_id"])["steps"]
+    for name in ("first", "second"):
+        assert steps[name]["status"] == "reused"
+        assert steps[name]["components"] == ran["results"][name]["components"] is not None
+        assert steps[name]["outputs"] == ran["results"][name]["outputs"]
+    assert steps["first"]["metrics"] == {"rows": 3}
+
+
+def test_a_step_whose_commit_is_gone_by_recording_keeps_its_abridged_result(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    ran["store"].delete(step_key(ran["results"]["first"]["fingerprint"]))
+    record_run(ran["store"], _outcome(ran["request"], plan["reused"], plan["inputs"]))
+    steps = read_run_record(ran["store"], ran["request"]["run_id"])["steps"]
+    assert steps["first"]["outputs"] == ran["results"]["first"]["outputs"]
+    assert steps["first"]["components"] is None
+    assert steps["second"]["components"] == ran["results"]["second"]["components"]
