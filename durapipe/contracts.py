@@ -102,6 +102,7 @@ class StepTask(TypedDict):
     # When the orchestrator gives up on a local step with a timeout (ISO UTC): the activity starts
     # nothing after it and kills the step before it, so the step's failure comes with its log.
     deadline: NotRequired[str]
+    attempt: NotRequired[str]  # remote_step: which execution submits the job (part of its name)
 
 
 class PartitionCounts(TypedDict):

@@ -281,6 +281,9 @@ def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
     value = context.get_input()
     task, submitted, polls = value["task"], value.get("submitted"), int(value.get("polls") or 0)
     if submitted is None:
+        # One job per execution of this orchestration: a failed run started again under its id
+        # (`durapipe resume`) submits a new job rather than finding the one that failed.
+        task = {**task, "attempt": str(context.new_uuid())[:8]}
         submitted = yield context.call_activity(names.SUBMIT_STEP, task)
         if submitted["status"] == names.REUSED:
             return submitted["result"]

@@ -24,7 +24,7 @@ from durapipe.stores.artifacts import put_artifact
 
 
 def job_name(task: StepTask, fingerprint: str = "") -> str:
-    """The remote job's name: one per run, step, partition and fingerprint, so a repeated submit finds the same job.
+    """The remote job's name: one per run, attempt, step, partition and fingerprint, so a repeated submit finds the same job.
 
     The readable part is cut and its characters replaced as job names require, so a hash of the
     whole keeps two partitions whose names differ only there (or past the cut) apart.
@@ -32,7 +32,7 @@ def job_name(task: StepTask, fingerprint: str = "") -> str:
     raw = f"durapipe-{task['run_id']}-{task['step']['name']}"
     if task.get("partition"):
         raw += f"-{task['partition']['name']}"
-    digest = sha256_text(f"{raw}\n{fingerprint}")[:16]
+    digest = sha256_text(f"{raw}\n{fingerprint}\n{task.get('attempt') or ''}")[:16]
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", raw)[:110] + "-" + digest
 
 
