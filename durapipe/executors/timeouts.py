@@ -60,4 +60,5 @@ def timeout_warning(name: str, options: dict[str, Any], limit_s: float | None) -
     if limit_s is None or timeout is None or (options.get("compute") or "local") != "local" or timeout <= limit_s:
         return None
     return (f"Step {name} has timeout={timeout:g} s, longer than the function timeout of {limit_s:g} s in host.json: "
-            f"on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\").")
+            f"on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\" or "
+            f"compute=\"azureml:CLUSTER\").")

@@ -51,7 +51,7 @@ def test_plan_warns_of_the_local_step_longer_than_the_projects_function_timeout(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["warnings"] == [
         "Step long_local has timeout=900 s, longer than the function timeout of 600 s in host.json: on Azure it "
-        "would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\")."]
+        "would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\" or compute=\"azureml:CLUSTER\")."]
     # Declaring it warned too, at its line (the definition is loaded to plan).
     assert "Step long_local has timeout=900 s" in done.stderr and "flows.py:4" in done.stderr
 
