@@ -242,9 +242,11 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
                 row["changes"] = [c.describe() for c in
                                   explain_components(old["steps"][step.name]["components"], step.components)]
         rows.append(row)
-    from durapipe.executors.timeouts import function_timeout_s, timeout_warning
+    from durapipe.executors.timeouts import deployed_host_json, function_timeout_s, timeout_warning
+    from durapipe.project import find_project_root
 
-    limit = function_timeout_s()
+    code_root = request.get("code_root")
+    limit = function_timeout_s(deployed_host_json(find_project_root(code_root) if code_root else None))
     warnings = [w for s in request["spec"]["steps"] if (w := timeout_warning(s["name"], s["options"], limit))]
     if as_json:
         print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows, "warnings": warnings}, indent=2))

@@ -113,6 +113,10 @@ class StepTask(TypedDict):
     partition: NotRequired[Partition | None]  # one partition of a mapped step
     partitions: NotRequired[list[Any]]  # map_partitions: the partitions to run; gather: their results
     gather: NotRequired[bool]  # False: a child of map_partitions returns its results ungathered
+    # When the orchestrator gives up on a local step with a timeout (ISO UTC): the activity starts
+    # nothing after it and kills the step before it, so the step's failure comes with its log.
+    deadline: NotRequired[str]
+    attempt: NotRequired[str]  # remote_step: which execution submits the job (part of its name)
 
 
 class PartitionCounts(TypedDict):

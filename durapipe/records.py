@@ -263,7 +263,11 @@ def _is_fingerprint(value: object) -> bool:
 
 
 def _load(store: Any, key: str) -> dict[str, Any]:
-    data = store.get(key)
+    return parse_record(store, key, store.get(key))
+
+
+def parse_record(store: Any, key: str, data: bytes) -> dict[str, Any]:
+    """The record read from `key` as `data`; a StoreError when it is not JSON."""
     try:
         return json.loads(data)
     except ValueError:

@@ -14,6 +14,7 @@ import azure.durable_functions as df
 from durapipe import contracts as names
 from durapipe.contracts import FAILED, NOT_RUN, RUNNING, step_state
 from durapipe.executors.remote import POLLS_PER_HISTORY, is_remote, poll_delay
+from durapipe.executors.timeouts import TIMEOUT_GRACE_S
 from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
 
 bp = df.Blueprint()
@@ -111,16 +112,25 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
             "inputs": step_inputs(step, run_inputs, flow.outputs),
             "force": _forced(request, name),
         }
+        timeout = step["options"].get("timeout")
+        timer = None
         if step.get("map"):
+            # Each partition has the step's timeout, enforced where it runs (its activity, or its job).
             task = context.call_sub_orchestrator(names.MAP_PARTITIONS, task_input,
                                                  f"{context.instance_id}.{name}")
         elif is_remote(step["options"].get("compute")):
+            # The job enforces the timeout where it runs; time queued on the cluster does not count.
             task = context.call_sub_orchestrator(names.REMOTE_STEP, {"task": task_input},
                                                  f"{context.instance_id}.{name}")
         else:
+            if timeout:
+                # The activity kills the step at its timeout and reports it with its log; this timer
+                # is the backstop for an activity that never reports, and the deadline tells the
+                # activity when the orchestrator gives up, so it starts nothing and runs nothing past it.
+                backstop = now + timedelta(seconds=timeout + TIMEOUT_GRACE_S)
+                task_input["deadline"] = backstop.isoformat()
+                timer = context.create_timer(backstop)
             task = _call_step(context, step, task_input)
-        timeout = step["options"].get("timeout")
-        timer = context.create_timer(now + timedelta(seconds=timeout)) if timeout else None
         running[name] = (task, timer)
 
     while True:
@@ -153,7 +163,9 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
             elif timer is not None and timer.is_completed:
                 del running[name]
                 timing[name]["finished"] = now
-                errors[name] = f"the step timed out after {steps[name]['options']['timeout']:g} seconds"
+                errors[name] = (f"the step timed out after {steps[name]['options']['timeout']:g} seconds and its "
+                                f"activity did not report back within {TIMEOUT_GRACE_S:g} seconds more, so its log "
+                                "is not known")
                 flow.fail(name)
         board.touch(ended)
 
@@ -240,7 +252,13 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
             raise RuntimeError(_error_text(failed)) from None  # the child's error names its partition
         parts = [r for child in done for r in child["partitions"]]
     else:
-        tasks = [_call_step(context, task_input["step"], {**task_input, "partition": p}) for p in partitions]
+        # A partition's task names its own partition, not the whole group's list.
+        base = {k: v for k, v in task_input.items() if k not in ("partitions", "gather")}
+        remote = is_remote(task_input["step"]["options"].get("compute"))
+        tasks = [context.call_sub_orchestrator(names.REMOTE_STEP, {"task": {**base, "partition": p}},
+                                               f"{context.instance_id}.p{i}")
+                 if remote else _call_step(context, task_input["step"], {**base, "partition": p})
+                 for i, p in enumerate(partitions)]
         try:
             parts = yield context.task_all(tasks)
         except Exception:
@@ -263,6 +281,9 @@ def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
     value = context.get_input()
     task, submitted, polls = value["task"], value.get("submitted"), int(value.get("polls") or 0)
     if submitted is None:
+        # One job per execution of this orchestration: a failed run started again under its id
+        # (`durapipe resume`) submits a new job rather than finding the one that failed.
+        task = {**task, "attempt": str(context.new_uuid())[:8]}
         submitted = yield context.call_activity(names.SUBMIT_STEP, task)
         if submitted["status"] == names.REUSED:
             return submitted["result"]

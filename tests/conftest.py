@@ -155,6 +155,27 @@ def init_project(tmp_path: Path) -> Path:
 RAY_START_TIMEOUT_S = 120.0
 
 
+def _wait_until_ray_takes_jobs(address: str, process: subprocess.Popen, log: Path) -> None:
+    """Run one trivial job: the head answers its API before its job agent is up, and refuses jobs until then."""
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    deadline = time.monotonic() + RAY_START_TIMEOUT_S
+    client, job = JobSubmissionClient(address), None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"The Ray head exited with code {process.returncode}; its output:\n{log.read_text()[-3000:]}")
+        try:
+            job = job or client.submit_job(entrypoint="python -c pass")
+            if client.get_job_status(job) == JobStatus.SUCCEEDED:
+                return
+            if client.get_job_status(job) in (JobStatus.FAILED, JobStatus.STOPPED):
+                pytest.fail(f"A trivial job failed on the Ray head: {client.get_job_logs(job)[-3000:]}")
+        except RuntimeError:
+            pass  # not taking jobs yet
+        time.sleep(0.5)
+    pytest.fail(f"The Ray head took no job within {RAY_START_TIMEOUT_S:.0f}s; its output:\n{log.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[str]:
     """The job submission address of a real local Ray head started for this session, e.g. http://127.0.0.1:PORT."""
@@ -175,6 +196,13 @@ def ray_head() -> Iterator[str]:
     command = [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--dashboard-port", str(dashboard),
                "--dashboard-host", "127.0.0.1", "--node-ip-address", "127.0.0.1", "--num-cpus", "2",
                "--temp-dir", str(workspace), "--include-dashboard", "true", "--disable-usage-stats"]
+    # Every port of its own: another session's head on this machine holds Ray's defaults (the
+    # dashboard agent's 52365, the client server's 10001), and a head whose job agent cannot bind
+    # them refuses every job ("No available agent to submit job").
+    for option in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
+                   "--metrics-export-port", "--ray-client-server-port", "--node-manager-port",
+                   "--object-manager-port"):
+        command += [option, str(free_port())]
     log = workspace / "head.log"
     address = f"http://127.0.0.1:{dashboard}"
     with open(log, "wb") as output:
@@ -194,6 +222,7 @@ def ray_head() -> Iterator[str]:
                 pytest.fail(f"The Ray head did not answer within {RAY_START_TIMEOUT_S:.0f}s; its output:\n"
                             f"{log.read_text()[-3000:]}")
             time.sleep(0.5)
+        _wait_until_ray_takes_jobs(address, process, log)
         yield address
     finally:
         # `ray start --block` stops the head's processes when it is told to stop.

@@ -107,10 +107,18 @@ def _warn_of_timeout(func: Callable, options: StepOptions, where: str) -> None:
     """Warn (once per step) when a local step's timeout is longer than the deployed function timeout."""
     import warnings
 
-    from durapipe.executors.timeouts import function_timeout_s, timeout_warning
+    import inspect
+
+    from durapipe.executors.timeouts import deployed_host_json, function_timeout_s, timeout_warning
+    from durapipe.project import find_project_root
 
     if options.timeout is None:
         return  # the usual case: no file read
-    message = timeout_warning(getattr(func, "__name__", "?"), options.to_json(), function_timeout_s())
+    try:
+        source = inspect.getsourcefile(func)
+    except TypeError:
+        source = None
+    host_json = deployed_host_json(find_project_root(source) if source else None)
+    message = timeout_warning(getattr(func, "__name__", "?"), options.to_json(), function_timeout_s(host_json))
     if message:
         warnings.warn(f"{message} ({where})", UserWarning, stacklevel=3)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from durapipe.canonical import sha256_text
 from durapipe.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.run_step import StepFailed, committed_result, step_result
@@ -22,12 +23,17 @@ from durapipe.records import commit_step_record
 from durapipe.stores.artifacts import put_artifact
 
 
-def job_name(task: StepTask) -> str:
-    """The remote job's name: one per run, step and partition, so a repeated submit finds the same job."""
+def job_name(task: StepTask, fingerprint: str = "") -> str:
+    """The remote job's name: one per run, attempt, step, partition and fingerprint, so a repeated submit finds the same job.
+
+    The readable part is cut and its characters replaced as job names require, so a hash of the
+    whole keeps two partitions whose names differ only there (or past the cut) apart.
+    """
     raw = f"durapipe-{task['run_id']}-{task['step']['name']}"
     if task.get("partition"):
         raw += f"-{task['partition']['name']}"
-    return re.sub(r"[^A-Za-z0-9_.\-]", "_", raw)[:128]
+    digest = sha256_text(f"{raw}\n{fingerprint}\n{task.get('attempt') or ''}")[:16]
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", raw)[:110] + "-" + digest
 
 
 def submit_step(store: Any, task: StepTask) -> RemoteSubmission:
@@ -40,7 +46,7 @@ def submit_step(store: Any, task: StepTask) -> RemoteSubmission:
     if run_canceled(store, task.get("run_id")):
         raise StepFailed("the run was canceled before the step started")
     compute = step["options"]["compute"]
-    job = RemoteJob(name=job_name(task), step_ref=step["ref"], params=dict(identity.params),
+    job = RemoteJob(name=job_name(task, identity.fingerprint), step_ref=step["ref"], params=dict(identity.params),
                     inputs=dict(identity.inputs), outputs=list(step["outputs"]), store_url=store.url,
                     code=identity.components["code"], code_root=task.get("code_root"), run_id=task.get("run_id"),
                     timeout=step["options"].get("timeout"), environment=step["options"].get("environment"))

@@ -20,6 +20,7 @@ from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
+from durapipe.executors.timeouts import REPORT_MARGIN_S
 from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, mark_used
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.scratch import new_scratch_dir
@@ -110,17 +111,22 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
             return str(exc)
         mark_used(env)
         python = str(env.python)
+    timeout = step["options"].get("timeout")
+    limit = _run_time_left(task, timeout)
     paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
     call = StepCall(
         step_ref=step["ref"], code_root=task.get("code_root"), params=dict(identity.params),
         inputs={name: paths[name] for name in identity.inputs},
         outputs={name: paths[name] for name in step["outputs"] if name in paths},
-        log_path=str(log_path), code=identity.components["code"], timeout=step["options"].get("timeout"),
+        log_path=str(log_path), code=identity.components["code"], timeout=limit,
         memory_mb=step_memory_mb(), python=python, fan_in=step.get("fan_in") or {},
         env_vars={tracking.METRICS_FILE_ENV: str(logged)})
     outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
     if not log_path.exists():
         log_path.write_bytes(b"")
+    if outcome.timed_out and timeout and limit is not None and limit < timeout:
+        return (f"the step timed out after {timeout:g} seconds, counted from when the run scheduled it, "
+                "and was killed")
     return None if outcome.ok else outcome.error
 
 
@@ -133,6 +139,25 @@ def _crash_point(env_name: str) -> None:
     except FileNotFoundError:
         return
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _run_time_left(task: StepTask, timeout: float | None) -> float | None:
+    """How long the step may run: its timeout, cut to end REPORT_MARGIN_S before the orchestrator gives up on it.
+
+    The orchestrator gives up TIMEOUT_GRACE_S after the timeout, counted from when it scheduled the
+    step: a step that started at once gets its whole timeout, one that waited for a worker less.
+    """
+    deadline = task.get("deadline")
+    if not deadline or not timeout:
+        return timeout
+    moment = datetime.fromisoformat(deadline.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # the orchestrator's clock is UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    left = (moment - datetime.now(timezone.utc)).total_seconds() - REPORT_MARGIN_S
+    if left <= 0:
+        raise StepFailed(f"the step timed out after {timeout:g} seconds, counted from when the run scheduled it, "
+                         "before a worker could start it")
+    return min(timeout, left)
 
 
 def committed_result(store: Any, task: StepTask, identity: StepIdentity) -> StepResult | None:

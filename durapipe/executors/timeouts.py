@@ -1,15 +1,22 @@
 """A local step whose timeout exceeds the Functions host's function timeout would be cut off on Azure."""
 from __future__ import annotations
 
-import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-# The host.json deployed with the function app (the repository root, beside main.py).
-APP_HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
+# The host.json `durapipe package` deploys when the project has none of its own.
+TEMPLATE_HOST_JSON = Path(__file__).resolve().parents[1] / "deploy" / "templates" / "host.json"
+# A local step with a timeout: its activity kills it at its timeout and reports the failure with
+# its log; the orchestrator's own timer fires TIMEOUT_GRACE_S later, a backstop for an activity
+# that never reports. The activity kills the step at least REPORT_MARGIN_S before that backstop,
+# so a step that waited for a worker slot still fails with its log.
+TIMEOUT_GRACE_S = 10.0
+REPORT_MARGIN_S = 5.0
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d{2}):(\d{2})")
+_read: dict[str, tuple[tuple[int, int], float | None]] = {}
 
 
 def parse_timespan(text: str) -> float | None:
@@ -21,14 +28,30 @@ def parse_timespan(text: str) -> float | None:
     return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
 
 
-@functools.lru_cache(maxsize=8)
-def function_timeout_s(host_json: Path = APP_HOST_JSON) -> float | None:
+def deployed_host_json(project_root: str | Path | None) -> Path:
+    """The host.json the project's function app deploys with: its own, else durapipe's template."""
+    own = Path(project_root) / "host.json" if project_root else None
+    return own if own is not None and own.is_file() else TEMPLATE_HOST_JSON
+
+
+def function_timeout_s(host_json: str | Path = TEMPLATE_HOST_JSON) -> float | None:
     """The functionTimeout of `host_json` in seconds (None: absent, unreadable, or unbounded)."""
+    path = str(host_json)
     try:
-        value = json.loads(Path(host_json).read_text()).get("functionTimeout")
-    except (OSError, ValueError, AttributeError):
+        stat = os.stat(path)
+    except OSError:
         return None
-    return parse_timespan(value) if isinstance(value, str) else None
+    signature = (stat.st_mtime_ns, stat.st_size)
+    known = _read.get(path)
+    if known is not None and known[0] == signature:
+        return known[1]
+    try:
+        value = json.loads(Path(path).read_text()).get("functionTimeout")
+    except (OSError, ValueError, AttributeError):
+        value = None
+    seconds = parse_timespan(value) if isinstance(value, str) else None
+    _read[path] = (signature, seconds)
+    return seconds
 
 
 def timeout_warning(name: str, options: dict[str, Any], limit_s: float | None) -> str | None:
@@ -37,4 +60,5 @@ def timeout_warning(name: str, options: dict[str, Any], limit_s: float | None) -
     if limit_s is None or timeout is None or (options.get("compute") or "local") != "local" or timeout <= limit_s:
         return None
     return (f"Step {name} has timeout={timeout:g} s, longer than the function timeout of {limit_s:g} s in host.json: "
-            f"on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\").")
+            f"on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\" or "
+            f"compute=\"azureml:CLUSTER\").")

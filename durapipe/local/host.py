@@ -536,14 +536,15 @@ class LocalHost:
         if child is None:
             meta = self.journal.read_meta(child_id)
             if meta is not None and meta.get("parentInstanceId") == parent.instance_id \
-                    and meta.get("parentTaskId") == task_id:
+                    and meta.get("parentTaskId") == task_id and not _older(meta["createdTime"], parent):
                 # Finished before a crash, but the parent never heard: report it now.
                 done = Instance(child_id, meta["name"], meta.get("input"), meta["createdTime"],
                                 parent.instance_id, task_id, status=meta["runtimeStatus"],
                                 output=meta.get("output"))
                 self._notify_parent(done)
                 return
-        elif child.parent_id == parent.instance_id and child.parent_task_id == task_id:
+        elif child.parent_id == parent.instance_id and child.parent_task_id == task_id \
+                and not (child.finished and _older(child.created, parent)):
             if child.finished:
                 self._notify_parent(child)
             return
@@ -622,3 +623,9 @@ class _Hold:
         with self._host._changed:
             self._host._held = False
             self._host._changed.notify_all()
+
+
+def _older(created: str, parent: Instance) -> bool:
+    """Whether a child created at `created` is older than `parent`: the parent was started again (a
+    failed run restarted under its id), so the child's result belongs to the earlier execution."""
+    return h.parse_time(created) < h.parse_time(parent.created)

@@ -34,6 +34,7 @@ MISBEHAVE = dedent('''\
 
     @step(timeout=1)
     def oversleeps(out: Output):
+        print("oversleeps: before", flush=True)
         time.sleep(4)
         open(os.path.join(MARKS, "late"), "w").write("late")
 
@@ -103,3 +104,11 @@ def test_the_log_of_a_crashed_step_is_kept_up_to_the_crash(misbehaved):
     assert done.code == 0, done.stderr
     assert "segfaults: before" in done.stdout
     assert "Segmentation fault" in done.stdout
+
+
+def test_the_log_of_a_step_killed_at_its_timeout_is_linked_from_its_error(misbehaved):
+    assert "(log artifact " in _error(misbehaved, "oversleeps")
+    done = run_cli(["logs", misbehaved["run"].json["run_id"], "oversleeps"], misbehaved["project"].root,
+                   misbehaved["env"])
+    assert done.code == 0, done.stderr
+    assert "oversleeps: before" in done.stdout

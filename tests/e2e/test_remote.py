@@ -85,3 +85,33 @@ def test_the_run_records_where_each_remote_step_ran(ran):
     assert shown.code == 0, shown.stderr
     assert shown.json["steps"]["shout"]["compute"].startswith("ray:http://127.0.0.1:")
     assert "compute" not in shown.json["steps"]["make"]
+
+
+FLAKY = dedent('''\
+    from pathlib import Path
+    from durapipe import Output, pipeline, step
+
+
+    @step(compute="ray:{address}")
+    def flaky(out: Output):
+        if Path("{flag}").exists():
+            raise RuntimeError("the cluster had a bad moment")
+        out.write_text("fine now")
+
+
+    @pipeline
+    def once():
+        return {"out": flaky().out}
+    ''')
+
+
+def test_resuming_a_failed_run_submits_its_remote_step_again(tmp_path, ray_head):
+    flag = tmp_path / "fail"
+    flag.write_text("fail")
+    project = new_project(tmp_path / "project", None, FLAKY.replace("{address}", ray_head).replace("{flag}", str(flag)))
+    first = project.run("flow.py:once")
+    assert first.code == 1 and "the cluster had a bad moment" in first.json["steps"]["flaky"]["error"]
+    flag.unlink()
+    resumed = project.cli("resume", first.json["run_id"])
+    assert resumed.code == 0, resumed.json["steps"]["flaky"]["error"]
+    assert step_statuses(resumed.json) == {"flaky": "ran"}

@@ -116,3 +116,17 @@ def test_a_remote_step_of_a_canceled_run_is_stopped(flow):
     assert polled["status"] in ("stopped", "failed")
     time.sleep(20)
     assert not flow["marker"].exists()
+
+
+def test_job_names_keep_partitions_apart_when_their_names_are_cut_or_replaced():
+    from durapipe.engine.remote_step import job_name
+
+    def task(partition: str) -> dict[str, Any]:
+        return {"run_id": "r" * 60, "step": {"name": "score"}, "partition": {"name": partition, "ref": {}}}
+
+    long = "p" * 100
+    names = {job_name(task(p), "f" * 64) for p in ("a b.csv", "a_b.csv", long + "1", long + "2")}
+    assert len(names) == 4
+    assert all(len(n) <= 128 for n in names)
+    assert job_name(task("a b.csv"), "f" * 64) == job_name(task("a b.csv"), "f" * 64)
+    assert job_name(task("a b.csv"), "f" * 64) != job_name(task("a b.csv"), "e" * 64)

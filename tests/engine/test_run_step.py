@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from textwrap import dedent
 from typing import Any, Iterator
@@ -11,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.engine.run_step import StepFailed, run_step
+from durapipe.executors.timeouts import REPORT_MARGIN_S
 from durapipe.loading import load_target
 from durapipe.records import write_run_record
 from durapipe.stores.artifacts import read_artifact_bytes
@@ -86,3 +89,25 @@ def test_no_step_of_a_canceled_run_starts(flow):
                                      "steps": {}, "outputs": {}})
     with pytest.raises(StepFailed, match="the run was canceled before the step started"):
         run_step(flow["store"], _task(flow, "speaks", "a", run_id="r3"))
+
+
+def _timed(flow: dict[str, Any], run_id: str, timeout: float, deadline_in_s: float) -> dict[str, Any]:
+    """A task of `waits` with a timeout, scheduled so that the orchestrator gives up `deadline_in_s` from now."""
+    task = _task(flow, "waits", "x", run_id)
+    task["step"] = {**task["step"], "options": {**task["step"]["options"], "timeout": timeout}}
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=deadline_in_s)
+    return {**task, "deadline": deadline.isoformat()}
+
+
+def test_a_step_that_waited_for_a_worker_is_killed_before_the_orchestrator_gives_up_and_keeps_its_log(flow):
+    begun = time.monotonic()
+    with pytest.raises(StepFailed, match=r"timed out after 30 seconds, counted from when the run scheduled it, "
+                                         r"and was killed \(log artifact [0-9a-f]{12}\)"):
+        run_step(flow["store"], _timed(flow, "r5", 30, REPORT_MARGIN_S + 1.5))
+    assert time.monotonic() - begun < 15
+
+
+def test_a_step_whose_deadline_passed_while_it_was_queued_does_not_start(flow):
+    with pytest.raises(StepFailed, match="timed out after 30 seconds, counted from when the run scheduled it, "
+                                         "before a worker could start it"):
+        run_step(flow["store"], _timed(flow, "r6", 30, REPORT_MARGIN_S - 1))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -84,3 +85,28 @@ def test_a_read_only_project_keeps_its_environments_in_the_temporary_folder(tmp_
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     monkeypatch.setattr(environments.os, "access", lambda path, mode: False)
     assert environments.environments_dir(tmp_path).name == "durapipe-envs"
+
+
+BUILD_IN_A_PROCESS = """
+import sys
+from pathlib import Path
+from durapipe.executors import environments
+real = environments._build
+def counted(env):
+    print("built", flush=True)
+    real(env)
+environments._build = counted
+env = environments.ensure_environment(["tomli-w==1.0.0"], Path(sys.argv[1]))
+print("ready", env.folder, flush=True)
+"""
+
+
+def test_concurrent_processes_build_one_environment_once(tmp_path):
+    processes = [subprocess.Popen([sys.executable, "-c", BUILD_IN_A_PROCESS, str(tmp_path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in outputs]
+    lines = [line for out, _ in outputs for line in out.splitlines()]
+    assert lines.count("built") == 1
+    assert len({line for line in lines if line.startswith("ready ")}) == 1
+    assert [env["requirements"] for env in list_environments(tmp_path)] == [PINNED]

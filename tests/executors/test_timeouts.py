@@ -24,7 +24,8 @@ def test_the_function_timeout_comes_from_host_json(tmp_path):
 def test_a_local_step_longer_than_the_function_timeout_is_warned_about():
     message = timeout_warning("train", {"timeout": 3600.0, "compute": "local"}, 1800.0)
     assert message == ("Step train has timeout=3600 s, longer than the function timeout of 1800 s in host.json: "
-                       "on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\").")
+                       "on Azure it would be cut off; run it on remote compute (compute=\"ray:http://HOST:8265\" or "
+                       "compute=\"azureml:CLUSTER\").")
 
 
 def test_a_remote_step_or_a_shorter_one_is_not_warned_about():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Callable
 
 from durapipe.executors.remote import MAX_POLL_S, POLLS_PER_HISTORY, poll_delay
@@ -66,7 +67,10 @@ def test_a_job_that_stays_running_continues_as_new_after_a_bounded_history():
     first = _generation({"task": TASK}, _never_done)
     assert first["activities"] == ["submit_step"] + ["poll_step"] * POLLS_PER_HISTORY
     assert first["timers"] == [poll_delay(n) for n in range(POLLS_PER_HISTORY)]
-    assert first["continued"] == {"task": TASK, "submitted": SUBMITTED, "polls": POLLS_PER_HISTORY}
+    continued = first["continued"]
+    assert {**continued, "task": {k: v for k, v in continued["task"].items() if k != "attempt"}} == {
+        "task": TASK, "submitted": SUBMITTED, "polls": POLLS_PER_HISTORY}
+    assert re.fullmatch(r"[0-9a-f]{8}", continued["task"]["attempt"])  # the job's name has it, a restart another
     assert len(first["events"]) <= 50
 
 

@@ -51,6 +51,23 @@ def many() -> None:
 
 
 @step
+def segfaults(out: Output) -> None:
+    import ctypes
+    print("segfaults: before", flush=True)
+    ctypes.string_at(0)
+
+
+@step
+def exits(out: Output) -> None:
+    os._exit(7)
+
+
+@pipeline
+def crashes() -> None:
+    segfaults(); exits()
+
+
+@step
 def shouts(out: Output, word: str = "x") -> None:
     out.write_text(shout(word))
 
@@ -66,11 +83,11 @@ def shout(word):
 '''
 
 DEFINITIONS = '''
-from flows import loud, many, overrun
+from flows import crashes, loud, many, overrun
 
 from durapipe import Definitions
 
-defs = Definitions(pipelines=[overrun, many, loud])
+defs = Definitions(pipelines=[overrun, many, loud, crashes])
 '''
 
 
@@ -134,3 +151,13 @@ def test_an_edited_helper_runs_as_edited_under_a_new_fingerprint(served):
     second = _ended(app, _start(app, "loud", {"parameters": {"word": "a"}}))
     assert second["status"] == "completed", second
     assert app.store.get(f"artifacts/{second['outputs']['out']['hash']}") == b"A?"
+
+
+def test_steps_that_crash_their_processes_fail_alone_and_the_host_serves_on(served):
+    app = served["app"]
+    view = _ended(app, _start(app, "crashes", {}))
+    assert view["status"] == "failed"
+    errors = {name: step.get("error") or "" for name, step in view["steps"].items()}
+    assert "signal SIGSEGV" in errors["segfaults"] and "exit code 7" in errors["exits"]
+    after = _ended(app, _start(app, "loud", {"parameters": {"word": "still"}}))
+    assert after["status"] == "completed"
