@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 from durapipe.deploy import subscriptions
 from durapipe.deploy.requirements import check_imports_are_required, requirements_text
 from durapipe.errors import UsageError
+from durapipe.fixed_zip import add_entry
 from durapipe.project import definitions_ref, load_definitions
 
 ENTRY_FILE = "main.py"
@@ -29,8 +29,6 @@ DEFAULT_OUT = Path("build") / "app.zip"
 DEFAULT_PARAMETERS = Path("infra") / "blob-triggers.parameters.json"
 # A folder written by `durapipe package` holds this file, so a later run may replace it.
 MARKER = ".durapipe-package"
-# Fixed timestamp (the zip format's earliest) so the same files give the same zip.
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Never packaged, at any depth: bytecode caches, npm dependencies, tests.
 EXCLUDED_DIRS = {"__pycache__", "node_modules", "tests", "test"}
@@ -164,11 +162,7 @@ def _write(out: Path, files: dict[str, Path], generated: dict[str, bytes]) -> in
         partial = out.with_name(out.name + ".partial")
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in names:
-                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = (stat.S_IFREG | 0o644) << 16
-                data = generated[name] if name in generated else files[name].read_bytes()
-                archive.writestr(info, data)
+                add_entry(archive, name, generated[name] if name in generated else files[name].read_bytes())
         partial.replace(out)
         return out.stat().st_size
     _clear_folder(out)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.errors import DurapipeError, UsageError
+from durapipe.fixed_zip import add_entry
 from durapipe.executors.remote import FAILED, PENDING, RUNNING, STOPPED, SUCCEEDED, RemoteJob
 
 SUBSCRIPTION_ENV = "DURAPIPE_AZUREML_SUBSCRIPTION_ID"
@@ -44,7 +45,6 @@ _STATUS = {"NotStarted": PENDING, "Starting": PENDING, "Provisioning": PENDING, 
            "Paused": RUNNING}
 # Never shipped with the project: state, environments, version control.
 _EXCLUDED_DIRS = {".durapipe", ".venv", "venv", ".git", "node_modules", "__pycache__", ".pytest_cache"}
-_FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no clock, so unchanged code zips to the same hash
 _LOG_PATTERN = re.compile(r"user_logs/std_log.*\.txt|azureml-logs/\d{2}.+\.txt")
 
 
@@ -178,10 +178,7 @@ def bundle_bytes(code_root: str | None) -> bytes:
             if root is None:
                 continue
             for path in sorted(_files(root)):
-                info = zipfile.ZipInfo(f"{prefix}/{path.relative_to(root).as_posix()}", _FIXED_TIME)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                bundle.writestr(info, path.read_bytes())
+                add_entry(bundle, f"{prefix}/{path.relative_to(root).as_posix()}", path.read_bytes())
     return buffer.getvalue()
 
 
