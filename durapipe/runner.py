@@ -44,13 +44,13 @@ def installed_app_root() -> Path:
     import hashlib
     import tempfile
 
-    from durapipe.deploy.package import ENTRY_FILE, TEMPLATES
+    from durapipe.deploy import TEMPLATES
 
-    files = {ENTRY_FILE: (TEMPLATES / "main.py.txt").read_bytes(), "host.json": (TEMPLATES / "host.json").read_bytes()}
+    files = {APP_SCRIPT_FILE: (TEMPLATES / "main.py.txt").read_bytes(), "host.json": (TEMPLATES / "host.json").read_bytes()}
     digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in sorted(files.items())))
     cache = Path(os.environ.get("DURAPIPE_HOME") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     root = cache / ("app" if os.environ.get("DURAPIPE_HOME") else "durapipe/app") / digest.hexdigest()[:16]
-    if (root / ENTRY_FILE).is_file():
+    if (root / APP_SCRIPT_FILE).is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".app-", dir=root.parent))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from durapipe.deploy import subscriptions
+from durapipe.deploy import TEMPLATES, subscriptions
 from durapipe.deploy.requirements import check_imports_are_required, requirements_text
 from durapipe.errors import UsageError
 from durapipe.fixed_zip import add_entry
@@ -24,7 +24,6 @@ from durapipe.project import definitions_ref, load_definitions
 ENTRY_FILE = "main.py"
 APP_PACKAGES = ("function_app", "activities", "orchestrators")
 LIBRARY = "durapipe"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_OUT = Path("build") / "app.zip"
 DEFAULT_PARAMETERS = Path("infra") / "blob-triggers.parameters.json"
 # A folder written by `durapipe package` holds this file, so a later run may replace it.

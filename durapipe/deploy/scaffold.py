@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from durapipe.deploy import TEMPLATES
 from durapipe.errors import UsageError
 
 HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
 # durapipe/deploy/infra links to the repository's infra/, so a wheel carries the same templates.
 INFRA = HERE / "infra"
 PACKAGE_COMMAND = "durapipe package --out build/app"

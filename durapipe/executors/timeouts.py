@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from durapipe.deploy import TEMPLATES
+
 # The host.json `durapipe package` deploys when the project has none of its own.
-TEMPLATE_HOST_JSON = Path(__file__).resolve().parents[1] / "deploy" / "templates" / "host.json"
+TEMPLATE_HOST_JSON = TEMPLATES / "host.json"
 # A local step with a timeout: its activity kills it at its timeout and reports the failure with
 # its log; the orchestrator's own timer fires TIMEOUT_GRACE_S later, a backstop for an activity
 # that never reports. The activity kills the step at least REPORT_MARGIN_S before that backstop,
