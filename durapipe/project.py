@@ -16,6 +16,14 @@ _MARKERS = ("pyproject.toml", ".git")
 _searched: dict[str, tuple[tuple[str, ...], bool]] = {}
 
 
+def user_cache_folder() -> Path:
+    """durapipe's per-user cache folder: $DURAPIPE_HOME, else $XDG_CACHE_HOME/durapipe, else ~/.cache/durapipe."""
+    home = os.environ.get("DURAPIPE_HOME")
+    if home:
+        return Path(home)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "durapipe"
+
+
 def find_project_root(path: Path | str | None = None) -> Path:
     """The nearest folder at or above `path` (a file's folder; default: cwd) holding pyproject.toml or .git, else that folder."""
     start = os.path.abspath(path if path is not None else os.getcwd())

@@ -45,11 +45,11 @@ def installed_app_root() -> Path:
     import tempfile
 
     from durapipe.deploy import TEMPLATES
+    from durapipe.project import user_cache_folder
 
     files = {APP_SCRIPT_FILE: (TEMPLATES / "main.py.txt").read_bytes(), "host.json": (TEMPLATES / "host.json").read_bytes()}
     digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in sorted(files.items())))
-    cache = Path(os.environ.get("DURAPIPE_HOME") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    root = cache / ("app" if os.environ.get("DURAPIPE_HOME") else "durapipe/app") / digest.hexdigest()[:16]
+    root = user_cache_folder() / "app" / digest.hexdigest()[:16]
     if (root / APP_SCRIPT_FILE).is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)

@@ -187,7 +187,9 @@ def distributions_of(top: str) -> dict[str, str]:
 
 @functools.cache
 def _module_distributions() -> dict[str, list[str]]:
-    return importlib.metadata.packages_distributions()
+    from durapipe.fingerprint.distributions import packages_distributions
+
+    return packages_distributions()
 
 
 @functools.cache

@@ -1,0 +1,87 @@
+"""Which installed distributions provide each top-level module, remembered across processes.
+
+`importlib.metadata.packages_distributions()` reads the metadata of every installed
+distribution: about 0.13 s with a few hundred installed, paid by every run that fingerprints a
+step importing anything from outside its project. The answer depends only on what is installed
+on the import path, and installing, upgrading or removing a distribution adds or removes a
+`*.dist-info` folder in its import-path folder, which moves that folder's own signature (its
+mtime and ctime). So the mapping is kept in durapipe's user cache folder under a key made of
+the interpreter and the signature of every import-path entry, and used only while all of them
+are unchanged and were settled when it was written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from durapipe.canonical import canonical_json, sha256_text
+from durapipe.fingerprint.closure_cache import path_signature, settled
+from durapipe.project import user_cache_folder
+
+# Bump when the cached value's meaning changes.
+FORMAT = 1
+
+
+def import_path_signatures() -> list[list[Any]]:
+    """[path, signature] of every import-path entry (the working folder for an empty one) and of the
+    distribution metadata folders (`*.dist-info`, `*.egg-info`) in each."""
+    signatures: list[list[Any]] = []
+    for entry in sys.path:
+        folder = os.path.abspath(entry or ".")
+        signatures.append([folder, path_signature(folder)])
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:  # missing, a file (a zip) or unreadable: its own signature stands for it
+            continue
+        signatures.extend([os.path.join(folder, name), path_signature(os.path.join(folder, name))]
+                          for name in names if name.endswith((".dist-info", ".egg-info")))
+    return signatures
+
+
+def packages_distributions(compute: Any = None) -> dict[str, list[str]]:
+    """Top-level module -> names of the distributions providing it, as `importlib.metadata` answers.
+
+    `compute` (for tests) replaces the `importlib.metadata` call that fills the cache on a miss.
+    """
+    signatures = import_path_signatures()
+    key = sha256_text(canonical_json([FORMAT, sys.version, sys.prefix, signatures]))
+    path = user_cache_folder() / "distributions" / f"{key[:32]}.json"
+    try:
+        found = json.loads(path.read_text())
+        if found.get("key") == key:
+            return {name: list(dists) for name, dists in found["map"].items()}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        pass
+    if compute is None:
+        import importlib.metadata
+
+        compute = importlib.metadata.packages_distributions
+    mapping = {name: list(dists) for name, dists in compute().items()}
+    moment = _now()
+    # Written only when nothing on the import path changed too recently for its signature to vouch for it,
+    # and only when the signatures read after computing are those the key was made of.
+    if all(settled(signature, moment) for _, signature in signatures) and import_path_signatures() == signatures:
+        _write_atomically(path, json.dumps({"key": key, "map": mapping}))
+    return mapping
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A cache that cannot be written (read-only home) only costs speed.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(prefix=".dists-", dir=path.parent)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(staging, path)
+    except OSError:
+        pass
