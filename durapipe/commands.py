@@ -27,19 +27,27 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
     ref dict (a rerun's recorded input).
     """
+    from durapipe.definition_cache import load_definition
     from durapipe.dsl.pipeline import Pipeline
     from durapipe.loading import code_root_of, load_target
     from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
-    pipeline = target if isinstance(target, Pipeline) else load_target(target)
     if isinstance(target, Pipeline):
+        pipeline, spec, code_root = target, target.spec, str(code_root_of(target))
         target = f"{pipeline.func.__module__}:{pipeline.name}"
+    elif register_model:
+        # The registration policy is the project's definitions' own: those import the pipeline anyway.
+        pipeline = load_target(target)
+        spec, code_root = pipeline.spec, str(code_root_of(pipeline))
+    else:
+        # Remembered while nothing the pipeline's definition read has changed (durapipe.definition_cache).
+        definition = load_definition(target)
+        pipeline, spec, code_root = definition.pipeline, definition.spec, definition.code_root
     location, _, attr = target.rpartition(":")
     if location.endswith(".py"):
         # Absolute, so `durapipe rerun` finds the file from any folder.
         target = f"{Path(location).resolve()}:{attr}"
-    spec = pipeline.spec
     spec_json = spec.to_json()
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}
@@ -59,7 +67,7 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
             sources[name] = {"path": str(Path(value).resolve())}
     return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
-        code_root=str(code_root_of(pipeline)), force=force, max_parallel=max_parallel,
+        code_root=code_root, force=force, max_parallel=max_parallel,
         trigger={"kind": kind, "target": target, **({"inputs": notes} if notes else {})},
         register=_registration(pipeline, register_model) if register_model else None,
         input_hint="; give it with --input {name}=PATH", publish=publish)

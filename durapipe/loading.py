@@ -79,6 +79,35 @@ def resolve_step(ref: str, code_root: str | None) -> Step:
     return found
 
 
+# Steps this process knows the code of without importing it (a remembered definition, see
+# durapipe.definition_cache): (code root, ref) -> (file, qualified name, first line).
+_located: dict[tuple[str | None, str], tuple[str, str, int]] = {}
+
+
+def step_location(ref: str, code_root: str | None) -> tuple[str, str, int] | None:
+    """(file, qualified name, first line) of the function of the step `ref`, when it is imported and a plain function."""
+    module_name, _, qualname = ref.partition(":")
+    found: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        found = _static_attr(found, part) if found is not None else None
+    func = inspect.unwrap(found.func) if isinstance(found, Step) else None
+    code = getattr(func, "__code__", None)
+    if code is None or not os.path.isfile(code.co_filename):
+        return None
+    return (code.co_filename, func.__qualname__, code.co_firstlineno)
+
+
+def remember_locations(code_root: str | None, steps: dict[str, tuple[str, str, int]]) -> None:
+    """Know these steps' code by location (each checked unchanged by whoever remembered them)."""
+    for ref, where in steps.items():
+        _located[(code_root, ref)] = where
+
+
+def locate_step(ref: str, code_root: str | None) -> tuple[str, str, int] | None:
+    """Where the step `ref` is defined, when this process knows it without importing it; else None."""
+    return _located.get((code_root, ref))
+
+
 @functools.lru_cache(maxsize=64)
 def resolved_folder(folder: str) -> str:
     """`folder` as an absolute path with symlinks resolved (remembered: steps ask once per code root)."""
@@ -103,7 +132,7 @@ def _import_file(path: Path) -> ModuleType:
     if not name.isidentifier():
         raise UsageError(f"The pipeline file {path.name} cannot be imported as a module: "
                          "rename it to letters, digits and underscores.")
-    _make_current_root(path.parent)
+    make_current_root(path.parent)
     existing = sys.modules.get(name)
     if existing is not None and not _same_file(existing, path):
         raise UsageError(f"The pipeline file {path.name} has the same name as module {name!r} already imported "
@@ -119,7 +148,8 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _make_current_root(folder: Path) -> None:
+def make_current_root(folder: Path) -> None:
+    """Put `folder` first on the import path, forgetting the modules of any other pipeline folder."""
     for old in [r for r in _file_roots if r != folder]:
         for key in _file_roots.pop(old):
             sys.modules.pop(key, None)

@@ -10,7 +10,7 @@ from typing import Any
 
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
 from durapipe.project import find_project_root
-from durapipe.loading import resolve_step
+from durapipe.loading import locate_step, resolve_step
 from durapipe.run_request import check_task_code_root
 
 
@@ -18,11 +18,18 @@ from durapipe.run_request import check_task_code_root
 class StepIdentity:
     """Everything that decides a step's result, and the fingerprint made of it."""
 
-    func: Any
+    ref: str
+    code_root: str | None
     params: dict[str, Any]
     inputs: dict[str, Any]
     components: dict[str, Any]
     fingerprint: str
+    resolved: Any = None
+
+    @property
+    def func(self) -> Any:
+        """The step's function, imported now if it was fingerprinted from its location alone."""
+        return self.resolved if self.resolved is not None else resolve_step(self.ref, self.code_root).func
 
 
 def concrete_params(step: dict[str, Any], run_params: dict[str, Any]) -> dict[str, Any]:
@@ -60,14 +67,18 @@ def identify_step(task: dict[str, Any]) -> StepIdentity:
     step = task["step"]
     # Step tasks reach activities from any orchestrator, and the durable endpoints can start those directly.
     check_task_code_root(task.get("code_root"))
-    user_step = resolve_step(step["ref"], task.get("code_root"))
-    func = user_step.func
+    located = locate_step(step["ref"], task.get("code_root"))
+    if located is not None:
+        # A remembered definition: the step's file, name and line, as importing it would have told.
+        func, code, source = None, located, located[0]
+    else:
+        func = resolve_step(step["ref"], task.get("code_root")).func
+        code, source = func, inspect.getsourcefile(func)
     params = concrete_params(step, task["params"])
     inputs = task_inputs(task)
-    source = inspect.getsourcefile(func)
     project_root = _project_of(os.path.dirname(os.path.abspath(source)) if source else os.path.abspath("."))
     components = step_components(
-        func, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
+        code, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
         step["options"].get("version"), step["options"].get("environment"))
-    return StepIdentity(func=func, params=params, inputs=inputs, components=components,
-                        fingerprint=compute_fingerprint(components))
+    return StepIdentity(ref=step["ref"], code_root=task.get("code_root"), params=params, inputs=inputs,
+                        components=components, fingerprint=compute_fingerprint(components), resolved=func)

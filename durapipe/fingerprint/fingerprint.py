@@ -16,7 +16,7 @@ COMPONENT_KEYS = ("code", "params", "inputs", "env", "version")
 # Kept beside the components to explain a change (how the step reached each code label), never hashed.
 DESCRIPTIVE_KEYS = ("code_via",)
 
-StepCode = Callable[..., Any] | tuple[Path | str, str]
+StepCode = Callable[..., Any] | tuple[Path | str, str] | tuple[Path | str, str, int]
 
 
 def compute_fingerprint(components: dict[str, Any]) -> str:
@@ -32,12 +32,12 @@ def step_components(
     version: str | None = None,
     environment: list[str] | tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """The fingerprint components of a step: `func` is the raw step function or a (file path, qualname) pair.
+    """The fingerprint components of a step: `func` is the raw step function or (file path, qualname[, first line]).
 
     `environment` is the step's own requirement lines, when it runs in an environment of its own.
     """
     if isinstance(func, tuple):
-        code = code_components_at(func[0], func[1], project_root)
+        code = code_components_at(func[0], func[1], project_root, line=func[2] if len(func) > 2 else None)
     else:
         code = code_components(func, project_root)
     for name, content_hash in input_hashes.items():
