@@ -211,8 +211,13 @@ class RunOutcome(TypedDict):
     timing: dict[str, dict[str, str]]
     errors: dict[str, str]
     inputs: dict[str, ArtifactRef]
-    request: dict[str, Any]  # the request's spec, params, trigger, code_root, force, register, deliver,
-    # definitions_version
+    # The request's params, trigger, code_root, force, register, deliver, definitions_version, publish,
+    # git; histories before `pipeline` also hold its spec.
+    request: dict[str, Any]
+    # Without the spec in `request`: recording takes it from the run record planning wrote, which must
+    # hold this pipeline at this version.
+    pipeline: NotRequired[str]
+    pipeline_version: NotRequired[str | None]
 
 
 class BoardStep(TypedDict):

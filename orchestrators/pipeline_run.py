@@ -60,6 +60,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         "started": started, "finished": context.current_utc_datetime.isoformat(),
         "states": flow.states, "results": results, "timing": timing, "errors": errors,
         "inputs": plan["inputs"], "request": _request_summary(request),
+        "pipeline": spec["name"], "pipeline_version": spec.get("version"),
     }
     summary = yield context.call_activity(names.RECORD_RUN, record)
     if errors:
@@ -324,5 +325,7 @@ def _error_text(task: Any) -> str:
 
 
 def _request_summary(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force", "register", "deliver",
-                                    "definitions_version", "publish", "git")}
+    # Not the spec: planning wrote it into the run record, which recording reads anyway, and it
+    # is most of the request (about 340 bytes a step), encoded again on every replay of this call.
+    return {k: request.get(k) for k in ("params", "trigger", "code_root", "force", "register", "deliver",
+                                        "definitions_version", "publish", "git")}

@@ -104,6 +104,7 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         started = read_run_record(store, outcome["run_id"])
     except NotFoundError:
         started = None
+    outcome = with_spec(outcome, started)
     index = StepIndex(store, outcome["request"]["spec"]["name"])
     outcome = {**outcome, "results": complete_reused(outcome["results"], index)}
     record = build_run_record(outcome, started)
@@ -121,6 +122,23 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
     index.save(indexed_fingerprints(record))
     write_run_record(store, record)
     return run_summary(record)
+
+
+def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> RunOutcome:
+    """The outcome with its run's spec in `request`: its own (histories before it left it out), else the run record's.
+
+    Raises NotFoundError when the record planning wrote is gone, or holds another pipeline or version.
+    """
+    request = outcome["request"]
+    if "spec" in request:
+        return outcome
+    spec = (started_record or {}).get("spec")
+    if not isinstance(spec, dict) or spec.get("name") != outcome.get("pipeline") \
+            or spec.get("version") != outcome.get("pipeline_version"):
+        raise NotFoundError(f"Run {outcome['run_id']} cannot be recorded: the run record written when it was "
+                            f"planned, which holds its pipeline's spec, is gone or is not of pipeline "
+                            f"{outcome.get('pipeline')} at this version.")
+    return {**outcome, "request": {**request, "spec": spec}}
 
 
 def complete_reused(results: dict[str, Any], index: StepIndex) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from durapipe.engine.plan import plan_run
 from durapipe.engine.record import record_run
 from durapipe.engine.run_step import run_step
 from durapipe.loading import load_target
-from durapipe.records import read_run_record, step_key
+from durapipe.errors import NotFoundError
+from durapipe.records import read_run_record, run_key, step_key
 from durapipe.run_request import build_run_request
 from durapipe.stores.local import LocalStore
 
@@ -57,10 +58,18 @@ def ran(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _outcome(request: dict[str, Any], results: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """The recording input as histories before the orchestrator left the spec out of it hold it."""
     return {"schema": 1, "run_id": request["run_id"], "status": "completed", "started": "2026-01-01T00:00:00+00:00",
             "finished": "2026-01-01T00:00:01+00:00", "states": {name: "reused" for name in results},
             "results": results, "timing": {}, "errors": {}, "inputs": inputs,
             "request": {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force")}}
+
+
+def _spec_less(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The same recording input as the orchestrator sends it now: the spec only named, by pipeline and version."""
+    spec = outcome["request"]["spec"]
+    return {**outcome, "request": {k: v for k, v in outcome["request"].items() if k != "spec"},
+            "pipeline": spec["name"], "pipeline_version": spec["version"]}
 
 
 def test_the_plan_result_carries_each_reused_step_without_its_components(ran):
@@ -90,3 +99,28 @@ def test_a_step_whose_commit_is_gone_by_recording_keeps_its_abridged_result(ran)
     assert steps["first"]["outputs"] == ran["results"]["first"]["outputs"]
     assert steps["first"]["components"] is None
     assert steps["second"]["components"] == ran["results"]["second"]["components"]
+
+
+def test_a_recording_input_without_the_spec_writes_the_same_record_as_one_with_it(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    outcome = _outcome(ran["request"], plan["reused"], plan["inputs"])
+    with_spec = record_run(ran["store"], outcome)
+    recorded = read_run_record(ran["store"], ran["request"]["run_id"])
+    without_spec = record_run(ran["store"], _spec_less(outcome))
+    assert without_spec == with_spec
+    assert read_run_record(ran["store"], ran["request"]["run_id"]) == recorded
+    assert recorded["spec"] == ran["request"]["spec"]
+
+
+def test_a_recording_input_without_the_spec_is_refused_in_a_sentence_when_the_planned_record_is_gone(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    ran["store"].delete(run_key(ran["request"]["run_id"]))
+    with pytest.raises(NotFoundError, match=r"cannot be recorded: the run record written when it was planned"):
+        record_run(ran["store"], _spec_less(_outcome(ran["request"], plan["reused"], plan["inputs"])))
+
+
+def test_a_recording_input_without_the_spec_is_refused_when_the_planned_record_holds_another_version(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    outcome = _spec_less(_outcome(ran["request"], plan["reused"], plan["inputs"]))
+    with pytest.raises(NotFoundError, match=r"is not of pipeline pair at this version\.$"):
+        record_run(ran["store"], {**outcome, "pipeline_version": "0" * 64})

@@ -96,3 +96,21 @@ def test_between_episodes_the_custom_status_shows_running_and_finished_steps(pat
         expected = {name: finished[name] if name in finished
                     else "running" if name in scheduled.values() else "waiting" for name in spec_steps}
         assert shown == expected
+
+
+@pytest.mark.parametrize("path", RUN_HISTORIES, ids=lambda p: p.stem)
+def test_the_recording_call_names_the_pipeline_and_version_instead_of_carrying_the_spec(path):
+    events, _, result = _replay(path)
+    spec = json.loads(events[1]["Input"])["spec"]
+    recorded = json.loads(next(e for e in events if e["EventType"] == 4 and e["Name"] == "record_run")["Input"])
+    sent = json.loads(next(a for a in result.leaves if a.get("functionName") == "record_run")["input"])
+    assert "spec" not in sent["request"]
+    assert (sent["pipeline"], sent["pipeline_version"]) == (spec["name"], spec["version"])
+    # Everything else is what the history's own recording call held (in today's words for step states).
+    assert sent["states"] == {name: step_state(state) for name, state in recorded["states"].items()}
+    assert {k: v for k, v in sent.items() if k not in ("pipeline", "pipeline_version", "request", "states")} \
+        == {k: v for k, v in recorded.items() if k not in ("request", "states")}
+    # The history's run request predates some fields, which its summary now holds as None.
+    assert {k: v for k, v in sent["request"].items() if k in recorded["request"]} \
+        == {k: v for k, v in recorded["request"].items() if k != "spec"}
+    assert {v for k, v in sent["request"].items() if k not in recorded["request"]} <= {None}
