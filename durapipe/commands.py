@@ -35,20 +35,20 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
 
     if isinstance(target, Pipeline):
         pipeline, spec, code_root = target, target.spec, str(code_root_of(target))
-        target = f"{pipeline.func.__module__}:{pipeline.name}"
+        target, spec_json = f"{pipeline.func.__module__}:{pipeline.name}", spec.to_json()
     elif register_model:
         # The registration policy is the project's definitions' own: those import the pipeline anyway.
         pipeline = load_target(target)
-        spec, code_root = pipeline.spec, str(code_root_of(pipeline))
+        spec, code_root, spec_json = pipeline.spec, str(code_root_of(pipeline)), pipeline.spec.to_json()
     else:
         # Remembered while nothing the pipeline's definition read has changed (durapipe.definition_cache).
         definition = load_definition(target)
-        pipeline, spec, code_root = definition.pipeline, definition.spec, definition.code_root
+        pipeline, spec, code_root, spec_json = (definition.pipeline, definition.spec, definition.code_root,
+                                                definition.spec_json())
     location, _, attr = target.rpartition(":")
     if location.endswith(".py"):
         # Absolute, so `durapipe rerun` finds the file from any folder.
         target = f"{Path(location).resolve()}:{attr}"
-    spec_json = spec.to_json()
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}
     for name, value in inputs.items():

@@ -284,6 +284,14 @@ class Definition:
     code_root: str
     pipeline: Any = None  # the Pipeline object, when this process imported it
     remembered: bool = False
+    remembered_json: dict[str, Any] | None = None  # the spec's JSON as remembered (what spec.to_json() gives)
+
+    def spec_json(self) -> dict[str, Any]:
+        """The spec as JSON, a copy the caller may change (the remembered one is not read again)."""
+        if self.remembered_json is not None:
+            found, self.remembered_json = self.remembered_json, None
+            return found
+        return self.spec.to_json()
 
 
 def load_definition(target: str) -> Definition:
@@ -308,7 +316,7 @@ def load_definition(target: str) -> Definition:
         spec = PipelineSpec.from_json(entry["spec"])
         remember_locations(entry["code_root"], {ref: tuple(where) for ref, where in entry["steps"].items()})
         replay_warnings(entry)
-        return Definition(shown, spec, entry["code_root"], remembered=True)
+        return Definition(shown, spec, entry["code_root"], remembered=True, remembered_json=entry["spec"])
     before = set(sys.modules)
     with warnings.catch_warnings(record=True) as caught:
         with watching() as watch:

@@ -113,6 +113,14 @@ class StepIndex:
             self._checked[fingerprint] = (record, etag)
         return record
 
+    def indexed_record(self, fingerprint: str) -> dict[str, Any] | None:
+        """The record the index holds for `fingerprint`, not checked against its commit (see `find` for reuse)."""
+        checked = self._checked.get(fingerprint)
+        if checked is not None:
+            return checked[0]
+        entry = self._entries.get(fingerprint)
+        return entry["record"] if entry is not None else self.find(fingerprint)
+
     def _still_committed(self, fingerprint: str, entry: dict[str, Any]) -> bool:
         if self._current is None:
             # One call for every entry's commit and outputs (one listing per folder on Blob storage).
@@ -126,10 +134,19 @@ class StepIndex:
                              and all(ref["hash"] in stored for ref in self._entries[known]["record"]["outputs"].values())}
         return fingerprint in self._current
 
-    def save(self, fingerprints: Iterable[str]) -> None:
-        """Make the index hold the commits of `fingerprints` (those committed); writes nothing when it already does."""
+    def save(self, fingerprints: Iterable[str], committed_now: Iterable[str] = ()) -> None:
+        """Make the index hold the commits of `fingerprints` (those committed); writes nothing when it already does.
+
+        `committed_now` are those this run committed itself: their entries are checked against their commits.
+        """
+        wanted = set(fingerprints)
+        if not set(committed_now) and wanted == set(self._entries) \
+                and all(f not in self._checked or self._checked[f][1] == self._entries[f]["etag"] for f in wanted):
+            # Already its entries, and none seen stale here: nothing to write, and no listing to make sure
+            # (an entry gone stale since is checked again by whoever uses it, as every entry is).
+            return
         entries: dict[str, dict[str, Any]] = {}
-        for fingerprint in sorted(set(fingerprints)):
+        for fingerprint in sorted(wanted):
             if self.find(fingerprint) is not None:
                 record, etag = self._checked[fingerprint]
                 entries[fingerprint] = {"etag": etag, "record": record}

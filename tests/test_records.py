@@ -138,6 +138,42 @@ def test_saving_an_unchanged_index_writes_nothing(indexed: Store) -> None:
     assert counted.calls["put"] == 0
 
 
+def test_saving_the_same_fingerprints_again_lists_nothing(indexed: Store) -> None:
+    # A no-change run records what it planned: the index already holds those entries.
+    counted = Counted(indexed)
+    StepIndex(counted, "p").save([FP_B, FP_A])
+    assert counted.calls == Counter({"get_with_etag": 1})  # the index itself, and no listing or write
+
+
+def test_a_commit_remade_by_this_run_refreshes_its_stale_entry(indexed: Store) -> None:
+    # FP_A's commit was deleted (gc) and this run committed it again: the entry's etag is stale.
+    indexed.delete(step_key(FP_A))
+    commit_step_record(indexed, record(FP_A, output="2" * 64))
+    StepIndex(indexed, "p").save([FP_A, FP_B], committed_now=[FP_A])
+    entries = json.loads(indexed.get(step_index_key("p")))["entries"]
+    assert entries[FP_A]["record"] == record(FP_A, output="2" * 64)
+    assert entries[FP_A]["etag"] == indexed.stat(step_key(FP_A)).etag
+
+
+def test_a_stale_entry_is_refreshed_once_a_lookup_has_seen_it(indexed: Store) -> None:
+    indexed.delete(step_key(FP_A))
+    commit_step_record(indexed, record(FP_A, output="2" * 64))
+    index = StepIndex(indexed, "p")
+    assert index.find(FP_A) == record(FP_A, output="2" * 64)
+    index.save([FP_A, FP_B])
+    assert json.loads(indexed.get(step_index_key("p")))["entries"][FP_A]["etag"] == indexed.stat(step_key(FP_A)).etag
+
+
+def test_the_indexed_record_is_read_without_a_listing(indexed: Store) -> None:
+    counted = Counted(indexed)
+    index = StepIndex(counted, "p")
+    assert index.indexed_record(FP_A) == record(FP_A)
+    assert counted.calls == Counter({"get_with_etag": 1})  # the index itself, and no listing
+    # Not in the index: read from its commit, as find does.
+    commit_step_record(indexed, record(FP_C))
+    assert index.indexed_record(FP_C) == record(FP_C)
+
+
 def test_an_uncommitted_fingerprint_is_not_indexed(indexed: Store) -> None:
     StepIndex(indexed, "p").save([FP_A, FP_C])
     assert set(json.loads(indexed.get(step_index_key("p")))["entries"]) == {FP_A}

@@ -119,9 +119,20 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     index_producers(store, record)
     # The final record last: once a run reads as ended, every write it makes is done.
-    index.save(indexed_fingerprints(record))
+    index.save(indexed_fingerprints(record), committed_now=ran_fingerprints(record))
     write_run_record(store, record)
     return run_summary(record)
+
+
+def ran_fingerprints(record: dict[str, Any]) -> list[str]:
+    """The fingerprints of the commits this run made: each step that ran, each partition that ran."""
+    found = []
+    for step in record["steps"].values():
+        found += [part["fingerprint"] for part in (step.get("by_partition") or {}).values()
+                  if part.get("status") == RAN and part.get("fingerprint")]
+        if step.get("status") == RAN and step.get("fingerprint") and not step.get("partitions"):
+            found.append(step["fingerprint"])
+    return found
 
 
 def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> RunOutcome:
@@ -144,12 +155,15 @@ def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> Run
 def complete_reused(results: dict[str, Any], index: StepIndex) -> dict[str, Any]:
     """Each step result with what a plan's abridged result left out (components, log, metrics) read from its commit.
 
-    A commit no longer usable leaves the abridged result as it is: its outputs still say what the run used.
+    A commit no longer found leaves the abridged result as it is: its outputs still say what the run used.
+    The index's record is taken without checking its commit again (planning checked it moments ago): a
+    record of the same fingerprint has the same components, and its log and metrics are those of a run
+    of exactly that code, parameters and inputs.
     """
     completed = {}
     for name, result in results.items():
         if "components" not in result and result.get("status") == REUSED:
-            record = index.find(result["fingerprint"])
+            record = index.indexed_record(result["fingerprint"])
             if record is not None:
                 result = {**step_result(record, REUSED, {"step": {"name": name}}), **result}
         completed[name] = result

@@ -2,17 +2,18 @@
 
 `importlib.metadata.packages_distributions()` reads the metadata of every installed
 distribution: about 0.13 s with a few hundred installed, paid by every run that fingerprints a
-step importing anything from outside its project. The answer depends only on what is installed
-on the import path, and installing, upgrading or removing a distribution adds or removes a
-`*.dist-info` folder in its import-path folder, which moves that folder's own signature (its
-mtime and ctime). So the mapping is kept in durapipe's user cache folder under a key made of
-the interpreter and the signature of every import-path entry, and used only while all of them
-are unchanged and were settled when it was written.
+step importing anything from outside its project. The answer depends only on the distribution
+metadata on the import path, and installing, upgrading or removing a distribution adds, replaces
+or removes a `*.dist-info` (or `*.egg-info`) folder in its import-path folder. So the mapping is
+kept in durapipe's user cache folder under a key made of the interpreter, the import path, and
+the names and signatures (size, mtime, ctime, inode) of the metadata folders in each of its
+folders, and written only when all of them were settled.
 """
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +29,16 @@ FORMAT = 1
 
 def import_path_signatures() -> list[list[Any]]:
     """[path, signature] of every import-path entry (the working folder for an empty one) and of the
-    distribution metadata folders (`*.dist-info`, `*.egg-info`) in each."""
+    distribution metadata folders (`*.dist-info`, `*.egg-info`) in each.
+
+    A folder on the path counts by what it is and by its metadata folders, not by its own times:
+    the project's folder is on the path, and files come and go there without installing anything.
+    """
     signatures: list[list[Any]] = []
     for entry in sys.path:
         folder = os.path.abspath(entry or ".")
-        signatures.append([folder, path_signature(folder)])
+        own = path_signature(folder)
+        signatures.append([folder, own if own is None or not stat.S_ISDIR(own[0]) else [own[0], own[4]]])
         try:
             names = sorted(os.listdir(folder))
         except OSError:  # missing, a file (a zip) or unreadable: its own signature stands for it
@@ -64,7 +70,8 @@ def packages_distributions(compute: Any = None) -> dict[str, list[str]]:
     moment = _now()
     # Written only when nothing on the import path changed too recently for its signature to vouch for it,
     # and only when the signatures read after computing are those the key was made of.
-    if all(settled(signature, moment) for _, signature in signatures) and import_path_signatures() == signatures:
+    if all(settled(signature, moment) for _, signature in signatures if signature is None or len(signature) == 5) \
+            and import_path_signatures() == signatures:
         _write_atomically(path, json.dumps({"key": key, "map": mapping}))
     return mapping
 
