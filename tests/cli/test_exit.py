@@ -40,6 +40,24 @@ def test_a_run_prints_its_whole_json_document_and_exits_0(tmp_path):
     assert json.loads(done.stdout)["steps"]["hello"]["status"] == "ran"
 
 
+def test_the_json_of_a_run_is_the_summary_of_its_record_and_of_runs_show(tmp_path):
+    # A completed run prints the summary recording returned; it must be the record's, as `runs show` reads it.
+    project = _project(tmp_path)
+    for expected in ("ran", "reused"):
+        done = subprocess.run([DURAPIPE, "run", "flows.py:greet", "--json"], cwd=project, env=_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        printed = json.loads(done.stdout)
+        assert printed["steps"]["hello"]["status"] == expected
+        shown = subprocess.run([DURAPIPE, "runs", "show", printed["run_id"], "--json"], cwd=project, env=_env(),
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        record = json.loads(shown.stdout)
+        assert {k: record.get(k) for k in ("run_id", "pipeline", "status", "started", "finished", "outputs")} == \
+            {k: printed[k] for k in ("run_id", "pipeline", "status", "started", "finished", "outputs")}
+        assert record["steps"]["hello"]["fingerprint"] == printed["steps"]["hello"]["fingerprint"]
+
+
 def test_output_to_a_reader_that_left_ends_quietly_with_exit_1(tmp_path):
     project = _project(tmp_path)
     subprocess.run([DURAPIPE, "run", "flows.py:greet", "--json"], cwd=project, env=_env(), check=True,
