@@ -50,6 +50,8 @@ CACHE_FOLDER = "definitions"
 _UNWATCHABLE = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                 "os.startfile", "urllib.", "http.client.", "ftplib.", "smtplib.", "ctypes.", "sqlite3.",
                 "webbrowser.", "_winapi.", "winreg.", "shutil.")
+# Entries kept per project (the newest): a new shell or another command line makes a new key.
+KEEP = 8
 # durapipe's own modules whose code decides the spec a body builds.
 _BUILDERS = ("dsl", "spec.py", "loading.py", "definition_cache.py", "canonical.py", "names.py", "errors.py")
 
@@ -234,8 +236,21 @@ def write_entry(path: Path, entry: dict[str, Any]) -> None:
         with os.fdopen(fd, "w") as handle:
             json.dump(entry, handle, separators=(",", ":"))
         os.replace(staging, path)
+        _prune(path.parent)
     except OSError:
         pass
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the KEEP newest entries of `folder`."""
+    entries = []
+    for child in folder.glob("*.json"):
+        try:
+            entries.append((child.stat().st_mtime_ns, child))
+        except OSError:
+            continue
+    for _, old in sorted(entries, reverse=True)[KEEP:]:
+        old.unlink(missing_ok=True)
 
 
 def record_load(key: str, before: set[str], watch: Watch, result: dict[str, Any],

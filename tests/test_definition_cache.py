@@ -302,3 +302,13 @@ def test_a_definition_warning_is_shown_again_when_remembered(project: Project) -
     again = project.plan()
     assert again["imported"] == []
     assert "timeout" in again["stderr"]
+
+
+def test_only_the_newest_entries_are_kept(project: Project) -> None:
+    from durapipe.definition_cache import KEEP
+
+    for n in range(KEEP + 3):
+        project.plan(env={"SOME_SETTING": str(n)})  # each environment its own entry
+    assert len(project.cache_files()) == KEEP
+    # The newest is still there: the last environment is remembered.
+    assert project.plan(env={"SOME_SETTING": str(KEEP + 2)})["imported"] == []
