@@ -62,21 +62,35 @@ def _project_of(folder: str) -> Path:
     return find_project_root(Path(folder))
 
 
+def step_code(ref: str, code_root: str | None) -> tuple[Any, Any, Path]:
+    """(function or None, what step_components reads the code from, the project root it is read in) of step `ref`."""
+    located = locate_step(ref, code_root)
+    if located is not None:
+        # A remembered definition: the step's file, name and line, as importing it would have told.
+        func, code, source = None, located, located[0]
+    else:
+        func = resolve_step(ref, code_root).func
+        code, source = func, inspect.getsourcefile(func)
+    return func, code, _project_of(os.path.dirname(os.path.abspath(source)) if source else os.path.abspath("."))
+
+
+def code_location(code: Any) -> tuple[str, str, int] | None:
+    """(file, qualified name, first line) of a step's code as step_code gives it; None when it has no file."""
+    if isinstance(code, tuple):
+        return code
+    func = inspect.unwrap(code)
+    found = getattr(func, "__code__", None)
+    return None if found is None else (found.co_filename, func.__qualname__, found.co_firstlineno)
+
+
 def identify_step(task: dict[str, Any]) -> StepIdentity:
     """Resolve the step's code (only durapipe steps, never arbitrary callables) and fingerprint it."""
     step = task["step"]
     # Step tasks reach activities from any orchestrator, and the durable endpoints can start those directly.
     check_task_code_root(task.get("code_root"))
-    located = locate_step(step["ref"], task.get("code_root"))
-    if located is not None:
-        # A remembered definition: the step's file, name and line, as importing it would have told.
-        func, code, source = None, located, located[0]
-    else:
-        func = resolve_step(step["ref"], task.get("code_root")).func
-        code, source = func, inspect.getsourcefile(func)
+    func, code, project_root = step_code(step["ref"], task.get("code_root"))
     params = concrete_params(step, task["params"])
     inputs = task_inputs(task)
-    project_root = _project_of(os.path.dirname(os.path.abspath(source)) if source else os.path.abspath("."))
     components = step_components(
         code, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
         step["options"].get("version"), step["options"].get("environment"))

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durapipe.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
+from durapipe.engine import plan_memo
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
+from durapipe.fingerprint.code import collecting_closures
 from durapipe.engine.run_step import step_result
 from durapipe.records import StepIndex, create_run_record
 from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
@@ -51,9 +53,23 @@ def make_plan(store: Any, request: RunRequest) -> Plan:
     force = set(request.get("force") or [])
     index = StepIndex(store, spec["name"])
     outputs: dict[str, dict[str, Any]] = {}
+    memo = plan_memo.applies(request)
     with signature_snapshot():
-        for step in spec["steps"]:
-            _plan_step(store, request, plan, step, index, outputs, force)
+        recalled = plan_memo.recall(request, plan.inputs, index) if memo else None
+        if recalled is not None:
+            # The same request, every file its closures read unchanged, every commit still there.
+            for step, (name, fingerprint, record) in zip(spec["steps"], recalled):
+                task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
+                        "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
+                result = step_result(record, "reused", task)
+                plan.steps.append(StepPlan(name, reused=result, fingerprint=fingerprint))
+                outputs[name] = result["outputs"]
+            return plan
+        with collecting_closures() as closures:
+            for step in spec["steps"]:
+                _plan_step(store, request, plan, step, index, outputs, force)
+    if memo and all(p.reused is not None for p in plan.steps):
+        plan_memo.remember(request, plan.inputs, plan, closures)
     return plan
 
 

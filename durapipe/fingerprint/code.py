@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import contextvars
 import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from durapipe.errors import DefinitionError
 from durapipe.fingerprint.closure_cache import ClosureCache, Dependencies, closure_key, now
@@ -30,6 +32,27 @@ class CodeInfo:
 
 
 _memo: dict[str, tuple[dict[str, Any], Dependencies]] = {}
+# While a plan is made, every closure it used: key -> (closure, what it read, or None when that is not
+# settled enough to vouch for it later). See durapipe.engine.plan_memo.
+_collected: contextvars.ContextVar[dict[str, tuple[dict[str, Any], Dependencies | None]] | None] = \
+    contextvars.ContextVar("durapipe_collected_closures", default=None)
+
+
+@contextlib.contextmanager
+def collecting_closures() -> Iterator[dict[str, tuple[dict[str, Any], Dependencies | None]]]:
+    """Within the block (on this thread), the closures code_components_at returns are gathered here."""
+    collected: dict[str, tuple[dict[str, Any], Dependencies | None]] = {}
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+def _collect(key: str, value: dict[str, Any], deps: Dependencies | None) -> None:
+    collected = _collected.get()
+    if collected is not None:
+        collected[key] = (value, deps)
 
 
 def code_components(func: Callable[..., Any], project_root: Path) -> CodeInfo:
@@ -53,10 +76,13 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     key = closure_key(given, qualname, root_given, line)
     remembered = _memo.get(key)
     if remembered is not None and remembered[1].unchanged() and _same_specs(remembered[0]):
+        _collect(key, remembered[0], remembered[1])
         return _info(remembered[0])
     cache = ClosureCache.for_project(Path(root_given))
     stored = cache.lookup(key)
     if stored is not None and _same_specs(stored):
+        if _collected.get() is not None:
+            _collect(key, stored, Dependencies.from_json(stored["deps"]))
         return _info(stored)
     layout = ProjectLayout.for_file(Path(given), Path(root_given))
     closure = _Closure(layout)
@@ -73,8 +99,10 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     if deps.settled(now()):
         _memo[key] = (value, deps)
         cache.remember(key, value, deps)
+        _collect(key, value, deps)
     else:
         _memo.pop(key, None)  # a file just written may still change unseen; read it again next time
+        _collect(key, value, None)
     return _info(value)
 
 

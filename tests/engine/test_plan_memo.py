@@ -1,0 +1,231 @@
+"""A plan that reused every step is remembered, and recalled only while everything that decided it holds.
+
+Every run is a new process, as `durapipe run` and `durapipe plan` are, with files counted as
+settled at once (the racy case has its own test). The driver says on stderr when a plan was
+recalled, and every test also checks the answer against a plan made with no memo at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+DRIVER = """\
+import sys
+from durapipe.fingerprint import modules
+modules.RACY_SECONDS = float(sys.argv[1])
+from durapipe.engine import plan_memo
+recall = plan_memo.recall
+def watched(*args, **kwargs):
+    found = recall(*args, **kwargs)
+    sys.stderr.write("plan recalled\\n" if found is not None else "plan made\\n")
+    return found
+plan_memo.recall = watched
+sys.argv = ["durapipe", *sys.argv[2:]]
+from durapipe.cli import entry
+entry()
+"""
+
+STEPS = '''\
+from durapipe import Input, Output, step
+
+from helpers import double, unused
+
+
+@step
+def first(data: Input, out: Output, n: int = 3) -> None:
+    out.write_text(str(double(n)) + data.read_text())
+
+
+@step
+def second(a: Input, out: Output) -> None:
+    out.write_text(a.read_text() + "!")
+'''
+
+PIPELINE = '''\
+from durapipe import Input, pipeline
+from steps import first, second
+
+
+@pipeline
+def p(data: Input, n: int = 3):
+    return {"out": second(a=first(data=data, n=n).out).out}
+'''
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir()
+        (root / "pyproject.toml").write_text("")
+        (root / "helpers.py").write_text("def double(x):\n    return 2 * x\n\n\ndef unused():\n    return 0\n")
+        (root / "steps.py").write_text(STEPS)
+        (root / "pipeline.py").write_text(PIPELINE)
+        (root / "data.txt").write_text("rows")
+        self.env: dict[str, str] = {}
+
+    def durapipe(self, *args: str, racy: float = 0.0) -> tuple[dict, str]:
+        done = subprocess.run([sys.executable, "-c", DRIVER, str(racy), *args, "--store", str(self.root / "store"),
+                               "--json"], cwd=self.root, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **self.env})
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout), done.stderr
+
+    def run(self, *extra: str, racy: float = 0.0) -> tuple[dict, bool]:
+        out, err = self.durapipe("run", "pipeline.py:p", "--input", "data=data.txt", *extra, racy=racy)
+        return {name: s["status"] for name, s in out["steps"].items()}, "plan recalled" in err
+
+    def plan(self, *extra: str) -> tuple[dict, bool]:
+        out, err = self.durapipe("plan", "pipeline.py:p", "--input", "data=data.txt", *extra)
+        return {row["step"]: (row["action"], row["fingerprint"]) for row in out["steps"]}, "plan recalled" in err
+
+    def memos(self) -> list[Path]:
+        return sorted((self.root / ".durapipe" / "cache" / "plans").glob("*.json"))
+
+    def plan_without_memo(self, *extra: str) -> dict:
+        shutil.rmtree(self.root / ".durapipe" / "cache" / "plans", ignore_errors=True)
+        planned, recalled = self.plan(*extra)
+        assert not recalled
+        return planned
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    made = Project(tmp_path / "proj")
+    assert made.run() == ({"first": "ran", "second": "ran"}, False)
+    return made
+
+
+def later() -> None:
+    time.sleep(0.05)  # past the filesystem's timestamp granularity
+
+
+def test_a_no_change_plan_is_remembered_and_recalled_with_the_same_answer(project: Project) -> None:
+    assert project.run() == ({"first": "reused", "second": "reused"}, False)  # planned, then remembered
+    assert len(project.memos()) == 1
+    assert project.run() == ({"first": "reused", "second": "reused"}, True)
+    # `plan` imports no function app, so its import path, part of the key, is its own.
+    project.plan()
+    recalled, was_recalled = project.plan()
+    assert was_recalled
+    assert recalled == project.plan_without_memo()
+
+
+def test_an_edit_of_a_function_a_step_reaches_is_not_recalled(project: Project) -> None:
+    project.run()
+    before, _ = project.plan()
+    assert project.plan()[1]  # remembered
+    later()
+    (project.root / "helpers.py").write_text("def double(x):\n    return x + x\n\n\ndef unused():\n    return 0\n")
+    after, recalled = project.plan()
+    assert not recalled
+    assert after["first"][0] == "run" and after["first"][1] != before["first"][1]
+    assert after == project.plan_without_memo()
+
+
+def test_an_edit_the_step_does_not_reach_is_checked_and_changes_nothing(project: Project) -> None:
+    project.run()
+    before, _ = project.plan()
+    assert project.plan()[1]  # remembered
+    later()
+    (project.root / "helpers.py").write_text("def double(x):\n    return 2 * x\n\n\ndef unused():\n    return 1\n")
+    after, recalled = project.plan()
+    assert not recalled  # the file changed: the closures are looked at again
+    assert after == before
+    assert project.run() == ({"first": "reused", "second": "reused"}, False)
+
+
+def test_other_parameters_are_another_plan(project: Project) -> None:
+    project.run()
+    project.plan()
+    assert project.plan()[1]  # remembered
+    planned, recalled = project.plan("--param", "n=4")
+    assert not recalled and planned["first"][0] == "run"
+    assert planned == project.plan_without_memo("--param", "n=4")
+
+
+def test_other_input_content_is_another_plan(project: Project) -> None:
+    project.run()
+    project.plan()
+    assert project.plan()[1]  # remembered
+    later()
+    (project.root / "data.txt").write_text("other rows")
+    planned, recalled = project.plan()
+    assert not recalled and planned["first"][0] == "run"
+
+
+def test_a_commit_remade_with_other_outputs_is_not_recalled(project: Project) -> None:
+    # `first` is not deterministic: its commit is gone (gc) and a run made it again with other bytes.
+    # `second`'s inputs are `first`'s outputs, so its fingerprint must follow.
+    project.run()
+    before, _ = project.plan()
+    assert project.plan()[1]  # remembered
+    from durapipe.records import commit_step_record, step_key
+    from durapipe.stores.artifacts import put_artifact
+    from durapipe.stores.url import open_store
+
+    store = open_store(str(project.root / "store"))
+    key = step_key(before["first"][1])
+    record = json.loads(store.get(key))
+    store.delete(key)
+    other = project.root / "other-bytes"
+    other.write_text("other bytes")
+    record["outputs"]["out"] = put_artifact(store, other)
+    commit_step_record(store, record)
+    after, recalled = project.plan()
+    assert not recalled
+    assert after["first"] == before["first"]
+    assert after["second"][1] != before["second"][1]
+    assert after == project.plan_without_memo()
+
+
+def test_an_upgraded_package_is_not_recalled(project: Project, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "fakemod").mkdir(parents=True)
+    (site / "fakemod" / "__init__.py").write_text("VALUE = 1\n")
+
+    def install(version: str) -> None:
+        for old in site.glob("*.dist-info"):
+            shutil.rmtree(old)
+        info = site / f"fakedist-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fakedist\nVersion: {version}\n")
+        (info / "top_level.txt").write_text("fakemod\n")
+
+    install("1.0")
+    project.env = {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+                   "DURAPIPE_HOME": str(tmp_path / "home")}
+    (project.root / "helpers.py").write_text("import fakemod\n\n\ndef double(x):\n    return fakemod.VALUE * 2 * x\n\n\n"
+                                             "def unused():\n    return 0\n")
+    project.run()
+    assert project.run() == ({"first": "reused", "second": "reused"}, False)
+    assert project.run()[1]
+    project.plan()
+    assert project.plan()[1]  # remembered
+    later()
+    install("2.0")
+    planned, recalled = project.plan()
+    assert not recalled and planned["first"][0] == "run"
+
+
+def test_forced_runs_and_racy_files_write_no_memo(project: Project) -> None:
+    project.run("--force", "first")
+    assert project.memos() == []
+    project.run(racy=3600.0)  # every file of the project was written within the racy window
+    assert project.memos() == []
+
+
+def test_only_the_newest_memos_are_kept(project: Project) -> None:
+    from durapipe.engine.plan_memo import KEEP
+
+    for n in range(KEEP + 2):
+        project.run("--param", f"n={n + 10}")
+        project.run("--param", f"n={n + 10}")  # all reused: remembered
+    assert len(project.memos()) == KEEP
