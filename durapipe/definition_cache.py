@@ -33,7 +33,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -230,12 +229,10 @@ def _tupled(pair: list[Any]) -> list[Any]:
 
 def write_entry(path: Path, entry: dict[str, Any]) -> None:
     """Keep `entry` at `path`, atomically; a folder that cannot be written only costs speed."""
+    from durapipe.stores.base import write_file_atomically
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=".def-", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(entry, handle, separators=(",", ":"))
-        os.replace(staging, path)
+        write_file_atomically(path, iter([json.dumps(entry, separators=(",", ":")).encode()]))
         _prune(path.parent)
     except OSError:
         pass

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -126,12 +125,10 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
 
 def _write(path: Path, text: str) -> None:
     # A project folder that cannot be written (a read-only app on Azure) only costs speed.
+    from durapipe.stores.base import write_file_atomically
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=".plan-", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(staging, path)
+        write_file_atomically(path, iter([text.encode()]))
         kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in kept[KEEP:]:
             old.unlink(missing_ok=True)

@@ -15,7 +15,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +83,9 @@ def _now() -> float:
 
 def _write_atomically(path: Path, text: str) -> None:
     # A cache that cannot be written (read-only home) only costs speed.
+    from durapipe.stores.base import write_file_atomically
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=".dists-", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(staging, path)
+        write_file_atomically(path, iter([text.encode()]))
     except OSError:
         pass
