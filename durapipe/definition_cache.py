@@ -229,25 +229,13 @@ def _tupled(pair: list[Any]) -> list[Any]:
 
 def write_entry(path: Path, entry: dict[str, Any]) -> None:
     """Keep `entry` at `path`, atomically; a folder that cannot be written only costs speed."""
-    from durapipe.stores.base import write_file_atomically
+    from durapipe.stores.base import keep_newest, write_file_atomically
 
     try:
         write_file_atomically(path, iter([json.dumps(entry, separators=(",", ":")).encode()]))
-        _prune(path.parent)
+        keep_newest(path.parent, KEEP)
     except OSError:
         pass
-
-
-def _prune(folder: Path) -> None:
-    """Remove all but the KEEP newest entries of `folder`."""
-    entries = []
-    for child in folder.glob("*.json"):
-        try:
-            entries.append((child.stat().st_mtime_ns, child))
-        except OSError:
-            continue
-    for _, old in sorted(entries, reverse=True)[KEEP:]:
-        old.unlink(missing_ok=True)
 
 
 def record_load(key: str, before: set[str], watch: Watch, result: dict[str, Any],

@@ -117,6 +117,9 @@ class StepOptions:
                                   f"submission address) or \"azureml:CLUSTER\" (an Azure ML compute cluster: 2 to 16 "
                                   f"letters, digits and hyphens, starting with a letter), not {self.compute!r}.")
         if self.environment is not None:
+            if not isinstance(self.environment, (list, tuple)):
+                raise DefinitionError(f"environment must be a list of requirement lines such as [\"numpy==2.1\"], "
+                                      f"not {self.environment!r}.")
             from durapipe.executors.requirements import check_requirements
             object.__setattr__(self, "environment", check_requirements(self.environment))
         # One JSON form per value: 5 and 5.0 would otherwise give two spec versions.
@@ -530,13 +533,14 @@ def _read_step(value: Any, where: str) -> StepSpec:
     except DefinitionError as exc:
         raise SpecError(f"{what} has a bad option: {str(exc).rstrip('.')}.") from None
     map_over = obj.get("map")
-    if map_over is not None and map_over not in inputs:
+    if map_over is not None and (not isinstance(map_over, str) or map_over not in inputs):
         raise SpecError(f"{what} is mapped over {map_over!r}, which is not one of its bound inputs.")
     fan_in = {}
     for group, raw in _obj(obj.get("fan_in", {}), f"{what} fan_in").items():
         entry = _obj(raw, f"{what} fan_in {group!r}", {"kind", "items"})
         items = _obj(entry.get("items", {}), f"{what} fan_in {group!r} items")
-        if entry.get("kind") not in ("list", "dict") or any(flat not in inputs for flat in items.values()):
+        if entry.get("kind") not in ("list", "dict") \
+                or any(not isinstance(flat, str) or flat not in inputs for flat in items.values()):
             raise SpecError(f"{what} fan_in {group!r} must be a list or dict of the step's bound inputs.")
         fan_in[_name(group, f"fan-in input name of step {name}")] = (entry["kind"], tuple(items.items()))
     if map_over is not None and any(flat == map_over for _, items in fan_in.values() for _, flat in items):

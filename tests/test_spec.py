@@ -198,6 +198,28 @@ def test_map_over_an_unbound_input_is_refused():
     assert "mapped over 'other'" in refused(data)
 
 
+@pytest.mark.parametrize("value", [["raw"], {"raw": 1}, 3])
+def test_map_over_a_value_that_is_not_a_name_is_refused(value):
+    data = valid()
+    data["steps"][0]["map"] = value
+    assert "Step a is mapped over" in refused(data)
+
+
+@pytest.mark.parametrize("flat", [["raw"], {"raw": 1}])
+def test_fan_in_item_that_is_not_a_name_is_refused(flat):
+    data = valid()
+    data["steps"][0]["fan_in"] = {"parts": {"kind": "list", "items": {"0": flat}}}
+    assert "fan_in 'parts'" in refused(data)
+
+
+@pytest.mark.parametrize("value", ["numpy==2.1", 3, {"numpy": "2.1"}])
+def test_environment_that_is_not_a_list_is_refused(value):
+    data = valid()
+    data["steps"][0]["options"]["environment"] = value
+    message = refused(data)
+    assert "Step a" in message and "environment must be a list" in message
+
+
 def test_map_over_a_bound_input_is_accepted():
     data = valid()
     data["steps"][0]["map"] = "raw"

@@ -125,12 +125,10 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
 
 def _write(path: Path, text: str) -> None:
     # A project folder that cannot be written (a read-only app on Azure) only costs speed.
-    from durapipe.stores.base import write_file_atomically
+    from durapipe.stores.base import keep_newest, write_file_atomically
 
     try:
         write_file_atomically(path, iter([text.encode()]))
-        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in kept[KEEP:]:
-            old.unlink(missing_ok=True)
+        keep_newest(path.parent, KEEP)
     except OSError:
         pass

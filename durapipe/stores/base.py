@@ -149,6 +149,21 @@ def write_file_atomically(path: Path, chunks: Iterator[bytes], *, durable: bool 
         raise
 
 
+def keep_newest(folder: Path, keep: int, pattern: str = "*.json") -> None:
+    """Remove all but the `keep` newest (by mtime) files of `folder` matching `pattern`.
+
+    Files another process removes meanwhile are skipped, so two processes may prune at once.
+    """
+    entries = []
+    for child in folder.glob(pattern):
+        try:
+            entries.append((child.stat().st_mtime_ns, child))
+        except OSError:
+            continue
+    for _, old in sorted(entries, reverse=True)[keep:]:
+        old.unlink(missing_ok=True)
+
+
 def _remove_quietly(path: str) -> None:
     try:
         os.unlink(path)
