@@ -28,12 +28,15 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     ref dict (a rerun's recorded input).
     """
     from durapipe.definition_cache import load_definition
-    from durapipe.dsl.pipeline import Pipeline
     from durapipe.loading import code_root_of, load_target
     from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
-    if isinstance(target, Pipeline):
+    if not isinstance(target, str):  # a Pipeline object (the Python API); a name needs no DSL until loaded
+        from durapipe.dsl.pipeline import Pipeline
+
+        if not isinstance(target, Pipeline):
+            raise UsageError(f"A pipeline to run must be a durapipe pipeline or a 'file.py:name' target, not {target!r}.")
         pipeline, spec, code_root = target, target.spec, str(code_root_of(target))
         target, spec_json = f"{pipeline.func.__module__}:{pipeline.name}", spec.to_json()
     elif register_model:

@@ -8,11 +8,13 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durapipe.dsl import Pipeline, Step
 from durapipe.errors import DurapipeError, SpecError, UsageError
 from durapipe.spec import REF_PATTERN
+
+if TYPE_CHECKING:
+    from durapipe.dsl import Pipeline, Step
 
 # Folders this process put on sys.path for pipeline files, with the modules imported from each; when
 # another folder's file is loaded they are forgotten, so two `pipeline.py` in two folders never mix.
@@ -21,6 +23,8 @@ _file_roots: dict[Path, set[str]] = {}
 
 def load_target(target: str) -> Pipeline:
     """Import the pipeline named by "path/to/file.py:name" or "package.module:name"; raise UsageError."""
+    from durapipe.dsl import Pipeline  # here: a cached definition needs no DSL (durapipe/__init__.py)
+
     location, sep, attr = target.rpartition(":")
     if not sep or not location or not attr:
         raise UsageError(f"The target {target!r} must look like 'path/to/file.py:name' or 'package.module:name'.")
@@ -50,6 +54,8 @@ def code_root_of(pipeline: Pipeline) -> Path:
 
 def resolve_step(ref: str, code_root: str | None) -> Step:
     """The durapipe Step named by "module:qualname"; refuse anything else, since specs come from outside."""
+    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+
     refused = f"Step reference {ref!r} does not name a durapipe step."
     if not isinstance(ref, str) or not REF_PATTERN.fullmatch(ref):
         raise SpecError(refused)
@@ -86,6 +92,8 @@ _located: dict[tuple[str | None, str], tuple[str, str, int]] = {}
 
 def step_location(ref: str, code_root: str | None) -> tuple[str, str, int] | None:
     """(file, qualified name, first line) of the function of the step `ref`, when it is imported and a plain function."""
+    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+
     module_name, _, qualname = ref.partition(":")
     found: Any = sys.modules.get(module_name)
     for part in qualname.split("."):
@@ -198,6 +206,8 @@ def _same_file(module: ModuleType, path: Path) -> bool:
 
 
 def _get_attr(module: ModuleType, attr: str, shown: str) -> Any:
+    from durapipe.dsl import Pipeline  # here: a cached definition needs no DSL (durapipe/__init__.py)
+
     found: Any = module
     for part in attr.split("."):
         if not hasattr(found, part):
@@ -209,6 +219,8 @@ def _get_attr(module: ModuleType, attr: str, shown: str) -> Any:
 
 
 def _kind(value: Any) -> str:
+    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+
     if isinstance(value, Step):
         return f"step {value.name}"
     return f"a {type(value).__name__}"

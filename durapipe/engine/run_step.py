@@ -21,7 +21,6 @@ from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
 from durapipe.executors.timeouts import REPORT_MARGIN_S
-from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, mark_used
 from durapipe.records import commit_step_record, find_step_record
 from durapipe.scratch import new_scratch_dir
 from durapipe.stores.artifacts import get_artifact, put_artifact
@@ -104,6 +103,10 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
     python = None
     requirements = step["options"].get("environment")
     if requirements:
+        # Here, not at the top: with filelock it costs ~20 ms of every `durapipe run` that builds none.
+        from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, \
+            mark_used
+
         try:
             env = ensure_environment(requirements, environments_dir(task.get("code_root")))
         except EnvironmentBuildError as exc:

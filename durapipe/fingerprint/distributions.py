@@ -1,8 +1,10 @@
-"""Which installed distributions provide each top-level module, remembered across processes.
+"""Which installed distributions provide each top-level module, and their versions, remembered across processes.
 
 `importlib.metadata.packages_distributions()` reads the metadata of every installed
 distribution: about 0.13 s with a few hundred installed, paid by every run that fingerprints a
-step importing anything from outside its project. The answer depends only on the distribution
+step importing anything from outside its project; the installed versions (a step's package
+versions, the local host's check of the SDK's) cost `importlib.metadata`'s own import, about
+20 ms, on every run. The answer depends only on the distribution
 metadata on the import path, and installing, upgrading or removing a distribution adds, replaces
 or removes a `*.dist-info` (or `*.egg-info`) folder in its import-path folder. So the mapping is
 kept in durapipe's user cache folder under a key made of the interpreter, the import path, and
@@ -23,12 +25,12 @@ from durapipe.fingerprint.closure_cache import path_signature, settled
 from durapipe.project import user_cache_folder
 
 # Bump when the cached value's meaning changes.
-FORMAT = 1
+FORMAT = 2  # 2: with the versions
 
 
 def import_path_signatures() -> list[list[Any]]:
-    """[path, signature] of every import-path entry (the working folder for an empty one) and of the
-    distribution metadata folders (`*.dist-info`, `*.egg-info`) in each.
+    """[path, signature] of every import-path entry (the working folder for an empty one), of the
+    distribution metadata folders (`*.dist-info`, `*.egg-info`) in each, and of their METADATA (PKG-INFO).
 
     A folder on the path counts by what it is and by its metadata folders, not by its own times:
     the project's folder is on the path, and files come and go there without installing anything.
@@ -42,8 +44,13 @@ def import_path_signatures() -> list[list[Any]]:
             names = sorted(os.listdir(folder))
         except OSError:  # missing, a file (a zip) or unreadable: its own signature stands for it
             continue
-        signatures.extend([os.path.join(folder, name), path_signature(os.path.join(folder, name))]
-                          for name in names if name.endswith((".dist-info", ".egg-info")))
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                info = os.path.join(folder, name)
+                # And the file the version is read from, which an in-place edit changes without
+                # moving the folder's own times.
+                metadata = os.path.join(info, "METADATA" if name.endswith(".dist-info") else "PKG-INFO")
+                signatures += [[info, path_signature(info)], [metadata, path_signature(metadata)]]
     return signatures
 
 
@@ -52,27 +59,43 @@ def packages_distributions(compute: Any = None) -> dict[str, list[str]]:
 
     `compute` (for tests) replaces the `importlib.metadata` call that fills the cache on a miss.
     """
+    return {name: list(dists) for name, dists in _installed(compute)["map"].items()}
+
+
+def installed_versions() -> dict[str, str]:
+    """Distribution name (as its metadata spells it) -> version, as `importlib.metadata.version` answers.
+
+    For a name installed twice on the import path, the first one's, as `version` finds it.
+    """
+    return dict(_installed(None)["versions"])
+
+
+def _installed(compute: Any) -> dict[str, Any]:
     signatures = import_path_signatures()
     key = sha256_text(canonical_json([FORMAT, sys.version, sys.prefix, signatures]))
     path = user_cache_folder() / "distributions" / f"{key[:32]}.json"
     try:
         found = json.loads(path.read_text())
-        if found.get("key") == key:
-            return {name: list(dists) for name, dists in found["map"].items()}
+        if found.get("key") == key and isinstance(found["map"], dict) and isinstance(found["versions"], dict):
+            return found
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         pass
-    if compute is None:
-        import importlib.metadata
+    import importlib.metadata
 
-        compute = importlib.metadata.packages_distributions
-    mapping = {name: list(dists) for name, dists in compute().items()}
+    mapping = {name: list(dists) for name, dists in (compute or importlib.metadata.packages_distributions)().items()}
+    versions: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():  # in import-path order, as `version` searches
+        name = dist.metadata["Name"]
+        if isinstance(name, str):
+            versions.setdefault(name, dist.version)
+    answer = {"key": key, "map": mapping, "versions": versions}
     moment = _now()
     # Written only when nothing on the import path changed too recently for its signature to vouch for it,
     # and only when the signatures read after computing are those the key was made of.
     if all(settled(signature, moment) for _, signature in signatures if signature is None or len(signature) == 5) \
             and import_path_signatures() == signatures:
-        _write_atomically(path, json.dumps({"key": key, "map": mapping}))
-    return mapping
+        _write_atomically(path, json.dumps(answer))
+    return answer
 
 
 def _now() -> float:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import sys
 from dataclasses import dataclass, field
@@ -193,8 +192,12 @@ def _module_distributions() -> dict[str, list[str]]:
 
 
 @functools.cache
+def _installed_versions() -> dict[str, str]:
+    from durapipe.fingerprint.distributions import installed_versions
+
+    return installed_versions()
+
+
 def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    # The names come from the distributions map, so the versions' cache knows each one.
+    return _installed_versions().get(distribution, "unknown")

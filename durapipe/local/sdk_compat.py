@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import logging
 import sys
@@ -162,15 +161,13 @@ def __getattr__(name: str) -> Any:
 
 def untested_versions() -> dict[str, str]:
     """The installed SDK packages (name -> version) whose version is not one this module was tested with."""
-    found = {}
-    for package, tested in TESTED_VERSIONS.items():
-        try:
-            installed = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        if installed not in tested:
-            found[package] = installed
-    return found
+    # From durapipe's cache of the installed distributions: importing importlib.metadata alone
+    # costs about 20 ms of every local run.
+    from durapipe.fingerprint.distributions import installed_versions
+
+    versions = installed_versions()
+    return {package: versions[package] for package, tested in TESTED_VERSIONS.items()
+            if package in versions and versions[package] not in tested}
 
 
 def check_sdk_versions() -> None:

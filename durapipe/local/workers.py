@@ -5,18 +5,21 @@ import asyncio
 import inspect
 import multiprocessing
 import os
+import sys
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pebble
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from durapipe.errors import LocalHostError
+
+if TYPE_CHECKING:
+    import pebble
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class ActivityPool:
                 # fork would copy half-way through whatever they were doing. 'forkserver' forks each
                 # worker from a single-threaded server that has imported the app once, so N workers
                 # cost one app import (~0.4 s) instead of N; if the preload fails, workers import it.
+                import pebble  # here, not at the top: a run that reuses every step never needs it (~30 ms)
+
                 start_fork_server(self._state_dir)
                 self._pool = pebble.ProcessPool(
                     max_workers=self._max_workers, initializer=_init_worker, initargs=self._args,
@@ -196,10 +201,12 @@ class InlineActivities:
 def _outcome(future: Future) -> Outcome:
     try:
         answer = future.result()
-    except pebble.ProcessExpired as exc:
-        return Outcome(False, reason=f"the activity process died (exit code {exc.exitcode}).",
-                       details=str(exc))
-    except Exception as exc:  # cancelled, or the pool could not run it at all
+    except Exception as exc:
+        expired = sys.modules.get("pebble")  # only a worker's future, from a pool that imported it, raises this
+        if expired is not None and isinstance(exc, expired.ProcessExpired):
+            return Outcome(False, reason=f"the activity process died (exit code {exc.exitcode}).",
+                           details=str(exc))
+        # cancelled, or the pool could not run it at all
         return Outcome(False, reason=f"the activity could not run: {exc!r}.", details="")
     if answer[0] == "ok":
         return Outcome(True, result=answer[1])

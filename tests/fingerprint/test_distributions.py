@@ -160,3 +160,24 @@ def test_a_file_created_beside_the_distributions_keeps_the_map(site: Path, monke
     (site / "outputs").mkdir()
     distributions.packages_distributions(compute)
     assert compute.calls == 1
+
+
+def test_the_versions_are_importlib_metadatas_own(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settled_clock(monkeypatch)
+    install(site, "fakedist", "1.0", "fakemod")
+    for _ in range(2):  # computed, then read back from the cache file
+        versions = distributions.installed_versions()
+        assert versions["fakedist"] == "1.0"
+        assert all(importlib.metadata.version(name) == version for name, version in versions.items())
+
+
+def test_a_version_rewritten_in_place_is_seen(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settled_clock(monkeypatch)
+    info = install(site, "fakedist", "1.0", "fakemod")
+    assert distributions.installed_versions()["fakedist"] == "1.0"
+    folder_times = os.stat(info).st_mtime_ns
+    # Written over in place: the folder's own times stay, only METADATA's signature moves.
+    with open(info / "METADATA", "w") as out:
+        out.write("Metadata-Version: 2.1\nName: fakedist\nVersion: 1.0.post1\n")
+    assert os.stat(info).st_mtime_ns == folder_times
+    assert distributions.installed_versions()["fakedist"] == "1.0.post1"
