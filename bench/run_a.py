@@ -140,7 +140,7 @@ def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def table(rows: list[dict[str, Any]], tools: list[str]) -> str:
+def table(rows: list[dict[str, Any]], tools: list[str], phases: tuple[str, ...] = PHASES) -> str:
     """Medians per tool, N and phase, and peer/durapipe speed-ups taken pair by pair (same repetition)."""
     peers = [t for t in tools if t != "durapipe"]
     head = ["N", "phase", "executed"] + [f"{t} (median)" for t in tools] + [f"{p}/durapipe" for p in peers]
@@ -149,7 +149,7 @@ def table(rows: list[dict[str, Any]], tools: list[str]) -> str:
     for r in rows:
         by.setdefault((r["n"], r["phase"], r["tool"]), []).append(r)
     for n in sorted({r["n"] for r in rows}):
-        for phase in PHASES:
+        for phase in phases:
             own = by.get((n, phase, "durapipe"), [])
             if not own and not any(by.get((n, phase, t)) for t in tools):
                 continue
