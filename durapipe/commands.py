@@ -5,7 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from durapipe.errors import NotFoundError, UsageError
 from durapipe.names import check_name
@@ -21,7 +21,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any], force: list[str],
                       max_parallel: int | None, store: Any, run_id: str | None = None,
                       register_model: str | None = None, kind: str = "cli",
-                      publish: dict[str, str] | None = None) -> dict[str, Any]:
+                      publish: dict[str, str] | None = None,
+                      before_import: Callable[[], None] | None = None) -> dict[str, Any]:
     """The run request for TARGET ("file.py:name", "module:name" or a Pipeline) with CLI-style inputs.
 
     An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
@@ -32,6 +33,8 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
+    if before_import is not None and (not isinstance(target, str) or register_model):
+        before_import()
     if not isinstance(target, str):  # a Pipeline object (the Python API); a name needs no DSL until loaded
         from durapipe.dsl.pipeline import Pipeline
 
@@ -45,7 +48,7 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
         spec, code_root, spec_json = pipeline.spec, str(code_root_of(pipeline)), pipeline.spec.to_json()
     else:
         # Remembered while nothing the pipeline's definition read has changed (durapipe.definition_cache).
-        definition = load_definition(target)
+        definition = load_definition(target, before_import)
         pipeline, spec, code_root, spec_json = (definition.pipeline, definition.spec, definition.code_root,
                                                 definition.spec_json())
     location, _, attr = target.rpartition(":")
@@ -193,11 +196,13 @@ def run_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], st
     """`durapipe run`: run TARGET on the local host and print the outcome."""
     from durapipe.local.workers import start_fork_server
 
-    # The worker fork server imports the app on the other core while this process loads the pipeline.
-    start_fork_server(state_dir_for())
     store = open_store(store_url)
+    # The worker fork server imports the app on the other core while this process imports the
+    # pipeline. A pipeline remembered unchanged (durapipe.definition_cache) is not imported, and
+    # its run most likely reuses every step: then the worker pool starts the server only if a
+    # step is to run after all, and a run that reuses every step starts no process (~40 ms less).
     request = _pipeline_request(target, params, inputs, force, max_parallel, store, register_model=register_model,
-                                publish=publish)
+                                publish=publish, before_import=lambda: start_fork_server(state_dir_for()))
     with LocalSession(store.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
         if not as_json:

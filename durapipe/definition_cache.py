@@ -294,14 +294,20 @@ class Definition:
         return self.spec.to_json()
 
 
-def load_definition(target: str) -> Definition:
-    """The pipeline named by "path/to/file.py:name" (or "module:name"), from the cache when nothing it read changed."""
+def load_definition(target: str, before_import: Callable[[], None] | None = None) -> Definition:
+    """The pipeline named by "path/to/file.py:name" (or "module:name"), from the cache when nothing it read changed.
+
+    `before_import` is called when the pipeline must be imported after all (not remembered, or
+    something it read changed), before the import and outside what the load watches.
+    """
     from durapipe.loading import code_root_of, load_target, make_current_root, remember_locations, step_location
     from durapipe.spec import PipelineSpec
 
     location, sep, attr = target.rpartition(":")
     if not (sep and location.endswith(".py") and attr) or not os.path.isfile(location):
         # Only files are remembered (a module's file is known only once imported); a missing file says so.
+        if before_import is not None:
+            before_import()
         pipeline = load_target(target)
         return Definition(target, pipeline.spec, str(code_root_of(pipeline)), pipeline)
     file = os.path.realpath(os.path.expanduser(location))
@@ -317,6 +323,8 @@ def load_definition(target: str) -> Definition:
         remember_locations(entry["code_root"], {ref: tuple(where) for ref, where in entry["steps"].items()})
         replay_warnings(entry)
         return Definition(shown, spec, entry["code_root"], remembered=True, remembered_json=entry["spec"])
+    if before_import is not None:
+        before_import()
     before = set(sys.modules)
     with warnings.catch_warnings(record=True) as caught:
         with watching() as watch:
