@@ -43,10 +43,23 @@ def greet():
 '''
 
 
-def _run(project: Path) -> dict:
+WITH_INPUT = '''
+from durapipe import step, pipeline, Input, Output
+
+@step
+def size(data: Input, out: Output):
+    out.write_text(str(len(data.read_bytes())))
+
+@pipeline
+def measure(data: Input):
+    return {"out": size(data=data).out}
+'''
+
+
+def _run(project: Path, *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DURAPIPE_STORE", "DURAPIPE_DEBUG")}
-    done = subprocess.run([sys.executable, "-c", DRIVER, DURAPIPE, "run", "flows.py:greet", "--json"], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run([sys.executable, "-c", DRIVER, DURAPIPE, "run", *(args or ("flows.py:greet",)), "--json"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["rc"] == 0, result["stderr"]
@@ -69,3 +82,15 @@ def test_a_run_that_reuses_every_step_of_a_remembered_pipeline_starts_no_process
     edited = _run(tmp_path)
     assert edited["statuses"] == {"hello": "reused"}
     assert edited["left"] >= 1
+
+
+def test_a_run_given_inputs_starts_the_fork_server_at_once(tmp_path):
+    # Its inputs may be new data under the same path, so the server's start overlaps the run's own.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'processes-test'\n")
+    (tmp_path / "flows.py").write_text(textwrap.dedent(WITH_INPUT))
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    time.sleep(2.1)
+    assert _run(tmp_path, "flows.py:measure", "--input", "data=data.csv")["statuses"] == {"size": "ran"}
+    again = _run(tmp_path, "flows.py:measure", "--input", "data=data.csv")
+    assert again["statuses"] == {"size": "reused"}
+    assert again["left"] >= 1
