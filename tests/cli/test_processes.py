@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from tests.cli.test_exit import PIPELINE  # flows.py:greet, one step
+
 DURAPIPE = str(Path(sys.executable).with_name("durapipe"))
 
 DRIVER = """\
@@ -29,19 +31,6 @@ while time.monotonic() < deadline:
         time.sleep(0.05)
 print(json.dumps({"rc": done.returncode, "left": left, "stdout": done.stdout, "stderr": done.stderr[-3000:]}))
 """
-
-PIPELINE = '''
-from durapipe import step, pipeline, Output
-
-@step
-def hello(out: Output):
-    out.write_text("hello")
-
-@pipeline
-def greet():
-    return {"out": hello().out}
-'''
-
 
 WITH_INPUT = '''
 from durapipe import step, pipeline, Input, Output
