@@ -26,15 +26,14 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     """The run request for TARGET ("file.py:name", "module:name" or a Pipeline) with CLI-style inputs.
 
     An input is a local path, an input reference (`data:`, `model:`, `newest:`), or an artifact
-    ref dict (a rerun's recorded input).
+    ref dict (a rerun's recorded input). `before_import` goes to `load_definition`: it is called
+    when a target name must be imported after all.
     """
     from durapipe.definition_cache import load_definition
     from durapipe.loading import code_root_of, load_target
     from durapipe.references import REFERENCE_PREFIXES, resolve_reference
     from durapipe.spec import resolve_params
 
-    if before_import is not None and (not isinstance(target, str) or register_model):
-        before_import()
     if not isinstance(target, str):  # a Pipeline object (the Python API); a name needs no DSL until loaded
         from durapipe.dsl.pipeline import Pipeline
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from durapipe.errors import DurapipeError, SpecError, UsageError
 from durapipe.spec import REF_PATTERN
 
+# The DSL is imported inside the functions that need it: a pipeline remembered by
+# durapipe.definition_cache is planned without building one (see durapipe/__init__.py).
 if TYPE_CHECKING:
     from durapipe.dsl import Pipeline, Step
 
@@ -23,7 +25,7 @@ _file_roots: dict[Path, set[str]] = {}
 
 def load_target(target: str) -> Pipeline:
     """Import the pipeline named by "path/to/file.py:name" or "package.module:name"; raise UsageError."""
-    from durapipe.dsl import Pipeline  # here: a cached definition needs no DSL (durapipe/__init__.py)
+    from durapipe.dsl import Pipeline
 
     location, sep, attr = target.rpartition(":")
     if not sep or not location or not attr:
@@ -54,7 +56,7 @@ def code_root_of(pipeline: Pipeline) -> Path:
 
 def resolve_step(ref: str, code_root: str | None) -> Step:
     """The durapipe Step named by "module:qualname"; refuse anything else, since specs come from outside."""
-    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+    from durapipe.dsl import Step
 
     refused = f"Step reference {ref!r} does not name a durapipe step."
     if not isinstance(ref, str) or not REF_PATTERN.fullmatch(ref):
@@ -92,7 +94,7 @@ _located: dict[tuple[str | None, str], tuple[str, str, int]] = {}
 
 def step_location(ref: str, code_root: str | None) -> tuple[str, str, int] | None:
     """(file, qualified name, first line) of the function of the step `ref`, when it is imported and a plain function."""
-    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+    from durapipe.dsl import Step
 
     module_name, _, qualname = ref.partition(":")
     found: Any = sys.modules.get(module_name)
@@ -206,7 +208,7 @@ def _same_file(module: ModuleType, path: Path) -> bool:
 
 
 def _get_attr(module: ModuleType, attr: str, shown: str) -> Any:
-    from durapipe.dsl import Pipeline  # here: a cached definition needs no DSL (durapipe/__init__.py)
+    from durapipe.dsl import Pipeline
 
     found: Any = module
     for part in attr.split("."):
@@ -219,7 +221,7 @@ def _get_attr(module: ModuleType, attr: str, shown: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    from durapipe.dsl import Step  # here: a cached definition needs no DSL (durapipe/__init__.py)
+    from durapipe.dsl import Step
 
     if isinstance(value, Step):
         return f"step {value.name}"

@@ -184,20 +184,14 @@ def distributions_of(top: str) -> dict[str, str]:
     return {name: _version(name) for name in dict.fromkeys(names)}
 
 
-@functools.cache
 def _module_distributions() -> dict[str, list[str]]:
-    from durapipe.fingerprint.distributions import packages_distributions
+    from durapipe.fingerprint.distributions import in_this_process
 
-    return packages_distributions()
-
-
-@functools.cache
-def _installed_versions() -> dict[str, str]:
-    from durapipe.fingerprint.distributions import installed_versions
-
-    return installed_versions()
+    return in_this_process()[0]
 
 
 def _version(distribution: str) -> str:
-    # The names come from the distributions map, so the versions' cache knows each one.
-    return _installed_versions().get(distribution, "unknown")
+    # The names come from the distributions map, so the versions beside it know each one.
+    from durapipe.fingerprint.distributions import in_this_process
+
+    return in_this_process()[1].get(distribution, "unknown")

@@ -5,7 +5,6 @@ import asyncio
 import inspect
 import multiprocessing
 import os
-import sys
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -202,8 +201,9 @@ def _outcome(future: Future) -> Outcome:
     try:
         answer = future.result()
     except Exception as exc:
-        expired = sys.modules.get("pebble")  # only a worker's future, from a pool that imported it, raises this
-        if expired is not None and isinstance(exc, expired.ProcessExpired):
+        import pebble
+
+        if isinstance(exc, pebble.ProcessExpired):
             return Outcome(False, reason=f"the activity process died (exit code {exc.exitcode}).",
                            details=str(exc))
         # cancelled, or the pool could not run it at all
