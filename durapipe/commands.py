@@ -1,7 +1,6 @@
 """What each `durapipe` command does; cli.py only parses arguments and maps errors to exit codes."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Any, Callable
 
 from durapipe.errors import NotFoundError, UsageError
 from durapipe.names import check_name
+from durapipe.output import json_text, print_json
 from durapipe.records import list_runs as records_list_runs
 from durapipe.records import previous_run_with_step, read_run_record
 from durapipe.run_request import build_run_request, new_run_id
@@ -48,8 +48,8 @@ def _pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any
     else:
         # Remembered while nothing the pipeline's definition read has changed (durapipe.definition_cache).
         definition = load_definition(target, before_import)
-        pipeline, spec, code_root, spec_json = (definition.pipeline, definition.spec, definition.code_root,
-                                                definition.spec_json())
+        pipeline, code_root, spec_json = definition.pipeline, definition.code_root, definition.spec_json()
+        spec = definition.params_spec(spec_json)
     location, _, attr = target.rpartition(":")
     if location.endswith(".py"):
         # Absolute, so `durapipe rerun` finds the file from any folder.
@@ -118,7 +118,7 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
             and summary.get("run_id") == run_id and summary.get("status") == "completed":
         # A completed run's output is its summary as recording returned it (`run_summary` of the
         # record it wrote): printed as is, without reading the whole record back.
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
         return EXIT_OK
     try:
         record = read_run_record(session.store, run_id)
@@ -127,7 +127,7 @@ def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
     if record is None or record.get("status") == "running":
         message = _status_error(status)
         if as_json:
-            print(json.dumps({"run_id": run_id, "status": "failed", "error": message, "steps": {}}))
+            print_json({"run_id": run_id, "status": "failed", "error": message, "steps": {}})
         else:
             (out or _console()).print(f"[bold red]run {run_id} failed:[/] {message}")
         return EXIT_FAILED
@@ -139,7 +139,7 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
     from durapipe.engine.record import run_summary
 
     if as_json:
-        print(json.dumps(run_summary(record), indent=2))
+        print_json(run_summary(record))
     else:
         from durapipe.progress import reuse_sentence, summary_table
 
@@ -279,7 +279,7 @@ def plan_pipeline(target: str, params: dict[str, Any], inputs: dict[str, str], s
     limit = function_timeout_s(deployed_host_json(find_project_root(code_root) if code_root else None))
     warnings = [w for s in request["spec"]["steps"] if (w := timeout_warning(s["name"], s["options"], limit))]
     if as_json:
-        print(json.dumps({"pipeline": request["spec"]["name"], "steps": rows, "warnings": warnings}, indent=2))
+        print_json({"pipeline": request["spec"]["name"], "steps": rows, "warnings": warnings})
         return EXIT_OK
     out = _console()
     for warning in warnings:
@@ -337,11 +337,11 @@ def explain_step(run_id: str, step: str, store_url: str | None, as_json: bool, p
             "  nothing in its fingerprint changed: it ran because it was forced, has cache=False, "
             "or its earlier result was not committed."]
     if as_json:
-        print(json.dumps({"run_id": run_id, "step": step, "status": entry["status"],
-                          **({"partition": partition} if partition else {}),
-                          "previous_run": previous["run_id"] if previous else None,
-                          "changes": [{"kind": c.kind, "name": c.name, "old": c.old, "new": c.new,
-                                       "description": c.describe()} for c in changes]}, indent=2))
+        print_json({"run_id": run_id, "step": step, "status": entry["status"],
+                    **({"partition": partition} if partition else {}),
+                    "previous_run": previous["run_id"] if previous else None,
+                    "changes": [{"kind": c.kind, "name": c.name, "old": c.old, "new": c.new,
+                                 "description": c.describe()} for c in changes]})
     else:
         print("\n".join(lines))
     return EXIT_OK
@@ -381,7 +381,7 @@ def list_runs(store_url: str | None, pipeline: str | None, status: str | None, a
             # drives it (`durapipe resume` continues it); None: started elsewhere, so unknown here.
             row["liveness"] = run_liveness(state_dir, row["run_id"])
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     else:
         for row in rows:
             shown = "interrupted" if row.get("liveness") == "interrupted" else row["status"]
@@ -408,7 +408,7 @@ def list_models(name: str, store_url: str | None, as_json: bool) -> int:
              "metric": v.get("metric"), "value": v["metrics"].get(v.get("metric")), "run_id": v["run_id"],
              "created": v["created"]} for v in versions]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     elif not rows:
         print(f"model {name} has no versions yet")
     for row in rows if not as_json else []:
@@ -487,7 +487,7 @@ def register_model(run_id: str, name: str, store_url: str | None, as_json: bool)
     result = {"model": name, "version": entry["version"], "new": created, "run_id": entry["run_id"],
               "champion": current["version"] if current else None}
     if as_json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
     else:
         verb = "registered" if created else "already registered as"
         tail = " (champion)" if promoted else f"; the champion stays version {result['champion']}"
@@ -518,7 +518,7 @@ def promote_model(name: str, version: int, store_url: str | None, as_json: bool)
 
     entry = registry.promote(open_store(store_url), check_name(name, "model name"), version)
     if as_json:
-        print(json.dumps({"model": name, "champion": entry["version"]}))
+        print_json({"model": name, "champion": entry["version"]})
     else:
         print(f"model {name}: version {entry['version']} is the champion")
     return EXIT_OK
@@ -530,7 +530,7 @@ def list_all_models(store_url: str | None, as_json: bool) -> int:
 
     rows = registry.list_models(open_store(store_url))
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     elif not rows:
         print("no models registered yet")
     for row in rows if not as_json else []:
@@ -544,7 +544,7 @@ def show_model(name: str, store_url: str | None, as_json: bool) -> int:
 
     shown = registry.describe_model(open_store(store_url), check_name(name, "model name"))
     if as_json:
-        print(json.dumps(shown, indent=2))
+        print_json(shown)
         return EXIT_OK
     print(f"model {name}: champion version {shown['champion']}")
     for v in shown["versions"]:
@@ -575,7 +575,7 @@ def show_outputs(run_id: str, name: str | None, dest: Path | None, store_url: st
             row["path"] = str(target)
         rows.append(row)
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     for row in rows if not as_json else []:
         where = f"  -> {row['path']}" if "path" in row else ""
         print(f"{row['name']}  {row['hash'][:12]}  {row['kind']}  {row['size']} bytes{where}")
@@ -650,7 +650,7 @@ def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, A
             row["changes"] = [step.reason]
         rows.append(row)
     if as_json:
-        print(json.dumps({"run_id": original["run_id"], "pipeline": original["pipeline"], "steps": rows}, indent=2))
+        print_json({"run_id": original["run_id"], "pipeline": original["pipeline"], "steps": rows})
         return EXIT_OK
     for row in rows:
         if row["action"] == "reuse":
@@ -691,7 +691,7 @@ def compare_runs(first_id: str, second_id: str, store_url: str | None, as_json: 
               "logged_params": side_by_side(first.get("logged_params") or {}, second.get("logged_params") or {}),
               "steps": steps}
     if as_json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return EXIT_OK
     print(f"A = {first_id}\nB = {second_id}")
     for section in ("params", "logged_params", "metrics"):
@@ -713,7 +713,7 @@ def show_lineage(subject: str, store_url: str | None, as_json: bool) -> int:
     from durapipe.lineage import lineage, render
 
     tree = lineage(open_store(store_url), subject)
-    print(json.dumps(tree, indent=2) if as_json else "\n".join(render(tree)))
+    print(json_text(tree) if as_json else "\n".join(render(tree)))
     return EXIT_OK
 
 
@@ -726,8 +726,8 @@ def collect_garbage(older_than: float, do_apply: bool, store_url: str | None, as
     if do_apply:
         gc.apply(store, collection)
     if as_json:
-        print(json.dumps({"applied": do_apply, "bytes": collection.bytes, "kept": collection.kept,
-                          "delete": [{"key": k, "bytes": b, "why": w} for k, b, w in collection.delete]}, indent=2))
+        print_json({"applied": do_apply, "bytes": collection.bytes, "kept": collection.kept,
+                    "delete": [{"key": k, "bytes": b, "why": w} for k, b, w in collection.delete]})
         return EXIT_OK
     for key, size, why in collection.delete:
         print(f"{'deleted' if do_apply else 'would delete'} {key}  {size} bytes  ({why})")

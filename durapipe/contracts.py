@@ -63,7 +63,8 @@ class RunRequest(TypedDict):
 
     schema: int
     run_id: str
-    spec: dict[str, Any]
+    # The spec as JSON, or its text as the orchestrator is started with (run_request.orchestration_input).
+    spec: dict[str, Any] | str
     params: dict[str, Any]
     inputs: dict[str, Any]  # input name -> {"path"} | {"key"} | {"artifact": ArtifactRef}
     code_root: str | None
@@ -76,6 +77,7 @@ class RunRequest(TypedDict):
     definitions_version: NotRequired[str | None]  # the served project's definitions (HTTP, blob, timer)
     publish: NotRequired[dict[str, str]]  # output name -> data asset that a completed run registers it as
     git: NotRequired[dict[str, Any] | None]  # {"commit", "dirty"} of the project's git work tree
+    pipeline: NotRequired[str]  # the spec's name, beside a spec given as text
 
 
 class PlanResult(TypedDict):
@@ -84,6 +86,11 @@ class PlanResult(TypedDict):
     inputs: dict[str, ArtifactRef]
     # A ReusedStep (histories before it: a whole StepResult); a mapped step's gathered StepResult.
     reused: dict[str, "StepResult | ReusedStep"]
+    # Plans made before these were kept leave them out; the orchestrator then reads its input's spec.
+    pipeline: NotRequired[str]
+    version: NotRequired[str | None]
+    order: NotRequired[list[str]]  # every step's name, in spec order
+    steps: NotRequired[list[dict[str, Any]]]  # the spec of every step not reused, in spec order
 
 
 class ReusedStep(TypedDict):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from durapipe import data_assets
+from durapipe.output import json_text, print_json
 from durapipe.stores.url import open_store
 
 EXIT_OK = 0
@@ -28,7 +29,7 @@ def register(name: str, source: str, description: str | None, tags: dict[str, st
     """`durapipe data register`: make the next version of NAME from a local path or store key."""
     entry = data_assets.register_source(open_store(store_url), name, source, description=description, tags=tags)
     if as_json:
-        print(json.dumps({**_public(entry), "new": entry["created_now"]}, indent=2))
+        print_json({**_public(entry), "new": entry["created_now"]})
     elif entry["created_now"]:
         print(f"registered data {name} version {entry['version']} ({entry['hash'][:12]}, {entry['size']} bytes)")
     else:
@@ -40,7 +41,7 @@ def list_all(store_url: str | None, as_json: bool) -> int:
     """`durapipe data list`: every data asset with its latest version."""
     assets = data_assets.list_assets(open_store(store_url))
     if as_json:
-        print(json.dumps(assets, indent=2))
+        print_json(assets)
     elif not assets:
         print("no data assets yet; register one with `durapipe data register NAME PATH`")
     for a in assets if not as_json else []:
@@ -52,7 +53,7 @@ def list_all(store_url: str | None, as_json: bool) -> int:
 def versions(name: str, store_url: str | None, as_json: bool) -> int:
     """`durapipe data versions`: every version of NAME, oldest first."""
     entries = [_public(e) for e in data_assets.list_versions(open_store(store_url), name)]
-    print(json.dumps(entries, indent=2) if as_json else "\n".join(_line(e) for e in entries))
+    print(json_text(entries) if as_json else "\n".join(_line(e) for e in entries))
     return EXIT_OK
 
 
@@ -60,7 +61,7 @@ def show(spec: str, store_url: str | None, as_json: bool) -> int:
     """`durapipe data show`: one version (default: the latest) of a data asset."""
     name, version = data_assets.parse_spec(spec)
     entry = _public(data_assets.get_version(open_store(store_url), name, version))
-    print(json.dumps(entry, indent=2) if as_json else _line(entry))
+    print(json_text(entry) if as_json else _line(entry))
     return EXIT_OK
 
 

@@ -42,8 +42,8 @@ from typing import Any, Callable, Iterator
 from durapipe.fingerprint.closure_cache import path_signature, settled
 from durapipe.project import STATE_FOLDER, find_project_root
 
-# Bump when an entry's meaning changes.
-FORMAT = 1
+# Bump when an entry's meaning changes (2: the spec kept as its text).
+FORMAT = 2
 CACHE_FOLDER = "definitions"
 # Events after which a load is not remembered: what it learnt from them is not a file we can watch.
 _UNWATCHABLE = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
@@ -277,21 +277,46 @@ def replay_warnings(entry: dict[str, Any]) -> None:
 
 @dataclass
 class Definition:
-    """A pipeline as a run request needs it: its spec, its code root and the target naming it."""
+    """A pipeline as a run request needs it: its spec, its code root and the target naming it.
+
+    A remembered definition keeps its spec as text, known valid (it was read when remembered, by
+    the same reader); its objects are built only when asked for (`spec`): a run needs only the
+    spec's JSON and its parameters (`params_spec`).
+    """
 
     target: str
-    spec: Any
+    built: Any  # the PipelineSpec, when this process built or read it
     code_root: str
     pipeline: Any = None  # the Pipeline object, when this process imported it
-    remembered: bool = False
-    remembered_json: dict[str, Any] | None = None  # the spec's JSON as remembered (what spec.to_json() gives)
+    remembered_text: str | None = None  # the spec's text as remembered
+
+    @property
+    def remembered(self) -> bool:
+        return self.remembered_text is not None
+
+    @property
+    def spec(self) -> Any:
+        """The PipelineSpec (read from the remembered text the first time it is asked for)."""
+        if self.built is None:
+            from durapipe.spec import PipelineSpec
+
+            self.built = PipelineSpec.from_json(self.remembered_text)
+        return self.built
+
+    def params_spec(self, spec_json: dict[str, Any]) -> Any:
+        """A spec with at least the pipeline's name and parameters (what resolving a run's parameters reads),
+        given the JSON `spec_json` returned."""
+        if self.built is None:
+            from durapipe.spec import params_view
+
+            return params_view(spec_json)
+        return self.built
 
     def spec_json(self) -> dict[str, Any]:
-        """The spec as JSON, a copy the caller may change (the remembered one is not read again)."""
-        if self.remembered_json is not None:
-            found, self.remembered_json = self.remembered_json, None
-            return found
-        return self.spec.to_json()
+        """The spec as JSON, a copy the caller may change."""
+        if self.built is None:
+            return json.loads(self.remembered_text)
+        return self.built.to_json()
 
 
 def load_definition(target: str, before_import: Callable[[], None] | None = None) -> Definition:
@@ -301,7 +326,7 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
     something it read changed), before the import and outside what the load watches.
     """
     from durapipe.loading import code_root_of, load_target, make_current_root, remember_locations, step_location
-    from durapipe.spec import PipelineSpec
+    from durapipe.spec import spec_text, trust_spec_text
 
     location, sep, attr = target.rpartition(":")
     if not (sep and location.endswith(".py") and attr) or not os.path.isfile(location):
@@ -319,10 +344,10 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
         # The import path as the load left it (the pipeline's folder first): planning resolves imports on it.
         make_current_root(Path(file).parent)
         sys.path[:] = entry["sys_path"]
-        spec = PipelineSpec.from_json(entry["spec"])
+        trust_spec_text(entry["spec_text"])  # read when it was remembered, by this same reader (see the key)
         remember_locations(entry["code_root"], {ref: tuple(where) for ref, where in entry["steps"].items()})
         replay_warnings(entry)
-        return Definition(shown, spec, entry["code_root"], remembered=True, remembered_json=entry["spec"])
+        return Definition(shown, None, entry["code_root"], remembered_text=entry["spec_text"])
     if before_import is not None:
         before_import()
     before = set(sys.modules)
@@ -338,8 +363,9 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if all(where is not None for where in steps.values()):
-        entry = record_load(key, before, watch, {"spec": spec.to_json(), "code_root": code_root, "steps": steps,
-                                                 "target": shown, "sys_path": list(sys.path)}, caught, moment)
+        entry = record_load(key, before, watch, {"spec_text": spec_text(spec.to_json()), "code_root": code_root,
+                                                 "steps": steps, "target": shown, "sys_path": list(sys.path)},
+                            caught, moment)
         if entry is not None:
             write_entry(path, entry)
     return Definition(shown, spec, code_root, pipeline)

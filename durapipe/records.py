@@ -231,8 +231,9 @@ def create_run_record(store: Any, record: dict[str, Any]) -> bool:
 
 def _run_record_bytes(record: dict[str, Any]) -> bytes:
     # Compact: with `indent`, json encodes in Python, about 5x slower (10 ms for 200 steps);
-    # `durapipe runs show` is the readable view.
-    return json.dumps(record, sort_keys=True).encode()
+    # `durapipe runs show` is the readable view. Unsorted: sorting the keys of a record of 1,000
+    # steps (1.3 MB) took a third of its encoding (30 ms against 19), and its readers look keys up.
+    return json.dumps(record).encode()
 
 
 def read_run_record(store: Any, run_id: str) -> dict[str, Any]:

@@ -125,14 +125,16 @@ def mark_local_request(request: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def check_run_request(request: Any, local_key: str | None = None) -> dict[str, Any]:
-    """Return `request` when it is a valid run request, else raise UsageError with one sentence.
+    """Return `request`, its spec as JSON, when it is a valid run request, else raise UsageError with one sentence.
+
+    The spec may be given as JSON or as its text (`orchestration_input`).
 
     Inputs are store keys, artifact references or (registry resolved) artifacts; a host path, or a
     code root other than a served pipeline's, is accepted only from a CLI run whose request carries
     the mark of `local_key`. Deliveries go to
     keys outside durapipe's own prefixes; the model to register is a valid name.
     """
-    from durapipe.spec import PipelineSpec
+    from durapipe.spec import checked_spec_json
     from durapipe.stores.artifacts import check_ref
     from durapipe.keys import check_delivery_key
 
@@ -143,7 +145,7 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
                          f"{SCHEMA_VERSION}.")
     try:
         check_id(request.get("run_id"))
-        spec = PipelineSpec.from_json(request.get("spec"))
+        spec_json = checked_spec_json(request.get("spec"))
         trigger = request.get("trigger")
         if not isinstance(trigger, dict) or trigger.get("kind") not in TRIGGER_KINDS:
             raise UsageError(f"The run request's trigger must be one of {', '.join(sorted(TRIGGER_KINDS))}.")
@@ -159,8 +161,9 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
         if not isinstance(deliver, dict):
             raise UsageError("The run request's 'deliver' must map outputs to store keys.")
         for output, key in deliver.items():
-            if output not in spec.outputs:
-                raise UsageError(f"The run request delivers {output!r}, which pipeline {spec.name} does not output.")
+            if output not in spec_json.get("outputs", {}):
+                raise UsageError(f"The run request delivers {output!r}, which pipeline {spec_json['name']} does "
+                                 "not output.")
             check_delivery_key(key)
         register = request.get("register")
         if register is not None:
@@ -179,7 +182,24 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
         raise
     except DurapipeError as exc:
         raise UsageError(str(exc)) from None
-    return request
+    return {**request, "spec": spec_json}
+
+
+def orchestration_input(request: dict[str, Any]) -> dict[str, Any]:
+    """`request` as the pipeline orchestrator is started with: its spec as text, taken as valid in this process.
+
+    The orchestrator never reads the spec (planning hands it the steps to run), and the SDK decodes
+    its input on every episode: as one string, about 340 bytes a step cost a copy, not a parse with
+    a hook per object. Only for requests built here (`build_run_request`), from a spec built or read here.
+    """
+    from durapipe.spec import spec_text, trust_spec_text
+
+    spec = request["spec"]
+    if isinstance(spec, str):
+        return request
+    text = spec_text(spec)
+    trust_spec_text(text)
+    return {**request, "spec": text, "pipeline": spec["name"]}
 
 
 def _signed_locally(request: dict[str, Any], local_key: str | None) -> bool:

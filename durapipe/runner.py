@@ -131,14 +131,14 @@ class LocalSession:
 
         A CLI (or Python API) session signs the request, so planning accepts its local input paths.
         """
-        from durapipe.run_request import LOCAL_TRIGGER_KINDS, mark_local_request
+        from durapipe.run_request import LOCAL_TRIGGER_KINDS, mark_local_request, orchestration_input
 
         # The Python API (durapipe.run) is a local session like the CLI: it may name local paths too.
         if self._local_key is not None and (request.get("trigger") or {}).get("kind") in LOCAL_TRIGGER_KINDS:
             request = mark_local_request(request, self._local_key)
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)
-        return self.host.start_new(names.PIPELINE_RUN, run_id, request)
+        return self.host.start_new(names.PIPELINE_RUN, run_id, orchestration_input(request))
 
 
 def run_liveness(state_dir: Path, run_id: str) -> str | None:

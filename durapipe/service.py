@@ -22,7 +22,7 @@ from durapipe.contracts import WAITING, step_state
 from durapipe.errors import DurapipeError, NotFoundError
 from durapipe.names import check_blob_name, check_id
 from durapipe.records import list_runs, read_run_record, write_run_record
-from durapipe.run_request import build_run_request
+from durapipe.run_request import build_run_request, orchestration_input
 
 MAX_BODY_BYTES = 64 * 1024
 SERVED_MAX_PARALLEL = 4
@@ -190,7 +190,7 @@ def served_run_request(catalog: Catalog, served: ServedPipeline, params: dict[st
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
     request["definitions_version"] = catalog.version
-    return request
+    return orchestration_input(request)
 
 
 def _input_reference(name: str, value: Any) -> str:

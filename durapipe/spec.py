@@ -407,6 +407,46 @@ def step_params(spec: PipelineSpec, step_name: str, run_params: dict) -> dict:
 # in the same process, which for 1,000 steps is 60 ms each time.
 _validated: dict[str, PipelineSpec] = {}
 _VALIDATED_MAX = 8
+# Spec texts known in this process to be valid specs, without their objects: those read here, and
+# those of specs this process built or remembered (`trust_spec_text`). Checking one again is a lookup.
+_valid_texts: dict[str, None] = {}
+
+
+def spec_text(spec_json: dict) -> str:
+    """A spec's JSON as the text a run request carries (`checked_spec_json` reads it back)."""
+    return json.dumps(spec_json, separators=(",", ":"))
+
+
+def trust_spec_text(text: str) -> None:
+    """Take `text` as a valid spec in this process: only for the text of a spec built or read here.
+
+    The definition cache calls it for a remembered spec: it was read when remembered, by this same
+    reader (the cache's key holds the signature of this module).
+    """
+    _valid_texts[text] = None
+    while len(_valid_texts) > _VALIDATED_MAX:
+        _valid_texts.pop(next(iter(_valid_texts)))
+
+
+def checked_spec_json(data: dict | str) -> dict:
+    """`data` (a spec's JSON, or its text) as JSON, once known to be a valid spec; raises SpecError if it is not."""
+    if isinstance(data, str):
+        if data not in _valid_texts:
+            PipelineSpec.from_json(data)
+            trust_spec_text(data)
+        return json.loads(data)
+    PipelineSpec.from_json(data)
+    return data
+
+
+def params_view(spec_json: dict) -> PipelineSpec:
+    """A spec holding only the name and parameters of `spec_json`, a spec known to be valid.
+
+    Enough to resolve a run's parameters (`resolve_params`) without reading every step.
+    """
+    name = spec_json["name"]
+    return PipelineSpec(name=name, params={k: _read_param(v, f"Pipeline {name} parameter {k!r}")
+                                           for k, v in spec_json.get("params", {}).items()})
 
 
 def _read_spec(data: dict | str) -> PipelineSpec:

@@ -221,4 +221,8 @@ def _pipeline_of(status: Dict[str, Any]) -> Optional[str]:
             request = json.loads(request)
         except ValueError:
             return None
-    return ((request or {}).get("spec") or {}).get("name") if isinstance(request, dict) else None
+    if not isinstance(request, dict):
+        return None
+    spec = request.get("spec")
+    # A spec given as text (run_request.orchestration_input) has its name beside it.
+    return request.get("pipeline") if isinstance(spec, str) else (spec or {}).get("name")

@@ -36,11 +36,16 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     When more than SEGMENT_STEPS steps must run, they run in segments, each a sub-orchestration.
     """
     request = context.get_input()
-    spec = request["spec"]
     started = context.current_utc_datetime.isoformat()
 
     plan = yield context.call_activity(names.PLAN_RUN, request)
-    flow = Dataflow.from_spec(spec, {name: r["outputs"] for name, r in plan["reused"].items()})
+    if "steps" in plan:
+        # Only the steps that must run: the reused ones are names in `order`, with their outputs.
+        spec = {"name": plan["pipeline"], "version": plan["version"], "steps": plan["steps"]}
+        order = plan["order"]
+    else:  # planned before plans carried the steps to run: the input holds the spec as JSON
+        spec, order = request["spec"], None
+    flow = Dataflow.from_spec(spec, {name: r["outputs"] for name, r in plan["reused"].items()}, order)
     results: dict[str, dict[str, Any]] = dict(plan["reused"])
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}

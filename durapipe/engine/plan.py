@@ -106,10 +106,14 @@ def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any]
 
 
 def plan_run(store: Any, request: RunRequest) -> PlanResult:
-    """Check the request, make the plan and record the run as started (created only if absent)."""
+    """Check the request, make the plan and record the run as started (created only if absent).
+
+    Returns the bound inputs, the reused steps' results, every step's name in spec order and the
+    specs of the steps that are not reused: all the orchestrator needs of the spec.
+    """
     # The orchestrator can be started by anyone holding the durable endpoints' key: nothing is
     # read or written for a request that any trigger of ours could not have built.
-    check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV))
+    request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV))  # its spec as JSON
     plan = make_plan(store, request)
     spec = request["spec"]
     # Created only if absent: a run canceled before planning finished keeps its canceled record.
@@ -120,7 +124,11 @@ def plan_run(store: Any, request: RunRequest) -> PlanResult:
         "status": "running", "started": request.get("started"), "finished": None,
         "steps": {}, "outputs": {}, "error": None, "git": request.get("git"),
     })
-    return {"inputs": plan.inputs, "reused": {name: abridged(result) for name, result in plan.reused.items()}}
+    reused = {name: abridged(result) for name, result in plan.reused.items()}
+    # The orchestrator reads the graph from here, not from its input: only the steps that must run.
+    return {"inputs": plan.inputs, "reused": reused, "pipeline": spec["name"], "version": spec.get("version"),
+            "order": [s["name"] for s in spec["steps"]],
+            "steps": [s for s in spec["steps"] if s["name"] not in reused]}
 
 
 def abridged(result: StepResult) -> StepResult | ReusedStep:

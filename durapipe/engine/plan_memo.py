@@ -40,17 +40,16 @@ KEEP = 8  # memos kept per project, the newest
 def applies(request: dict[str, Any]) -> bool:
     """Whether a plan of `request` may be remembered or recalled: nothing forced, no uncached or mapped step."""
     steps = request["spec"]["steps"]
-    return (bool(request.get("code_root")) and not request.get("force")
+    return (bool(request.get("code_root")) and bool(request["spec"].get("version")) and not request.get("force")
             and all(not s.get("map") and s["options"].get("cache", True) for s in steps))
 
 
 def memo_key(request: dict[str, Any], inputs: dict[str, Any]) -> str:
     """What a plan of `request` with the bound `inputs` is a function of, besides the files checked later."""
-    from durapipe.spec import PipelineSpec
-
-    # The version is the hash of the spec's body, checked when the spec is read: a spec claiming
-    # another's version is refused there.
-    version = PipelineSpec.from_json(request["spec"]).version
+    # The version is the hash of the spec's body, checked when the spec was read (planning checks its
+    # request's; `durapipe plan` builds its own from a definition): a spec claiming another's version is
+    # refused there.
+    version = request["spec"]["version"]
     return hash_value([FORMAT, analyser_hash(), sys.version, os.getcwd(), list(sys.path), version,
                        request["params"], inputs, request["code_root"]])
 

@@ -26,8 +26,13 @@ class Dataflow:
     failed: bool = False
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any], resolved: dict[str, dict[str, Any]]) -> "Dataflow":
-        """Build the state for `spec` (spec JSON) with `resolved` steps (name -> outputs) already done."""
+    def from_spec(cls, spec: dict[str, Any], resolved: dict[str, dict[str, Any]],
+                  order: list[str] | None = None) -> "Dataflow":
+        """Build the state for `spec` (spec JSON) with `resolved` steps (name -> outputs) already done.
+
+        `order` names every step of the run in spec order when `spec` holds only the steps still to
+        run (as a plan gives them): the others are in `resolved`, and count as reused.
+        """
         upstream: dict[str, set[str]] = {}
         downstream: dict[str, list[str]] = {s["name"]: [] for s in spec["steps"]}
         for s in spec["steps"]:
@@ -36,7 +41,8 @@ class Dataflow:
             upstream[s["name"]] = parents
             for parent in sorted(parents):
                 downstream[parent].append(s["name"])
-        flow = cls(upstream=upstream, downstream=downstream, order=[s["name"] for s in spec["steps"]])
+        names = [s["name"] for s in spec["steps"]] if order is None else list(order)
+        flow = cls(upstream=upstream, downstream=downstream, order=names)
         flow.outputs.update({name: outs for name, outs in resolved.items() if name not in downstream})
         for name in flow.order:
             if name in resolved:
