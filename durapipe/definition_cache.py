@@ -326,7 +326,7 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
     something it read changed), before the import and outside what the load watches.
     """
     from durapipe.loading import code_root_of, load_target, make_current_root, remember_locations, step_location
-    from durapipe.spec import spec_text, trust_spec_text
+    from durapipe.spec import spec_text
 
     location, sep, attr = target.rpartition(":")
     if not (sep and location.endswith(".py") and attr) or not os.path.isfile(location):
@@ -344,7 +344,8 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
         # The import path as the load left it (the pipeline's folder first): planning resolves imports on it.
         make_current_root(Path(file).parent)
         sys.path[:] = entry["sys_path"]
-        trust_spec_text(entry["spec_text"])  # read when it was remembered, by this same reader (see the key)
+        # Not read again: it was read when it was remembered, by this same reader (durapipe's own spec
+        # module is in the key), and a run needs only its JSON (Definition.spec reads it when asked).
         remember_locations(entry["code_root"], {ref: tuple(where) for ref, where in entry["steps"].items()})
         replay_warnings(entry)
         return Definition(shown, None, entry["code_root"], remembered_text=entry["spec_text"])

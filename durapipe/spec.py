@@ -420,8 +420,9 @@ def spec_text(spec_json: dict) -> str:
 def trust_spec_text(text: str) -> None:
     """Take `text` as a valid spec in this process: only for the text of a spec built or read here.
 
-    The definition cache calls it for a remembered spec: it was read when remembered, by this same
-    reader (the cache's key holds the signature of this module).
+    `run_request.orchestration_input` calls it for the spec of a request this process built: from a
+    pipeline it imported, or from a definition it remembered (read when it was remembered, by this
+    same reader: the definition cache's key holds the signature of this module).
     """
     _valid_texts[text] = None
     while len(_valid_texts) > _VALIDATED_MAX:

@@ -26,6 +26,24 @@ from durapipe.cli import entry
 entry()
 """
 
+# `durapipe run` with every reading of a spec counted (durapipe.spec._read_spec), printed at exit.
+RUN_DRIVER = """\
+import atexit, sys
+from durapipe.fingerprint import modules
+modules.RACY_SECONDS = 0.0
+import durapipe.spec as spec_module
+reads = []
+original = spec_module._read_spec
+def counted(data):
+    reads.append(1)
+    return original(data)
+spec_module._read_spec = counted
+atexit.register(lambda: sys.stderr.write(f"spec reads {len(reads)}\\n"))
+sys.argv = ["durapipe", "run", sys.argv[1], "--store", sys.argv[2], "--json"]
+from durapipe.cli import entry
+entry()
+"""
+
 LOGGED = "import sys as _sys; _sys.stderr.write('imported ' + __name__ + '\\n')\n"
 
 
@@ -54,7 +72,7 @@ class Project:
 
             @step
             def first(out: Output, n: int = 3) -> None:
-                out.path.write_text(str(double(n)))
+                out.write_text(str(double(n)))
             """)
         self.write("steps/second.py", """\
             from durapipe import Input, Output, step
@@ -62,7 +80,7 @@ class Project:
 
             @step
             def second(a: Input, out: Output) -> None:
-                out.path.write_text(a.path.read_text() + "!")
+                out.write_text(a.read_text() + "!")
             """)
         self.pipeline("")
 
@@ -95,6 +113,14 @@ class Project:
         return {"fingerprints": {row["step"]: row["fingerprint"] for row in out["steps"]},
                 "imported": [line.split()[1] for line in done.stderr.splitlines() if line.startswith("imported ")],
                 "stderr": done.stderr}
+
+    def run(self) -> dict:
+        """`durapipe run --json` in a new process; its output, and how many times it read a spec."""
+        done = subprocess.run([sys.executable, "-c", RUN_DRIVER, "pipeline.py:p", str(self.root / "store")],
+                              cwd=self.root, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        reads = [int(line.split()[-1]) for line in done.stderr.splitlines() if line.startswith("spec reads ")]
+        return {"summary": json.loads(done.stdout), "spec_reads": reads[-1]}
 
     def cache_files(self) -> list[Path]:
         return sorted((self.root / ".durapipe" / "cache" / "definitions").glob("*.json"))
@@ -139,7 +165,7 @@ def test_editing_a_step_module_is_detected(project: Project) -> None:
 
         @step
         def first(out: Output, n: int = 3) -> None:
-            out.path.write_text(str(double(n) + 1))
+            out.write_text(str(double(n) + 1))
         """)
     edited = project.plan()
     assert "steps.first" in edited["imported"]
@@ -295,7 +321,7 @@ def test_a_definition_warning_is_shown_again_when_remembered(project: Project) -
 
         @step(timeout=3600)
         def first(out: Output, n: int = 3) -> None:
-            out.path.write_text(str(double(n)))
+            out.write_text(str(double(n)))
         """)
     first = project.plan()
     assert "timeout" in first["stderr"]
@@ -312,3 +338,29 @@ def test_only_the_newest_entries_are_kept(project: Project) -> None:
     assert len(project.cache_files()) == KEEP
     # The newest is still there: the last environment is remembered.
     assert project.plan(env={"SOME_SETTING": str(KEEP + 2)})["imported"] == []
+
+
+def test_a_run_of_a_remembered_definition_never_reads_its_spec_again(project: Project) -> None:
+    # Read when it was remembered, by the same reader (durapipe.spec is in the cache's key): the
+    # run, its planning and its recording take the remembered text as it is.
+    cold = project.run()
+    assert cold["summary"]["status"] == "completed"
+    again = project.run()
+    assert again["summary"]["status"] == "completed"
+    assert {s["status"] for s in again["summary"]["steps"].values()} == {"reused"}
+    assert again["spec_reads"] == 0
+
+
+def test_a_remembered_definitions_spec_is_read_when_its_objects_are_asked_for(project: Project) -> None:
+    from durapipe.definition_cache import Definition
+    from durapipe.errors import SpecError
+    from durapipe.spec import spec_text
+
+    project.plan()
+    entry = json.loads(project.cache_files()[0].read_text())
+    good = Definition("t", None, str(project.root), remembered_text=entry["spec_text"])
+    assert good.spec.name == "p" and good.remembered
+    broken = json.loads(entry["spec_text"])
+    broken["steps"][0]["name"] = "Not A Name"
+    with pytest.raises(SpecError):
+        Definition("t", None, str(project.root), remembered_text=spec_text(broken)).spec

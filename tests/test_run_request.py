@@ -1,4 +1,6 @@
 """The run request planning accepts: inputs are store keys or artifacts; host paths only from the local CLI."""
+import json
+
 import pytest
 
 from durapipe.errors import UsageError
@@ -103,3 +105,25 @@ def test_a_signed_request_whose_code_root_was_changed_is_refused(tmp_path):
     signed["code_root"] = str(tmp_path / "elsewhere")
     with pytest.raises(UsageError, match="code root"):
         check_run_request(signed, KEY)
+
+
+def test_the_orchestrator_is_started_with_the_spec_as_text_which_planning_reads_back_as_json():
+    from durapipe.run_request import orchestration_input
+
+    built = request({"key": "incoming/a.csv"})
+    started = orchestration_input(built)
+    assert isinstance(started["spec"], str) and started["pipeline"] == "tiny"
+    assert json.loads(started["spec"]) == built["spec"]
+    assert {k: v for k, v in started.items() if k not in ("spec", "pipeline")} == \
+        {k: v for k, v in built.items() if k != "spec"}
+    assert orchestration_input(started) is started
+    assert check_run_request(started)["spec"] == built["spec"]
+
+
+def test_a_spec_given_as_text_is_read_unless_this_process_made_it_and_refused_in_a_sentence():
+    built = request({"key": "incoming/a.csv"})
+    broken = {**built["spec"], "steps": [{**built["spec"]["steps"][0], "outputs": "out"}]}
+    with pytest.raises(UsageError, match=r"^(?!.*Traceback).*\.$"):
+        check_run_request({**built, "spec": json.dumps(broken)})
+    with pytest.raises(UsageError, match=r"The spec is not valid JSON"):
+        check_run_request({**built, "spec": "{not json"})

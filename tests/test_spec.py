@@ -356,3 +356,34 @@ def test_a_spec_read_again_from_the_same_json_is_the_same_spec_and_a_changed_one
     spec["steps"][0]["name"] = "bad name"
     with pytest.raises(SpecError):
         PipelineSpec.from_json(spec)
+
+
+def test_a_spec_text_is_read_once_then_known_valid_in_this_process(monkeypatch):
+    import durapipe.spec as spec_module
+    from durapipe.spec import checked_spec_json, spec_text
+
+    text = spec_text(PipelineSpec.from_json(valid()).to_json()) + " "  # a text no earlier test read
+    reads = []
+    original = spec_module._read_spec
+    monkeypatch.setattr(spec_module, "_read_spec", lambda data: reads.append(1) or original(data))
+    assert checked_spec_json(text) == json.loads(text)
+    assert checked_spec_json(text) == json.loads(text)
+    assert reads == [1]
+
+
+def test_a_spec_text_that_is_not_a_valid_spec_is_refused_every_time():
+    from durapipe.spec import checked_spec_json
+
+    bad = json.dumps({**PipelineSpec.from_json(valid()).to_json(), "name": "Not A Name"})
+    for _ in range(2):
+        with pytest.raises(SpecError):
+            checked_spec_json(bad)
+
+
+def test_the_params_view_of_a_spec_resolves_parameters_as_the_whole_spec_does():
+    from durapipe.spec import params_view
+
+    spec = retrain.spec
+    view = params_view(spec.to_json())
+    assert view.name == spec.name and view.params == spec.params and view.steps == ()
+    assert resolve_params(view, {"C": 0.5}) == resolve_params(spec, {"C": 0.5})

@@ -124,3 +124,35 @@ def test_a_recording_input_without_the_spec_is_refused_when_the_planned_record_h
     outcome = _spec_less(_outcome(ran["request"], plan["reused"], plan["inputs"]))
     with pytest.raises(NotFoundError, match=r"is not of pipeline pair at this version\.$"):
         record_run(ran["store"], {**outcome, "pipeline_version": "0" * 64})
+
+
+def test_the_plan_result_names_every_step_and_carries_the_spec_only_of_steps_that_must_run(ran):
+    all_reused = plan_run(ran["store"], ran["request"])
+    assert all_reused["order"] == ["first", "second"]
+    assert all_reused["steps"] == []
+    assert (all_reused["pipeline"], all_reused["version"]) == ("pair", ran["request"]["spec"]["version"])
+    ran["store"].delete(step_key(ran["results"]["second"]["fingerprint"]))
+    one_to_run = plan_run(ran["store"], {**ran["request"], "run_id": ran["request"]["run_id"] + "-b"})
+    assert set(one_to_run["reused"]) == {"first"}
+    assert one_to_run["steps"] == [ran["request"]["spec"]["steps"][1]]
+
+
+def test_a_request_with_its_spec_as_text_plans_as_one_with_the_spec_as_json(ran):
+    from durapipe.run_request import orchestration_input
+
+    as_json = plan_run(ran["store"], ran["request"])
+    started = orchestration_input({**ran["request"], "run_id": ran["request"]["run_id"] + "-t"})
+    assert isinstance(started["spec"], str) and started["pipeline"] == "pair"
+    as_text = plan_run(ran["store"], started)
+    assert as_text == as_json
+    assert read_run_record(ran["store"], started["run_id"])["spec"] == ran["request"]["spec"]
+
+
+def test_a_spec_given_as_text_that_this_process_did_not_make_is_read_and_refused_when_it_lies(ran):
+    import json
+
+    from durapipe.errors import UsageError
+
+    lying = {**ran["request"]["spec"], "name": "other"}  # the version is of the spec named pair
+    with pytest.raises(UsageError, match=r"spec says version .* but its content hashes to"):
+        plan_run(ran["store"], {**ran["request"], "spec": json.dumps(lying)})
