@@ -147,9 +147,9 @@ class ClosureCache:
         self._rows: dict[str, str] | None = None
 
     @classmethod
-    def for_project(cls, root: Path) -> ClosureCache:
+    def for_project(cls, root: Path | str) -> ClosureCache:
         """The cache of the project at `root` (one object per project and process)."""
-        key = str(root)
+        key = str(root)  # a plan asks once a step: no Path is built for a project already open
         cache = _by_project.get(key)
         if cache is None:
             cache = _by_project[key] = cls(Path(root) / STATE_FOLDER / "cache" / "closures.sqlite")
@@ -157,6 +157,11 @@ class ClosureCache:
 
     def lookup(self, key: str) -> dict[str, Any] | None:
         """The remembered closure under `key` when nothing it read has changed since, else None."""
+        found = self.lookup_with_deps(key)
+        return None if found is None else found[0]
+
+    def lookup_with_deps(self, key: str) -> tuple[dict[str, Any], Dependencies] | None:
+        """`lookup`, with the signatures the closure was remembered with (read once, for both)."""
         if self._rows is None or self._pid != os.getpid():
             # One query for every closure of the project: a plan looks up one per step.
             rows = self._run(lambda c: c.execute("SELECT key, value FROM closures").fetchall())
@@ -169,7 +174,7 @@ class ClosureCache:
             deps = Dependencies.from_json(value["deps"])
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
-        return value if deps.unchanged() else None
+        return (value, deps) if deps.unchanged() else None
 
     def remember(self, key: str, closure: dict[str, Any], deps: Dependencies) -> None:
         """Record `closure` under `key` with the signatures of what it read and probed (all settled)."""

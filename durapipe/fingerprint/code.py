@@ -78,12 +78,11 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     if remembered is not None and remembered[1].unchanged() and _same_specs(remembered[0]):
         _collect(key, remembered[0], remembered[1])
         return _info(remembered[0])
-    cache = ClosureCache.for_project(Path(root_given))
-    stored = cache.lookup(key)
-    if stored is not None and _same_specs(stored):
-        if _collected.get() is not None:
-            _collect(key, stored, Dependencies.from_json(stored["deps"]))
-        return _info(stored)
+    cache = ClosureCache.for_project(root_given)
+    found = cache.lookup_with_deps(key)
+    if found is not None and _same_specs(found[0]):
+        _collect(key, found[0], found[1])
+        return _info(found[0])
     layout = ProjectLayout.for_file(Path(given), Path(root_given))
     closure = _Closure(layout)
     closure.probed.update((str(path), answer) for path, answer in layout.probed)
