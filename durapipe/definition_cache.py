@@ -211,7 +211,7 @@ def read_entry(path: Path, key: str) -> dict[str, Any] | None:
         entry = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(entry, dict) or entry.get("key") != key:
+    if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("spec_text"), str):
         return None
     try:
         asked = set(entry["asked"])
