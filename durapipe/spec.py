@@ -289,9 +289,7 @@ class PipelineSpec:
         spec = _validated.get(key)
         if spec is None:
             spec = _read_spec(data)
-            if len(_validated) >= _VALIDATED_MAX:
-                _validated.pop(next(iter(_validated)))
-            _validated[key] = spec
+            _keep(_validated, key, spec)
         return spec
 
     def step(self, name: str) -> StepSpec:
@@ -424,9 +422,14 @@ def trust_spec_text(text: str) -> None:
     pipeline it imported, or from a definition it remembered (read when it was remembered, by this
     same reader: the definition cache's key holds the signature of this module).
     """
-    _valid_texts[text] = None
-    while len(_valid_texts) > _VALIDATED_MAX:
-        _valid_texts.pop(next(iter(_valid_texts)))
+    _keep(_valid_texts, text, None)
+
+
+def _keep(memo: dict[str, Any], key: str, value: Any) -> None:
+    """Add `key` to one of this module's memos, forgetting the oldest past _VALIDATED_MAX entries."""
+    memo[key] = value
+    while len(memo) > _VALIDATED_MAX:
+        memo.pop(next(iter(memo)))
 
 
 def checked_spec_json(data: dict | str) -> dict:
