@@ -1,6 +1,7 @@
 """Shared fixtures: Azurite (the real blob emulator), fresh stores over every backend."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -25,9 +26,20 @@ STORE_BACKENDS = ["local", "azurite"]
 
 def free_port() -> int:
     """A TCP port nobody listens on right now (bound and released by the OS)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports nobody listens on right now: all held at once, then released.
+
+    Asked one at a time, the OS may hand a port just released out again, and a Ray head refuses
+    two of its components on one port.
+    """
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
 
 
 def _wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> None:
@@ -190,7 +202,10 @@ def ray_head() -> Iterator[str]:
         pytest.fail(f"Ray is not installed at {ray_bin}: run `bash scripts/setup.sh` (it installs durapipe[ray]).")
     # Short: Ray's Unix sockets live under it, and their paths are limited to about 100 characters.
     workspace = Path(tempfile.mkdtemp(prefix="dpray", dir="/tmp"))
-    port, dashboard = free_port(), free_port()
+    agent_options = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
+                     "--metrics-export-port", "--ray-client-server-port", "--node-manager-port",
+                     "--object-manager-port")
+    port, dashboard, *agent_ports = free_ports(2 + len(agent_options))
     env = {**os.environ, "PATH": f"{ray_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "RAY_USAGE_STATS_ENABLED": "0"}
     command = [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--dashboard-port", str(dashboard),
@@ -199,10 +214,8 @@ def ray_head() -> Iterator[str]:
     # Every port of its own: another session's head on this machine holds Ray's defaults (the
     # dashboard agent's 52365, the client server's 10001), and a head whose job agent cannot bind
     # them refuses every job ("No available agent to submit job").
-    for option in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
-                   "--metrics-export-port", "--ray-client-server-port", "--node-manager-port",
-                   "--object-manager-port"):
-        command += [option, str(free_port())]
+    for option, agent_port in zip(agent_options, agent_ports):
+        command += [option, str(agent_port)]
     log = workspace / "head.log"
     address = f"http://127.0.0.1:{dashboard}"
     with open(log, "wb") as output:
