@@ -81,11 +81,14 @@ class RunRequest(TypedDict):
 
 
 class PlanResult(TypedDict):
-    """What planning returns: the bound inputs and the result of every step it can reuse."""
+    """What planning returns: the bound inputs and the results of the reused steps the orchestrator needs."""
 
     inputs: dict[str, ArtifactRef]
     # A ReusedStep (histories before it: a whole StepResult); a mapped step's gathered StepResult.
+    # With `reused_in_record`, only the reused steps that a step to run reads; else every reused step.
     reused: dict[str, "StepResult | ReusedStep"]
+    # The started run record holds every reused step's result (records.PLANNED): recording reads them there.
+    reused_in_record: NotRequired[bool]
     # Plans made before these were kept leave them out; the orchestrator then reads its input's spec.
     pipeline: NotRequired[str]
     version: NotRequired[str | None]
@@ -225,6 +228,8 @@ class RunOutcome(TypedDict):
     # hold this pipeline at this version.
     pipeline: NotRequired[str]
     pipeline_version: NotRequired[str | None]
+    # `results` leaves out the reused steps the plan did not carry: they are in the run record planning wrote.
+    reused_in_record: NotRequired[bool]
 
 
 class BoardStep(TypedDict):

@@ -75,6 +75,12 @@ def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = Fal
     return _load(store, key)
 
 
+# The field of a started run record (written at planning) holding what planning decided: {"reused":
+# {step: its ReusedStep or gathered result}}. Recording takes the reused steps' results from it
+# when the plan said so (`reused_in_record`); the final record does not keep it.
+PLANNED = "planned"
+
+
 class StepIndex:
     """The commit records a pipeline's last run used, each with its commit's etag: one read for them all.
 

@@ -40,17 +40,22 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
     plan = yield context.call_activity(names.PLAN_RUN, request)
     if "steps" in plan:
-        # Only the steps that must run: the reused ones are names in `order`, with their outputs.
+        # Only the steps that must run: the reused ones are the other names in `order`. The plan
+        # carries the results of those a step to run reads (all of them, before `reused_in_record`).
         spec = {"name": plan["pipeline"], "version": plan["version"], "steps": plan["steps"]}
         order = plan["order"]
+        to_run = {s["name"] for s in plan["steps"]}
+        reused = [name for name in order if name not in to_run]
     else:  # planned before plans carried the steps to run: the input holds the spec as JSON
-        spec, order = request["spec"], None
-    flow = Dataflow.from_spec(spec, {name: r["outputs"] for name, r in plan["reused"].items()}, order)
-    results: dict[str, dict[str, Any]] = dict(plan["reused"])
+        spec, order, reused = request["spec"], None, list(plan["reused"])
+    carried = plan["reused"]
+    flow = Dataflow.from_spec(spec, {name: carried[name]["outputs"] if name in carried else {} for name in reused},
+                              order)
+    results: dict[str, dict[str, Any]] = dict(carried)
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}
     board = _publish(context, request, flow, timing)
-    groups = segments(spec, set(plan["reused"]), SEGMENT_STEPS)
+    groups = segments(spec, set(reused), SEGMENT_STEPS)
     if len(groups) <= 1:
         yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors, board)
     else:
@@ -67,6 +72,8 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         "inputs": plan["inputs"], "request": _request_summary(request),
         "pipeline": spec["name"], "pipeline_version": spec.get("version"),
     }
+    if plan.get("reused_in_record"):
+        record["reused_in_record"] = True  # the other reused steps' results: in the run record planning wrote
     summary = yield context.call_activity(names.RECORD_RUN, record)
     if errors:
         first = next(n for n in flow.order if n in errors)

@@ -17,7 +17,7 @@ from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.fingerprint.code import collecting_closures
 from durapipe.engine.run_step import step_result
-from durapipe.records import StepIndex, create_run_record
+from durapipe.records import PLANNED, StepIndex, create_run_record
 from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
 from durapipe.engine.scheduling import step_inputs
 
@@ -108,27 +108,37 @@ def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any]
 def plan_run(store: Any, request: RunRequest) -> PlanResult:
     """Check the request, make the plan and record the run as started (created only if absent).
 
-    Returns the bound inputs, the reused steps' results, every step's name in spec order and the
-    specs of the steps that are not reused: all the orchestrator needs of the spec.
+    Returns the bound inputs, every step's name in spec order, the specs of the steps that are not
+    reused, and the results of the reused steps that the orchestrator needs: all it needs of the spec.
+    The started run record holds every reused step's result (`planned`); the plan result carries
+    only those a step to run reads (`reused_in_record`), unless the record was there already (a
+    plan made again for a run already started, or canceled): then it carries them all.
     """
     # The orchestrator can be started by anyone holding the durable endpoints' key: nothing is
     # read or written for a request that any trigger of ours could not have built.
     request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV))  # its spec as JSON
     plan = make_plan(store, request)
     spec = request["spec"]
+    reused = {name: abridged(result) for name, result in plan.reused.items()}
+    to_run = [s for s in spec["steps"] if s["name"] not in reused]
     # Created only if absent: a run canceled before planning finished keeps its canceled record.
-    create_run_record(store, {
+    created = create_run_record(store, {
         "schema": 1, "run_id": request["run_id"], "pipeline": spec["name"],
         "pipeline_version": spec.get("version"), "definitions_version": request.get("definitions_version"),
         "spec": spec, "params": request["params"], "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
         "status": "running", "started": request.get("started"), "finished": None,
-        "steps": {}, "outputs": {}, "error": None, "git": request.get("git"),
+        "steps": {}, "outputs": {}, "error": None, "git": request.get("git"), PLANNED: {"reused": reused},
     })
-    reused = {name: abridged(result) for name, result in plan.reused.items()}
-    # The orchestrator reads the graph from here, not from its input: only the steps that must run.
-    return {"inputs": plan.inputs, "reused": reused, "pipeline": spec["name"], "version": spec.get("version"),
-            "order": [s["name"] for s in spec["steps"]],
-            "steps": [s for s in spec["steps"] if s["name"] not in reused]}
+    result: PlanResult = {"inputs": plan.inputs, "reused": reused, "pipeline": spec["name"],
+                          "version": spec.get("version"), "order": [s["name"] for s in spec["steps"]],
+                          "steps": to_run}  # the orchestrator reads the graph from here, not from its input
+    if created:
+        # A reused step's result travels through every later episode's history, and the recording
+        # call's, only when a step to run reads its outputs; recording reads the others from the record.
+        read = {b["step"] for s in to_run for b in s["inputs"].values() if "step" in b}
+        result["reused"] = {name: r for name, r in reused.items() if name in read}
+        result["reused_in_record"] = True
+    return result
 
 
 def abridged(result: StepResult) -> StepResult | ReusedStep:

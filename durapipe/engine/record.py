@@ -7,7 +7,7 @@ from typing import Any
 
 from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
 from durapipe.engine.run_step import step_result
-from durapipe.records import StepIndex, indexed_fingerprints, read_run_record, write_run_record
+from durapipe.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.errors import NotFoundError
 from durapipe.registry import register_from_run
 from durapipe.scratch import new_scratch_dir
@@ -104,7 +104,7 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
         started = read_run_record(store, outcome["run_id"])
     except NotFoundError:
         started = None
-    outcome = with_spec(outcome, started)
+    outcome = with_planned(with_spec(outcome, started), started)
     index = StepIndex(store, outcome["request"]["spec"]["name"])
     outcome = {**outcome, "results": complete_reused(outcome["results"], index)}
     record = build_run_record(outcome, started)
@@ -150,6 +150,38 @@ def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> Run
                             f"planned, which holds its pipeline's spec, is gone or is not of pipeline "
                             f"{outcome.get('pipeline')} at this version.")
     return {**outcome, "request": {**request, "spec": spec}}
+
+
+def with_planned(outcome: RunOutcome, started_record: dict[str, Any] | None) -> RunOutcome:
+    """The outcome with a result for every reused step: those the plan did not carry are in the run record it wrote.
+
+    Recording may run twice (an activity is delivered at least once): the second finds the final
+    record, whose steps hold the same results. Raises NotFoundError when the plan said the record
+    holds them (`reused_in_record`) and it does not.
+    """
+    if not outcome.get("reused_in_record"):
+        return outcome
+    base = started_record or {}
+    planned = (base.get(PLANNED) or {}).get("reused")
+    if not isinstance(planned, dict):
+        planned = {name: _recorded_result(name, step) for name, step in (base.get("steps") or {}).items()
+                   if isinstance(step, dict) and step.get("status") == REUSED}
+    results = dict(outcome["results"])
+    for name, state in outcome["states"].items():
+        if state == REUSED and name not in results:
+            if not isinstance(planned.get(name), dict):
+                raise NotFoundError(f"Run {outcome['run_id']} cannot be recorded: the run record written when it "
+                                    f"was planned, which holds the results of the steps it reused, is gone or "
+                                    f"does not hold step {name}.")
+            results[name] = planned[name]
+    return {**outcome, "results": results}
+
+
+def _recorded_result(name: str, step: dict[str, Any]) -> dict[str, Any]:
+    """The result of a reused step as a final run record holds it (build_run_record makes the same entry of it)."""
+    result = {"step": name, "status": REUSED, "duration_s": 0.0,
+              **{k: step.get(k) for k in ("fingerprint", "outputs", "components", "log", "metrics", "logged_params")}}
+    return result | {k: step[k] for k in ("partitions", "by_partition") if step.get(k)}
 
 
 def complete_reused(results: dict[str, Any], index: StepIndex) -> dict[str, Any]:

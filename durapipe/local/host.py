@@ -21,7 +21,8 @@ from durapipe.local.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMIN
                                      event_text)
 from durapipe.local.journal import Journal
 from durapipe.local.locks import FileLock, lock_holder
-from durapipe.local.sdk_compat import EventType, check_sdk_versions, df_dumps, use_fast_timestamps
+from durapipe.local.sdk_compat import (EventType, check_sdk_versions, df_dumps, use_fast_payload_decoding,
+                                      use_fast_timestamps)
 from durapipe.local.workers import ActivityPool, Outcome
 
 # How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
@@ -52,6 +53,7 @@ class LocalHost:
         self.coalesce_s = coalesce_s
         check_sdk_versions()
         use_fast_timestamps()
+        use_fast_payload_decoding()
         self.state_dir = Path(state_dir)
         self.journal = Journal(self.state_dir)
         self.max_parallel = max_parallel or os.cpu_count() or 1

@@ -1,6 +1,12 @@
-"""Planning hands the orchestrator reused steps abridged; recording the run restores the rest from their commits."""
+"""Planning keeps reused steps out of the orchestrator's payloads; recording restores them, whole, from their commits.
+
+The started run record holds every reused step abridged; the plan result carries only those a
+step to run reads (all of them when the record was there before the plan); recording takes the
+rest from the record and their components, log and metrics from their commits.
+"""
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -14,7 +20,7 @@ from durapipe.engine.record import record_run
 from durapipe.engine.run_step import run_step
 from durapipe.loading import load_target
 from durapipe.errors import NotFoundError
-from durapipe.records import read_run_record, run_key, step_key
+from durapipe.records import PLANNED, read_run_record, run_key, step_key
 from durapipe.run_request import build_run_request
 from durapipe.stores.local import LocalStore
 
@@ -57,12 +63,21 @@ def ran(tmp_path: Path) -> Iterator[dict[str, Any]]:
     sys.modules.pop(module, None)
 
 
-def _outcome(request: dict[str, Any], results: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """The recording input as histories before the orchestrator left the spec out of it hold it."""
-    return {"schema": 1, "run_id": request["run_id"], "status": "completed", "started": "2026-01-01T00:00:00+00:00",
-            "finished": "2026-01-01T00:00:01+00:00", "states": {name: "reused" for name in results},
-            "results": results, "timing": {}, "errors": {}, "inputs": inputs,
-            "request": {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force")}}
+def _outcome(request: dict[str, Any], plan: dict[str, Any], results: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The recording input as histories before the orchestrator left the spec out of it hold it.
+
+    Every step reused at planning, as the orchestrator reports it: the plan's results (or `results`).
+    """
+    to_run = {s["name"] for s in plan["steps"]}
+    outcome = {"schema": 1, "run_id": request["run_id"], "status": "completed",
+               "started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:00:01+00:00",
+               "states": {name: "reused" for name in plan["order"] if name not in to_run},
+               "results": plan["reused"] if results is None else results, "timing": {}, "errors": {},
+               "inputs": plan["inputs"],
+               "request": {k: request.get(k) for k in ("spec", "params", "trigger", "code_root", "force")}}
+    if plan.get("reused_in_record"):
+        outcome["reused_in_record"] = True
+    return outcome
 
 
 def _spec_less(outcome: dict[str, Any]) -> dict[str, Any]:
@@ -72,17 +87,54 @@ def _spec_less(outcome: dict[str, Any]) -> dict[str, Any]:
             "pipeline": spec["name"], "pipeline_version": spec["version"]}
 
 
-def test_the_plan_result_carries_each_reused_step_without_its_components(ran):
+def _abridged(ran: dict[str, Any], name: str) -> dict[str, Any]:
+    return {"step": name, "status": "reused", "fingerprint": ran["results"][name]["fingerprint"],
+            "outputs": ran["results"][name]["outputs"], "duration_s": 0.0}
+
+
+def test_a_plan_that_reuses_every_step_carries_none_and_the_started_record_holds_each_without_its_components(ran):
     plan = plan_run(ran["store"], ran["request"])
-    assert set(plan["reused"]) == {"first", "second"}
-    for name, result in plan["reused"].items():
-        assert result == {"step": name, "status": "reused", "fingerprint": ran["results"][name]["fingerprint"],
-                          "outputs": ran["results"][name]["outputs"], "duration_s": 0.0}
+    assert plan["reused"] == {} and plan["reused_in_record"] is True
+    started = read_run_record(ran["store"], ran["request"]["run_id"])
+    assert started["status"] == "running"
+    assert started[PLANNED]["reused"] == {name: _abridged(ran, name) for name in ("first", "second")}
+
+
+def test_a_plan_carries_the_reused_steps_that_a_step_to_run_reads(ran):
+    ran["store"].delete(step_key(ran["results"]["second"]["fingerprint"]))
+    plan = plan_run(ran["store"], ran["request"])
+    assert plan["reused"] == {"first": _abridged(ran, "first")}
+    assert [s["name"] for s in plan["steps"]] == ["second"]
+    assert read_run_record(ran["store"], ran["request"]["run_id"])[PLANNED]["reused"] == {"first": _abridged(ran, "first")}
+
+
+def test_planning_a_run_whose_record_is_there_already_carries_every_reused_step(ran):
+    # A plan made again for the same run (its activity run twice, a run resumed): the record is the
+    # first plan's, so this plan's results travel with it, and recording uses them.
+    first = plan_run(ran["store"], ran["request"])
+    again = plan_run(ran["store"], ran["request"])
+    assert "reused_in_record" not in again
+    assert again["reused"] == {name: _abridged(ran, name) for name in ("first", "second")}
+    from_record = record_run(ran["store"], _outcome(ran["request"], first))
+    recorded = read_run_record(ran["store"], ran["request"]["run_id"])
+    assert record_run(ran["store"], _outcome(ran["request"], again)) == from_record
+    assert read_run_record(ran["store"], ran["request"]["run_id"]) == recorded
+    assert PLANNED not in recorded
+
+
+def test_recording_is_refused_in_a_sentence_when_the_planned_results_are_not_in_the_run_record(ran):
+    plan = plan_run(ran["store"], ran["request"])
+    started = read_run_record(ran["store"], ran["request"]["run_id"])
+    del started[PLANNED]["reused"]["second"]
+    ran["store"].put(run_key(ran["request"]["run_id"]), json.dumps(started).encode())
+    with pytest.raises(NotFoundError, match=r"holds the results of the steps it reused, is gone or does not "
+                                            r"hold step second\.$"):
+        record_run(ran["store"], _outcome(ran["request"], plan))
 
 
 def test_recording_a_run_restores_the_components_and_metrics_of_steps_reused_at_planning(ran):
     plan = plan_run(ran["store"], ran["request"])
-    record_run(ran["store"], _outcome(ran["request"], plan["reused"], plan["inputs"]))
+    record_run(ran["store"], _outcome(ran["request"], plan))
     steps = read_run_record(ran["store"], ran["request"]["run_id"])["steps"]
     for name in ("first", "second"):
         assert steps[name]["status"] == "reused"
@@ -94,7 +146,7 @@ def test_recording_a_run_restores_the_components_and_metrics_of_steps_reused_at_
 def test_a_step_whose_commit_is_gone_by_recording_keeps_its_abridged_result(ran):
     plan = plan_run(ran["store"], ran["request"])
     ran["store"].delete(step_key(ran["results"]["first"]["fingerprint"]))
-    record_run(ran["store"], _outcome(ran["request"], plan["reused"], plan["inputs"]))
+    record_run(ran["store"], _outcome(ran["request"], plan))
     steps = read_run_record(ran["store"], ran["request"]["run_id"])["steps"]
     assert steps["first"]["outputs"] == ran["results"]["first"]["outputs"]
     assert steps["first"]["components"] is None
@@ -103,7 +155,7 @@ def test_a_step_whose_commit_is_gone_by_recording_keeps_its_abridged_result(ran)
 
 def test_a_recording_input_without_the_spec_writes_the_same_record_as_one_with_it(ran):
     plan = plan_run(ran["store"], ran["request"])
-    outcome = _outcome(ran["request"], plan["reused"], plan["inputs"])
+    outcome = _outcome(ran["request"], plan)
     with_spec = record_run(ran["store"], outcome)
     recorded = read_run_record(ran["store"], ran["request"]["run_id"])
     without_spec = record_run(ran["store"], _spec_less(outcome))
@@ -116,12 +168,12 @@ def test_a_recording_input_without_the_spec_is_refused_in_a_sentence_when_the_pl
     plan = plan_run(ran["store"], ran["request"])
     ran["store"].delete(run_key(ran["request"]["run_id"]))
     with pytest.raises(NotFoundError, match=r"cannot be recorded: the run record written when it was planned"):
-        record_run(ran["store"], _spec_less(_outcome(ran["request"], plan["reused"], plan["inputs"])))
+        record_run(ran["store"], _spec_less(_outcome(ran["request"], plan)))
 
 
 def test_a_recording_input_without_the_spec_is_refused_when_the_planned_record_holds_another_version(ran):
     plan = plan_run(ran["store"], ran["request"])
-    outcome = _spec_less(_outcome(ran["request"], plan["reused"], plan["inputs"]))
+    outcome = _spec_less(_outcome(ran["request"], plan))
     with pytest.raises(NotFoundError, match=r"is not of pipeline pair at this version\.$"):
         record_run(ran["store"], {**outcome, "pipeline_version": "0" * 64})
 

@@ -151,3 +151,62 @@ def test_an_untested_version_is_named_in_one_warning_sentence(monkeypatch, caplo
     assert len(warnings) == 1
     assert f"azure-functions-durable 0.0.1, not the installed azure-functions-durable {installed}" in warnings[0]
     assert warnings[0].count(". ") == 0 and warnings[0].endswith(".")
+
+
+TEXTS = [
+    '{"run_id": "r1", "steps": [{"name": "a", "outputs": {"out": {"hash": "ab", "size": 3}}}], "n": 1.5}',
+    '[1, "two", null, true, {"x": {"y": []}}]',
+    '"caf\\u00e9"',  # an escape: decoded the SDK's way
+    '{"\\u005f_class__": "Point", "__module__": "tests.local_host.test_sdk_compat", "__data__": [1, 2]}',
+]
+
+
+class Point:
+    """A custom object as the SDK's envelope carries it."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    @staticmethod
+    def to_json(obj):
+        return [obj.x, obj.y]
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(*data)
+
+
+def test_fast_payload_decoding_gives_what_the_sdks_df_loads_gives():
+    from azure.functions._durable_functions import df_dumps as sdk_dumps, df_loads as sdk_loads
+
+    sdk_compat.use_fast_payload_decoding()
+    executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    assert getattr(executor.df_loads, "durapipe_fast", False)
+    for text in TEXTS:
+        fast, slow = executor.df_loads(text), sdk_loads(text)
+        if isinstance(slow, Point):  # the escaped envelope went to the SDK, which rebuilt the object
+            assert isinstance(fast, Point) and (fast.x, fast.y) == (slow.x, slow.y)
+        else:
+            assert fast == slow, text
+    enveloped = executor.df_loads(sdk_dumps({"p": Point(3, 4)}))
+    assert isinstance(enveloped["p"], Point) and (enveloped["p"].x, enveloped["p"].y) == (3, 4)
+
+
+def test_fast_payload_decoding_leaves_plain_json_to_json_loads_alone(monkeypatch):
+    sdk_compat.use_fast_payload_decoding()
+    context = importlib.import_module("azure.durable_functions.models.DurableOrchestrationContext")
+    slow_calls = []
+    slow = context.df_loads.durapipe_slow
+    monkeypatch.setattr(context.df_loads, "durapipe_slow", lambda *a: slow_calls.append(a) or slow(*a))
+    assert context.df_loads(TEXTS[0]) == json.loads(TEXTS[0])
+    assert slow_calls == []
+    context.df_loads(TEXTS[2])
+    assert slow_calls == [(TEXTS[2], None)]
+
+
+def test_installing_fast_payload_decoding_twice_keeps_one_wrapper():
+    sdk_compat.use_fast_payload_decoding()
+    executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    first = executor.df_loads
+    sdk_compat.use_fast_payload_decoding()
+    assert executor.df_loads is first and not getattr(first.durapipe_slow, "durapipe_fast", False)

@@ -84,6 +84,15 @@ def _cuts(events):
             yield events[:i]
 
 
+def _reused_at_planning(events):
+    """The steps the history's plan reused: the names it does not give to run (before `steps`: those it carries)."""
+    scheduled = next(e["EventId"] for e in events if e["EventType"] == 4 and e["Name"] == "plan_run")
+    plan = json.loads(next(e["Result"] for e in events if e["EventType"] == 5 and e["TaskScheduledId"] == scheduled))
+    if "steps" not in plan:
+        return set(plan["reused"])
+    return set(plan["order"]) - {s["name"] for s in plan["steps"]}
+
+
 @pytest.mark.parametrize("path", [p for p in RUN_HISTORIES if '"Name": "run_step"' in p.read_text()],
                          ids=lambda p: p.stem)
 def test_between_episodes_the_custom_status_shows_running_and_finished_steps(path):
@@ -98,10 +107,11 @@ def test_between_episodes_the_custom_status_shows_running_and_finished_steps(pat
                      if (e["EventType"], e.get("Name")) in STEP_WORK}
         finished = {scheduled[e["TaskScheduledId"]]: json.loads(e["Result"])["status"] for e in prefix
                     if e["EventType"] in STEP_DONE and e["TaskScheduledId"] in scheduled}
+        reused = _reused_at_planning(prefix)
         texts = [json.dumps({**e, "IsPlayed": True}) for e in prefix]
         result = run_episode(handle, build_context(texts, started["Input"], "cut-" + path.stem, None, True))
         shown = {name: info["state"] for name, info in result.custom_status["steps"].items()}
-        expected = {name: finished[name] if name in finished
+        expected = {name: finished[name] if name in finished else "reused" if name in reused
                     else "running" if name in scheduled.values() else "waiting" for name in spec_steps}
         assert shown == expected
 
