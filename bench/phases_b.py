@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/phases_b.py                 # N=50,1000, 5 measured no-change runs each
     .venv/bin/python bench/phases_b.py --n 50,200 --reps 3
+    .venv/bin/python bench/phases_b.py --after-change   # the first no-change run after a code edit
 
 For each N a fresh project (bench/workload_b.py) gets a cold run, one unmeasured no-change run
 (which fills the definition cache and the plan memo for this command line), then `--reps`
-measured no-change runs, each a fresh process that runs the `durapipe run ... --json` command
+measured no-change runs (with `--after-change`, each right after an edit of workload B's changed
+module and an unmeasured run of that change: the first no-change run, planned without a memo),
+each a fresh process that runs the `durapipe run ... --json` command
 with timers around these functions (thread CPU time of the thread that calls them, summed):
 
 - `definition`: durapipe.definition_cache.load_definition (the pipeline's spec, from the cache or built);
@@ -72,7 +75,7 @@ def child(out: str, args: list[str]) -> None:
     entry()
 
 
-def measure(n: int, reps: int) -> dict[str, float]:
+def measure(n: int, reps: int, after_change: bool = False) -> dict[str, float]:
     import workload_b as wb
     from common import DURAPIPE, PYTHON, median, timed
 
@@ -84,6 +87,10 @@ def measure(n: int, reps: int) -> dict[str, float]:
         rows = []
         for rep in range(reps + 1):
             counts = project / "phases.json"
+            if after_change:  # through this harness too: the definition cache keys on the command line
+                wb.change_module(project, n)
+                time.sleep(2.1)  # as a user's edit is: durapipe does not trust timestamps under 2 s old
+                timed([str(PYTHON), __file__, "--child", str(counts), *command], project)
             _, proc = timed([str(PYTHON), __file__, "--child", str(counts), *command], project)
             ran = sum(1 for s in json.loads(proc.stdout)["steps"].values() if s["status"] == "ran")
             if ran:
@@ -102,12 +109,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", default="50,1000")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--after-change", action="store_true",
+                        help="measure the first no-change run after a run of a code edit, not a repeated one")
     args = parser.parse_args()
     sizes = [int(x) for x in args.n.split(",")]
     results = {}
     for n in sizes:
-        print(f"N={n}: cold run, then {args.reps + 1} no-change runs", file=sys.stderr, flush=True)
-        results[n] = measure(n, args.reps)
+        kind = "edit, run and no-change run" if args.after_change else "no-change run"
+        print(f"N={n}: cold run, then {args.reps + 1} times: {kind}", file=sys.stderr, flush=True)
+        results[n] = measure(n, args.reps, args.after_change)
     keys = [*PHASES, "rest", "process"]
     print(f"| phase | {' | '.join(f'N={n}' for n in sizes)} | growth N={sizes[-1]} - N={sizes[0]} |")
     print(f"|---|{'---|' * len(sizes)}---|")
