@@ -3,6 +3,7 @@
     .venv/bin/python bench/phases_b.py                 # N=50,1000, 5 measured no-change runs each
     .venv/bin/python bench/phases_b.py --n 50,200 --reps 3
     .venv/bin/python bench/phases_b.py --after-change   # the first no-change run after a code edit
+    .venv/bin/python bench/phases_b.py --n 1000 --reps 1 --profile /tmp/plan.prof  # and where planning goes
 
 For each N a fresh project (bench/workload_b.py) gets a cold run, one unmeasured no-change run
 (which fills the definition cache and the plan memo for this command line), then `--reps`
@@ -42,6 +43,7 @@ PHASES = {
     "recording": ("durapipe.engine.record", "record_run"),
 }
 NESTED = {"spec check"}  # counted inside other phases
+PROFILE_ENV = "DURAPIPE_PHASES_PROFILE"
 
 
 def child(out: str, args: list[str]) -> None:
@@ -64,6 +66,21 @@ def child(out: str, args: list[str]) -> None:
                 spent[__phase] += time.thread_time() - start
 
         setattr(module, attr, timed_call)
+    profile_to = os.environ.get(PROFILE_ENV)
+    if profile_to:  # a cProfile of planning (thread CPU time), for pstats
+        import cProfile
+        import durapipe.engine.plan as plan
+
+        profiler, planned = cProfile.Profile(time.thread_time), plan.plan_run
+
+        def profiled(*a, **k):
+            profiler.enable()
+            try:
+                return planned(*a, **k)
+            finally:
+                profiler.disable()
+                profiler.dump_stats(profile_to)
+        plan.plan_run = profiled
 
     def write() -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -75,7 +92,7 @@ def child(out: str, args: list[str]) -> None:
     entry()
 
 
-def measure(n: int, reps: int, after_change: bool = False) -> dict[str, float]:
+def measure(n: int, reps: int, after_change: bool = False, profile: str | None = None) -> dict[str, float]:
     import workload_b as wb
     from common import DURAPIPE, PYTHON, median, timed
 
@@ -85,13 +102,17 @@ def measure(n: int, reps: int, after_change: bool = False) -> dict[str, float]:
         command = ["run", "pipeline.py:workload_b", "--store", str(project / "store"), "--json"]
         timed([str(DURAPIPE), *command], project)
         rows = []
+        # The same environment for every child: the definition cache keys on it.
+        env = {PROFILE_ENV: f"{profile}.{n}.last"} if profile else None
         for rep in range(reps + 1):
             counts = project / "phases.json"
             if after_change:  # through this harness too: the definition cache keys on the command line
                 wb.change_module(project, n)
                 time.sleep(2.1)  # as a user's edit is: durapipe does not trust timestamps under 2 s old
-                timed([str(PYTHON), __file__, "--child", str(counts), *command], project)
-            _, proc = timed([str(PYTHON), __file__, "--child", str(counts), *command], project)
+                timed([str(PYTHON), __file__, "--child", str(counts), *command], project, env)
+            _, proc = timed([str(PYTHON), __file__, "--child", str(counts), *command], project, env)
+            if profile and rep:
+                os.replace(f"{profile}.{n}.last", f"{profile}.{n}.{rep}")
             ran = sum(1 for s in json.loads(proc.stdout)["steps"].values() if s["status"] == "ran")
             if ran:
                 raise SystemExit(f"A no-change run at N={n} ran {ran} steps.")
@@ -111,13 +132,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--after-change", action="store_true",
                         help="measure the first no-change run after a run of a code edit, not a repeated one")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="also profile planning in each measured run, to FILE.N.REP (read with pstats)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.n.split(",")]
     results = {}
     for n in sizes:
         kind = "edit, run and no-change run" if args.after_change else "no-change run"
         print(f"N={n}: cold run, then {args.reps + 1} times: {kind}", file=sys.stderr, flush=True)
-        results[n] = measure(n, args.reps, args.after_change)
+        results[n] = measure(n, args.reps, args.after_change, args.profile)
     keys = [*PHASES, "rest", "process"]
     print(f"| phase | {' | '.join(f'N={n}' for n in sizes)} | growth N={sizes[-1]} - N={sizes[0]} |")
     print(f"|---|{'---|' * len(sizes)}---|")

@@ -637,7 +637,7 @@ def _print_rerun_plan(store: Any, original: dict[str, Any], request: dict[str, A
     from durapipe.engine.plan import make_plan
     from durapipe.fingerprint.explain import explain as explain_components
 
-    plan = make_plan(store, request)
+    plan = make_plan(store, request, recall=False)  # every step's components, to explain a change
     rows = []
     for step in plan.steps:
         before = (original.get("steps") or {}).get(step.name) or {}

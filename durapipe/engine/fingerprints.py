@@ -1,12 +1,14 @@
 """From a step task to the step's identity: its callable, concrete parameters, inputs and fingerprint."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
 from durapipe.project import find_project_root
@@ -62,8 +64,35 @@ def _project_of(folder: str) -> Path:
     return find_project_root(Path(folder))
 
 
+# While planning, each step's code as first looked up: recalling a remembered plan, fingerprinting
+# the step and remembering the plan all ask for it, and a plan reads one moment's code.
+_looked_up: contextvars.ContextVar[dict[tuple[str, str | None], tuple[Any, Any, Path]] | None] = \
+    contextvars.ContextVar("durapipe_step_code", default=None)
+
+
+@contextlib.contextmanager
+def one_code_lookup() -> Iterator[None]:
+    """Within the block (on this thread), step_code looks each step up once."""
+    looked_up = _looked_up.get()
+    token = _looked_up.set({} if looked_up is None else looked_up)
+    try:
+        yield
+    finally:
+        _looked_up.reset(token)
+
+
 def step_code(ref: str, code_root: str | None) -> tuple[Any, Any, Path]:
     """(function or None, what step_components reads the code from, the project root it is read in) of step `ref`."""
+    looked_up = _looked_up.get()
+    if looked_up is None:
+        return _step_code(ref, code_root)
+    found = looked_up.get((ref, code_root))
+    if found is None:
+        found = looked_up[(ref, code_root)] = _step_code(ref, code_root)
+    return found
+
+
+def _step_code(ref: str, code_root: str | None) -> tuple[Any, Any, Path]:
     located = locate_step(ref, code_root)
     if located is not None:
         # A remembered definition: the step's file, name and line, as importing it would have told.

@@ -11,7 +11,7 @@ from typing import Any
 
 from durapipe.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
 from durapipe.engine import plan_memo
-from durapipe.engine.fingerprints import identify_step
+from durapipe.engine.fingerprints import identify_step, one_code_lookup
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
@@ -46,35 +46,32 @@ class Plan:
         return {p.name: p.reused for p in self.steps if p.reused is not None}
 
 
-def make_plan(store: Any, request: RunRequest) -> Plan:
-    """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step."""
+def make_plan(store: Any, request: RunRequest, *, recall: bool = True) -> Plan:
+    """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step.
+
+    With `recall=False` every step is fingerprinted, none taken from a remembered plan, so each
+    has its components (to explain a change).
+    """
     spec = request["spec"]
     plan = Plan(inputs=bind_inputs(store, spec, request.get("inputs") or {}))
     force = set(request.get("force") or [])
     index = StepIndex(store, spec["name"])
     outputs: dict[str, dict[str, Any]] = {}
     memo = plan_memo.applies(request)
-    with signature_snapshot():
-        recalled = plan_memo.recall(request, plan.inputs, index) if memo else None
-        if recalled is not None:
-            # The same request, every file its closures read unchanged, every commit still there.
-            for step, (name, fingerprint, record) in zip(spec["steps"], recalled):
-                task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
-                        "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
-                result = step_result(record, "reused", task)
-                plan.steps.append(StepPlan(name, reused=result, fingerprint=fingerprint))
-                outputs[name] = result["outputs"]
-            return plan
+    # One moment's files and code for the whole plan: each path is read, each step looked up, once.
+    with signature_snapshot(), one_code_lookup():
+        # The steps whose fingerprints a remembered plan still vouches for (its code, what it read, its inputs).
+        recalled = plan_memo.recall(request, plan.inputs) if memo and recall else None
         with collecting_closures() as closures:
             for step in spec["steps"]:
-                _plan_step(store, request, plan, step, index, outputs, force)
-    if memo and all(p.reused is not None for p in plan.steps):
-        plan_memo.remember(request, plan.inputs, plan, closures)
+                _plan_step(store, request, plan, step, index, outputs, force, recalled)
+        if memo and all(p.reused is not None for p in plan.steps):
+            plan_memo.remember(request, plan.inputs, plan, closures, recalled)
     return plan
 
 
 def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any], index: StepIndex,
-               outputs: dict[str, dict[str, Any]], force: set[str]) -> None:
+               outputs: dict[str, dict[str, Any]], force: set[str], recalled: plan_memo.Recalled | None) -> None:
     """Decide one step (appended to `plan`): reused with its result, or why it runs."""
     spec = request["spec"]
     name = step["name"]
@@ -90,9 +87,12 @@ def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any]
         result = _resolve_mapped(store, task, index)
         step_plan.fingerprint = result["fingerprint"] if result else None
     else:
-        identity = identify_step(task)
-        step_plan.fingerprint, step_plan.components = identity.fingerprint, identity.components
-        record = index.find(identity.fingerprint)
+        fingerprint = recalled.fingerprint(step, outputs) if recalled is not None else None
+        if fingerprint is None:
+            identity = identify_step(task)
+            fingerprint, step_plan.components = identity.fingerprint, identity.components
+        step_plan.fingerprint = fingerprint
+        record = index.find(fingerprint)
         result = None if record is None else step_result(record, "reused", task)
     if "all" in force or name in force:
         step_plan.reason = "it was forced with --force"

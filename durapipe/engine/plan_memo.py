@@ -3,38 +3,63 @@
 Planning fingerprints every step: its code closure (remembered by the closure cache), its
 parameters, its input hashes and its environment, hashed together; at 1,000 steps that is most
 of a no-change run's planning. When a plan reused every step, what decided each fingerprint is
-written down with it (`.durapipe/cache/plans/` of the code root's project), and the next plan
-of the same request uses those fingerprints only when all of that still holds:
+written down with it (`.durapipe/cache/plans/` of the code root's project). The next plan of the
+same request takes a step's fingerprint from there, without hashing the step again, when all of
+this still holds:
 
 - the request: the spec (by its checked version hash), the run's parameters, the bound inputs'
   content, the code root; and the interpreter, the working folder, the import path and the
-  closure analyser's own source, as the closure cache's keys name them;
-- where each step's code is (file, qualified name, first line) and the project it is read in;
-- every file and probed path any of the closures read (size, mtime, ctime, inode), what the
-  import path finds for each top-level module they import from outside the project, and the
+  closure analyser's own source, as the closure cache's keys name them (else nothing is taken);
+- where the step's code is (file, qualified name, first line) and the project it is read in;
+- every file and probed path the step's closure read (size, mtime, ctime, inode), what the
+  import path finds for each top-level module it imports from outside the project, and the
   installed version of each distribution providing one;
-- each step's commit, found again in the step index (its etag checked as for any reuse), with
-  the same outputs the plan had: a downstream step's input hashes are its upstream's outputs.
+- the outputs of every step it reads, as planned now, are the outputs the memo had: its input
+  hashes are theirs. Its commit is then found in the step index as for any reuse.
 
-Anything else (a forced step, `cache=False`, a mapped step, a step that would run, a closure
-read from a file written in the last seconds) plans the usual way and writes no memo.
+So after an edit of one module, only the steps whose closure read that file, and those
+downstream of a step whose outputs changed, are fingerprinted again; the rest are checked.
+Anything else (a forced step, `cache=False`, a mapped step, a step that would run, a closure read
+from a file written in the last seconds) plans the usual way and writes no memo.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from durapipe.canonical import hash_value
-from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash
+from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash, closure_key
 from durapipe.fingerprint.resolve import distributions_of, spec_signature
 from durapipe.project import STATE_FOLDER, find_project_root
 
-FORMAT = 1
+FORMAT = 2
 FOLDER = "plans"
 KEEP = 8  # memos kept per project, the newest
+
+
+@dataclass
+class Recalled:
+    """What a remembered plan still vouches for, step by step."""
+
+    fingerprints: dict[str, str]  # step -> fingerprint, for each step whose code and closure still hold
+    outputs: dict[str, dict[str, str]]  # step -> output -> content hash, as the remembered plan had them
+    closures: dict[str, dict[str, Any]]  # step -> what its closure read, checked unchanged now (to carry over)
+
+    def fingerprint(self, step: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str | None:
+        """`step`'s fingerprint when it still holds, given the `outputs` planned so far; else None."""
+        found = self.fingerprints.get(step["name"])
+        if found is None:
+            return None
+        for binding in step["inputs"].values():
+            upstream = binding.get("step")
+            if upstream is not None and ({k: ref["hash"] for k, ref in outputs[upstream].items()}
+                                         != self.outputs.get(upstream)):
+                return None  # its input hashes are not the ones it was fingerprinted with
+        return found
 
 
 def applies(request: dict[str, Any]) -> bool:
@@ -58,8 +83,8 @@ def memo_path(request: dict[str, Any], key: str) -> Path:
     return find_project_root(request["code_root"]) / STATE_FOLDER / "cache" / FOLDER / f"{key[:40]}.json"
 
 
-def recall(request: dict[str, Any], inputs: dict[str, Any], index: Any) -> list[tuple[str, str, dict[str, Any]]] | None:
-    """[(step, fingerprint, committed record)] in spec order, when a remembered plan still holds; else None."""
+def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
+    """What the remembered plan of this request still vouches for; None when there is none for it."""
     from durapipe.engine.fingerprints import code_location, step_code
 
     key = memo_key(request, inputs)
@@ -70,56 +95,95 @@ def recall(request: dict[str, Any], inputs: dict[str, Any], index: Any) -> list[
         steps = request["spec"]["steps"]
         if [s["name"] for s in steps] != [m[0] for m in memo["steps"]]:
             return None
-        for step, (_, _, location, root) in zip(steps, memo["steps"]):
+        files, entries = _tupled(memo["files"]), _tupled(memo["entries"])
+        specs: dict[str, Any] = {}
+        packages: dict[str, Any] = {}
+        holds: dict[int, dict[str, Any] | None] = {}
+        recalled = Recalled({}, {}, {})
+        for step, (name, fingerprint, location, root, number, outputs) in zip(steps, memo["steps"]):
+            recalled.outputs[name] = outputs
             _, code, project_root = step_code(step["ref"], request["code_root"])
             if list(code_location(code) or []) != location or str(project_root) != root:
-                return None
-        deps = Dependencies.from_json(memo["deps"])
-        if not deps.unchanged():
-            return None
-        if any(spec_signature(top) != (found if found is None else list(found)) for top, found in memo["specs"].items()):
-            return None
-        if any(distributions_of(top) != packages for top, packages in memo["packages"].items()):
-            return None
-        recalled = []
-        for (name, fingerprint, _, _), outputs in zip(memo["steps"], memo["outputs"]):
-            record = index.find(fingerprint)
-            if record is None or {k: ref["hash"] for k, ref in record["outputs"].items()} != outputs:
-                return None
-            recalled.append((name, fingerprint, record))
+                continue
+            if number not in holds:
+                holds[number] = _closure_holding(memo["closures"][number], files, entries, memo["packages"],
+                                                 specs, packages)
+            if holds[number] is not None:
+                recalled.fingerprints[name] = fingerprint
+                recalled.closures[name] = holds[number]
         return recalled
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None  # no memo, or one this durapipe cannot read: plan the usual way
 
 
+def _closure_holding(closure: dict[str, Any], files: dict[str, Any], entries: dict[str, Any],
+                     remembered_packages: dict[str, Any], specs: dict[str, Any], packages: dict[str, Any]
+                     ) -> dict[str, Any] | None:
+    """The closure with its signatures when all it read is unchanged; else None. `specs`, `packages`: asked so far."""
+    deps = Dependencies({path: files[path] for path in closure["files"]},
+                        {path: entries[path] for path in closure["entries"]})
+    if not deps.unchanged():
+        return None
+    for top, found in closure["specs"].items():
+        if top not in specs:
+            specs[top] = spec_signature(top)
+        if specs[top] != (found if found is None else list(found)):
+            return None
+    for top in closure["external"]:
+        if top not in packages:
+            packages[top] = distributions_of(top)
+        if packages[top] != remembered_packages[top]:
+            return None
+    return {"deps": deps, "specs": closure["specs"], "external": closure["external"]}
+
+
 def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
-             closures: dict[str, tuple[dict[str, Any], Dependencies | None]]) -> None:
-    """Write down a plan that reused every step, with what decided its fingerprints (only when all of it is settled)."""
+             closures: dict[str, tuple[dict[str, Any], Dependencies | None]], recalled: Recalled | None = None) -> None:
+    """Write down a plan that reused every step, with what decided its fingerprints (only when all of it is settled).
+
+    `closures` are those derived or looked up while planning, by closure key; `recalled`, what the
+    previous memo vouched for, carries the closures of the steps whose fingerprints it gave.
+    """
     from durapipe.engine.fingerprints import code_location, step_code
 
     if any(deps is None for _, deps in closures.values()):
         return  # a file read was written just now: its signature cannot vouch for it yet
     files: dict[str, Any] = {}
     entries: dict[str, Any] = {}
-    specs: dict[str, Any] = {}
+    numbers: dict[str, int] = {}
+    kept: list[dict[str, Any]] = []
     external: set[str] = set()
-    for value, deps in closures.values():
-        files.update(deps.files)
-        entries.update(deps.entries)
-        specs.update(value.get("specs") or {})
-        external.update(value.get("external") or [])
     steps = []
     for step, planned in zip(request["spec"]["steps"], plan.steps):
         _, code, project_root = step_code(step["ref"], request["code_root"])
         location = code_location(code)
         if location is None or planned.reused is None:
             return
-        steps.append([planned.name, planned.fingerprint, list(location), str(project_root)])
+        key = closure_key(os.path.abspath(location[0]), location[1], os.path.abspath(project_root), location[2])
+        if key not in numbers:
+            if key in closures:
+                value, deps = closures[key]
+                closure = {"deps": deps, "specs": value.get("specs") or {}, "external": value.get("external") or []}
+            elif recalled is not None and planned.name in recalled.closures:
+                closure = recalled.closures[planned.name]
+            else:
+                return  # nothing vouches for what this step's code read
+            files.update(closure["deps"].files)
+            entries.update(closure["deps"].entries)
+            external.update(closure["external"])
+            numbers[key] = len(kept)
+            kept.append({"files": sorted(closure["deps"].files), "entries": sorted(closure["deps"].entries),
+                         "specs": closure["specs"], "external": sorted(closure["external"])})
+        steps.append([planned.name, planned.fingerprint, list(location), str(project_root), numbers[key],
+                      {k: ref["hash"] for k, ref in planned.reused["outputs"].items()}])
     key = memo_key(request, inputs)
-    memo = {"key": key, "steps": steps, "deps": Dependencies(files, entries).to_json(),
-            "outputs": [{k: ref["hash"] for k, ref in p.reused["outputs"].items()} for p in plan.steps],
-            "specs": specs, "packages": {top: distributions_of(top) for top in sorted(external)}}
+    memo = {"key": key, "steps": steps, "closures": kept, "files": files, "entries": entries,
+            "packages": {top: distributions_of(top) for top in sorted(external)}}
     _write(memo_path(request, key), json.dumps(memo, separators=(",", ":")))
+
+
+def _tupled(items: dict[str, Any]) -> dict[str, Any]:
+    return {path: tuple(signature) if signature is not None else None for path, signature in items.items()}
 
 
 def _write(path: Path, text: str) -> None:

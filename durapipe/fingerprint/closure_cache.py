@@ -79,22 +79,21 @@ def signature_snapshot() -> Iterator[None]:
         _snapshot.reset(token)
 
 
-def _current_signatures() -> tuple[Any, Any]:
-    snapshot = _snapshot.get()
-    if snapshot is None:
-        return path_signature, entry_signature
-    files, entries = snapshot
+_UNREAD = object()
 
-    def file_of(path: str) -> Signature:
-        if path not in files:
-            files[path] = path_signature(path)
-        return files[path]
 
-    def entry_of(path: str) -> Entry:
-        if path not in entries:
-            entries[path] = entry_signature(path)
-        return entries[path]
-    return file_of, entry_of
+def _unchanged(recorded: dict[str, Any], seen: dict[str, Any] | None, signature_of: Any) -> bool:
+    # Every path of `recorded` still has its signature; with a snapshot, each path is read once a plan.
+    if seen is None:
+        return all(signature_of(path) == signature for path, signature in recorded.items())
+    for path, signature in recorded.items():
+        found = seen.get(path, _UNREAD)
+        if found is _UNREAD:
+            found = seen[path] = signature_of(path)
+        if found != signature:
+            return False
+    return True
+
 
 
 @dataclass
@@ -120,9 +119,9 @@ class Dependencies:
 
     def unchanged(self) -> bool:
         """True when every file and probed path still has its recorded signature."""
-        files, entries = _current_signatures()
-        return (all(files(path) == signature for path, signature in self.files.items())
-                and all(entries(path) == entry for path, entry in self.entries.items()))
+        snapshot = _snapshot.get()
+        files, entries = snapshot if snapshot is not None else (None, None)
+        return _unchanged(self.files, files, path_signature) and _unchanged(self.entries, entries, entry_signature)
 
     def to_json(self) -> dict[str, Any]:
         """The signatures as JSON."""

@@ -208,3 +208,17 @@ def test_a_spec_given_as_text_that_this_process_did_not_make_is_read_and_refused
     lying = {**ran["request"]["spec"], "name": "other"}  # the version is of the spec named pair
     with pytest.raises(UsageError, match=r"spec says version .* but its content hashes to"):
         plan_run(ran["store"], {**ran["request"], "spec": json.dumps(lying)})
+
+
+def test_within_one_plan_each_step_is_looked_up_once_and_outside_it_afresh(ran):
+    from durapipe.engine.fingerprints import one_code_lookup, step_code
+
+    ref, root = ran["request"]["spec"]["steps"][0]["ref"], ran["request"]["code_root"]
+    with one_code_lookup():
+        looked_up = step_code(ref, root)
+        assert step_code(ref, root) is looked_up
+        with one_code_lookup():  # nested: the same plan's lookups
+            assert step_code(ref, root) is looked_up
+    again = step_code(ref, root)
+    assert again is not looked_up and again == looked_up
+    assert step_code(ref, root) is not again

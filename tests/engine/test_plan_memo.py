@@ -1,8 +1,9 @@
 """A plan that reused every step is remembered, and recalled only while everything that decided it holds.
 
 Every run is a new process, as `durapipe run` and `durapipe plan` are, with files counted as
-settled at once (the racy case has its own test). The driver says on stderr when a plan was
-recalled, and every test also checks the answer against a plan made with no memo at all.
+settled at once (the racy case has its own test). The driver says on stderr which steps'
+fingerprints the memo gave (a plan is "recalled" when it gave them all), and every test also
+checks the answer against a plan made with no memo at all.
 """
 from __future__ import annotations
 
@@ -18,16 +19,19 @@ from pathlib import Path
 import pytest
 
 DRIVER = """\
-import sys
+import atexit, sys
 from durapipe.fingerprint import modules
 modules.RACY_SECONDS = float(sys.argv[1])
 from durapipe.engine import plan_memo
-recall = plan_memo.recall
-def watched(*args, **kwargs):
-    found = recall(*args, **kwargs)
-    sys.stderr.write("plan recalled\\n" if found is not None else "plan made\\n")
+given = []
+fingerprint = plan_memo.Recalled.fingerprint
+def watched(self, step, outputs):
+    found = fingerprint(self, step, outputs)
+    if found is not None:
+        given.append(step["name"])
     return found
-plan_memo.recall = watched
+plan_memo.Recalled.fingerprint = watched
+atexit.register(lambda: sys.stderr.write("trusted: " + ",".join(given) + "\\n"))
 sys.argv = ["durapipe", *sys.argv[2:]]
 from durapipe.cli import entry
 entry()
@@ -70,21 +74,26 @@ class Project:
         (root / "pipeline.py").write_text(PIPELINE)
         (root / "data.txt").write_text("rows")
         self.env: dict[str, str] = {}
+        self.trusted: set[str] = set()  # the steps whose fingerprints the last plan took from its memo
 
     def durapipe(self, *args: str, racy: float = 0.0) -> tuple[dict, str]:
         done = subprocess.run([sys.executable, "-c", DRIVER, str(racy), *args, "--store", str(self.root / "store"),
                                "--json"], cwd=self.root, capture_output=True, text=True, timeout=120,
                               env={**os.environ, **self.env})
         assert done.returncode == 0, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.startswith("trusted: ")]
+        self.trusted = {name for name in lines[-1].removeprefix("trusted: ").split(",") if name} if lines else set()
         return json.loads(done.stdout), done.stderr
 
     def run(self, *extra: str, racy: float = 0.0) -> tuple[dict, bool]:
-        out, err = self.durapipe("run", "pipeline.py:p", "--input", "data=data.txt", *extra, racy=racy)
-        return {name: s["status"] for name, s in out["steps"].items()}, "plan recalled" in err
+        out, _ = self.durapipe("run", "pipeline.py:p", "--input", "data=data.txt", *extra, racy=racy)
+        statuses = {name: s["status"] for name, s in out["steps"].items()}
+        return statuses, self.trusted == set(statuses)
 
     def plan(self, *extra: str) -> tuple[dict, bool]:
-        out, err = self.durapipe("plan", "pipeline.py:p", "--input", "data=data.txt", *extra)
-        return {row["step"]: (row["action"], row["fingerprint"]) for row in out["steps"]}, "plan recalled" in err
+        out, _ = self.durapipe("plan", "pipeline.py:p", "--input", "data=data.txt", *extra)
+        planned = {row["step"]: (row["action"], row["fingerprint"]) for row in out["steps"]}
+        return planned, self.trusted == set(planned)
 
     def memos(self) -> list[Path]:
         return sorted((self.root / ".durapipe" / "cache" / "plans").glob("*.json"))
@@ -229,3 +238,80 @@ def test_only_the_newest_memos_are_kept(project: Project) -> None:
         project.run("--param", f"n={n + 10}")
         project.run("--param", f"n={n + 10}")  # all reused: remembered
     assert len(project.memos()) == KEEP
+
+
+MODULES = {
+    "first_step.py": 'from durapipe import Input, Output, step\n\nTAG = "a"\n\n\n@step\n'
+                     'def first(data: Input, out: Output) -> None:\n    out.write_text(TAG + data.read_text())\n',
+    "second_step.py": 'from durapipe import Input, Output, step\n\n\n@step\n'
+                      'def second(a: Input, out: Output) -> None:\n    out.write_text(a.read_text() + "!")\n',
+    "third_step.py": 'from durapipe import Input, Output, step\n\nTAG = "c"\n\n\n@step\n'
+                     'def third(data: Input, out: Output) -> None:\n    out.write_text(TAG + data.read_text())\n',
+}
+SEPARATE_PIPELINE = '''\
+from durapipe import Input, pipeline
+from first_step import first
+from second_step import second
+from third_step import third
+
+
+@pipeline
+def p(data: Input):
+    return {"b": second(a=first(data=data).out).out, "c": third(data=data).out}
+'''
+
+
+@pytest.fixture
+def separate(tmp_path: Path) -> Project:
+    """Each step in a module of its own: an edit of one module is a change of one step's code."""
+    made = Project(tmp_path / "separate")
+    (made.root / "steps.py").unlink()
+    for name, text in MODULES.items():
+        (made.root / name).write_text(text)
+    (made.root / "pipeline.py").write_text(SEPARATE_PIPELINE)
+    assert made.run() == ({"first": "ran", "second": "ran", "third": "ran"}, False)
+    assert made.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)  # remembered
+    assert made.run()[1]
+    return made
+
+
+def edit(project: Project, module: str, old: str, new: str) -> None:
+    later()
+    path = project.root / module
+    path.write_text(path.read_text().replace(old, new))
+
+
+def test_after_an_edit_of_one_module_only_that_step_is_fingerprinted_again(separate: Project) -> None:
+    edit(separate, "third_step.py", 'TAG = "c"', 'TAG = "C"')
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "ran"}, False)
+    assert separate.trusted == {"first", "second"}
+    # The edit's run wrote no memo (a step ran): the old one still vouches for the other two.
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
+    assert separate.trusted == {"first", "second"}
+    assert separate.run()[1]  # and now for all three again
+    planned, _ = separate.plan()
+    assert planned == separate.plan_without_memo()
+
+
+def test_a_step_whose_upstream_outputs_changed_is_fingerprinted_again(separate: Project) -> None:
+    before, _ = separate.plan()
+    edit(separate, "first_step.py", 'TAG = "a"', 'TAG = "A"')  # first's output changes, so second's input does
+    assert separate.run() == ({"first": "ran", "second": "ran", "third": "reused"}, False)
+    assert separate.trusted == {"third"}
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
+    assert separate.trusted == {"third"}  # second's own module is unchanged, but not its input hashes
+    after, _ = separate.plan()
+    assert after["second"][1] != before["second"][1] and after["third"] == before["third"]
+    assert after == separate.plan_without_memo()
+
+
+def test_an_edit_with_the_same_output_still_gives_the_downstream_step_its_memo(separate: Project) -> None:
+    # first's code changes, its output does not: second's input hashes are those it was fingerprinted with.
+    edit(separate, "first_step.py", "out.write_text(TAG + data.read_text())",
+         "out.write_text(TAG + data.read_text() + '')")
+    assert separate.run() == ({"first": "ran", "second": "reused", "third": "reused"}, False)
+    assert separate.trusted == {"third"}  # second waited for first to run, and was found committed then
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
+    assert separate.trusted == {"second", "third"}
+    planned, _ = separate.plan()
+    assert planned == separate.plan_without_memo()
