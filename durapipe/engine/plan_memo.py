@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from durapipe.canonical import hash_value
-from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash, closure_key
+from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash
+from durapipe.fingerprint.code import Collected
 from durapipe.fingerprint.resolve import distributions_of, spec_signature
 from durapipe.project import STATE_FOLDER, find_project_root
 
@@ -138,10 +139,10 @@ def _closure_holding(closure: dict[str, Any], files: dict[str, Any], entries: di
 
 
 def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
-             closures: dict[str, tuple[dict[str, Any], Dependencies | None]], recalled: Recalled | None = None) -> None:
+             closures: Collected, recalled: Recalled | None = None) -> None:
     """Write down a plan that reused every step, with what decided its fingerprints (only when all of it is settled).
 
-    `closures` are those derived or looked up while planning, by closure key; `recalled`, what the
+    `closures` are those derived or looked up while planning (`collecting_closures`); `recalled`, what the
     previous memo vouched for, carries the closures of the steps whose fingerprints it gave.
     """
     from durapipe.engine.fingerprints import code_location, step_code
@@ -150,7 +151,8 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
         return  # a file read was written just now: its signature cannot vouch for it yet
     files: dict[str, Any] = {}
     entries: dict[str, Any] = {}
-    numbers: dict[str, int] = {}
+    numbers: dict[Any, int] = {}
+    asked = closures.asked if isinstance(closures, Collected) else {}
     kept: list[dict[str, Any]] = []
     external: set[str] = set()
     steps = []
@@ -159,15 +161,17 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
         location = code_location(code)
         if location is None or planned.reused is None:
             return
-        key = closure_key(os.path.abspath(location[0]), location[1], os.path.abspath(project_root), location[2])
+        # The closure identification used (found by how it was asked for), else the one the memo vouched for.
+        key: Any = asked.get((str(location[0]), location[1], str(project_root), location[2]))
+        if key is not None and key in closures:
+            value, deps = closures[key]
+            closure = {"deps": deps, "specs": value.get("specs") or {}, "external": value.get("external") or []}
+        elif recalled is not None and planned.name in recalled.closures:
+            closure = recalled.closures[planned.name]
+            key = id(closure)  # one per closure of the old memo
+        else:
+            return  # nothing vouches for what this step's code read
         if key not in numbers:
-            if key in closures:
-                value, deps = closures[key]
-                closure = {"deps": deps, "specs": value.get("specs") or {}, "external": value.get("external") or []}
-            elif recalled is not None and planned.name in recalled.closures:
-                closure = recalled.closures[planned.name]
-            else:
-                return  # nothing vouches for what this step's code read
             files.update(closure["deps"].files)
             entries.update(closure["deps"].entries)
             external.update(closure["external"])

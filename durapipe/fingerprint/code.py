@@ -32,16 +32,23 @@ class CodeInfo:
 
 
 _memo: dict[str, tuple[dict[str, Any], Dependencies]] = {}
-# While a plan is made, every closure it used: key -> (closure, what it read, or None when that is not
-# settled enough to vouch for it later). See durapipe.engine.plan_memo.
-_collected: contextvars.ContextVar[dict[str, tuple[dict[str, Any], Dependencies | None]] | None] = \
-    contextvars.ContextVar("durapipe_collected_closures", default=None)
+class Collected(dict):  # type: ignore[type-arg]
+    """While a plan is made, every closure it used: key -> (closure, what it read, or None when that is
+    not settled enough to vouch for it later); and `asked`: (file, qualified name, project root, line),
+    as the closure was asked for -> its key. See durapipe.engine.plan_memo."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: dict[tuple[str, str, str, int | None], str] = {}
+
+
+_collected: contextvars.ContextVar[Collected | None] = contextvars.ContextVar("durapipe_collected_closures", default=None)
 
 
 @contextlib.contextmanager
-def collecting_closures() -> Iterator[dict[str, tuple[dict[str, Any], Dependencies | None]]]:
+def collecting_closures() -> Iterator[Collected]:
     """Within the block (on this thread), the closures code_components_at returns are gathered here."""
-    collected: dict[str, tuple[dict[str, Any], Dependencies | None]] = {}
+    collected = Collected()
     token = _collected.set(collected)
     try:
         yield collected
@@ -49,10 +56,11 @@ def collecting_closures() -> Iterator[dict[str, tuple[dict[str, Any], Dependenci
         _collected.reset(token)
 
 
-def _collect(key: str, value: dict[str, Any], deps: Dependencies | None) -> None:
+def _collect(key: str, value: dict[str, Any], deps: Dependencies | None, asked: tuple[str, str, str, int | None]) -> None:
     collected = _collected.get()
     if collected is not None:
         collected[key] = (value, deps)
+        collected.asked[asked] = key
 
 
 def code_components(func: Callable[..., Any], project_root: Path) -> CodeInfo:
@@ -74,14 +82,15 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     # Looked up by the paths as given: resolving them costs more than the whole cache hit.
     given, root_given = os.path.abspath(path), os.path.abspath(project_root)
     key = closure_key(given, qualname, root_given, line)
+    asked = (str(path), qualname, str(project_root), line)
     remembered = _memo.get(key)
     if remembered is not None and remembered[1].unchanged() and _same_specs(remembered[0]):
-        _collect(key, remembered[0], remembered[1])
+        _collect(key, remembered[0], remembered[1], asked)
         return _info(remembered[0])
     cache = ClosureCache.for_project(root_given)
     found = cache.lookup_with_deps(key)
     if found is not None and _same_specs(found[0]):
-        _collect(key, found[0], found[1])
+        _collect(key, found[0], found[1], asked)
         return _info(found[0])
     layout = ProjectLayout.for_file(Path(given), Path(root_given))
     closure = _Closure(layout)
@@ -98,10 +107,10 @@ def code_components_at(path: Path | str, qualname: str, project_root: Path, *, l
     if deps.settled(now()):
         _memo[key] = (value, deps)
         cache.remember(key, value, deps)
-        _collect(key, value, deps)
+        _collect(key, value, deps, asked)
     else:
         _memo.pop(key, None)  # a file just written may still change unseen; read it again next time
-        _collect(key, value, None)
+        _collect(key, value, None, asked)
     return _info(value)
 
 
