@@ -65,7 +65,8 @@ def make_plan(store: Any, request: RunRequest, *, recall: bool = True) -> Plan:
         with collecting_closures() as closures:
             for step in spec["steps"]:
                 _plan_step(store, request, plan, step, index, outputs, force, recalled)
-        if memo and all(p.reused is not None for p in plan.steps):
+        # Written unless the memo already says exactly this plan (a no-change run after a no-change run).
+        if memo and all(p.reused is not None for p in plan.steps) and not (recalled and recalled.says(plan)):
             plan_memo.remember(request, plan.inputs, plan, closures, recalled)
     return plan
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class Recalled:
     fingerprints: dict[str, str]  # step -> fingerprint, for each step whose code and closure still hold
     outputs: dict[str, dict[str, str]]  # step -> output -> content hash, as the remembered plan had them
     closures: dict[str, dict[str, Any]]  # step -> what its closure read, checked unchanged now (to carry over)
+    given: set[str] = field(default_factory=set)  # the steps `fingerprint` gave a fingerprint to
 
     def fingerprint(self, step: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str | None:
         """`step`'s fingerprint when it still holds, given the `outputs` planned so far; else None."""
@@ -60,7 +61,14 @@ class Recalled:
             if upstream is not None and ({k: ref["hash"] for k, ref in outputs[upstream].items()}
                                          != self.outputs.get(upstream)):
                 return None  # its input hashes are not the ones it was fingerprinted with
+        self.given.add(step["name"])
         return found
+
+    def says(self, plan: Any) -> bool:
+        """True when the memo already holds `plan`: every fingerprint taken from it, every output as it has it."""
+        return len(self.given) == len(plan.steps) and all(
+            p.reused is not None and {k: ref["hash"] for k, ref in p.reused["outputs"].items()} == self.outputs.get(p.name)
+            for p in plan.steps)
 
 
 def applies(request: dict[str, Any]) -> bool:

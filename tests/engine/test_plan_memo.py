@@ -119,7 +119,9 @@ def later() -> None:
 def test_a_no_change_plan_is_remembered_and_recalled_with_the_same_answer(project: Project) -> None:
     assert project.run() == ({"first": "reused", "second": "reused"}, False)  # planned, then remembered
     assert len(project.memos()) == 1
+    written = project.memos()[0].stat().st_mtime_ns
     assert project.run() == ({"first": "reused", "second": "reused"}, True)
+    assert project.memos()[0].stat().st_mtime_ns == written  # it says this plan already: not written again
     # `plan` imports no function app, so its import path, part of the key, is its own.
     project.plan()
     recalled, was_recalled = project.plan()
