@@ -58,8 +58,7 @@ class Recalled:
             return None
         for binding in step["inputs"].values():
             upstream = binding.get("step")
-            if upstream is not None and ({k: ref["hash"] for k, ref in outputs[upstream].items()}
-                                         != self.outputs.get(upstream)):
+            if upstream is not None and output_hashes(outputs[upstream]) != self.outputs.get(upstream):
                 return None  # its input hashes are not the ones it was fingerprinted with
         self.given.add(step["name"])
         return found
@@ -67,8 +66,13 @@ class Recalled:
     def says(self, plan: Any) -> bool:
         """True when the memo already holds `plan`: every fingerprint taken from it, every output as it has it."""
         return len(self.given) == len(plan.steps) and all(
-            p.reused is not None and {k: ref["hash"] for k, ref in p.reused["outputs"].items()} == self.outputs.get(p.name)
+            p.reused is not None and output_hashes(p.reused["outputs"]) == self.outputs.get(p.name)
             for p in plan.steps)
+
+
+def output_hashes(outputs: dict[str, Any]) -> dict[str, str]:
+    """output name -> content hash of a step's outputs (artifact refs): what a downstream step's fingerprint reads."""
+    return {name: ref["hash"] for name, ref in outputs.items()}
 
 
 def applies(request: dict[str, Any]) -> bool:
@@ -104,7 +108,7 @@ def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
         steps = request["spec"]["steps"]
         if [s["name"] for s in steps] != [m[0] for m in memo["steps"]]:
             return None
-        files, entries = _tupled(memo["files"]), _tupled(memo["entries"])
+        signatures = Dependencies.from_json(memo)  # of every path any closure read
         specs: dict[str, Any] = {}
         packages: dict[str, Any] = {}
         holds: dict[int, dict[str, Any] | None] = {}
@@ -115,7 +119,7 @@ def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
             if list(code_location(code) or []) != location or str(project_root) != root:
                 continue
             if number not in holds:
-                holds[number] = _closure_holding(memo["closures"][number], files, entries, memo["packages"],
+                holds[number] = _closure_holding(memo["closures"][number], signatures, memo["packages"],
                                                  specs, packages)
             if holds[number] is not None:
                 recalled.fingerprints[name] = fingerprint
@@ -125,12 +129,11 @@ def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
         return None  # no memo, or one this durapipe cannot read: plan the usual way
 
 
-def _closure_holding(closure: dict[str, Any], files: dict[str, Any], entries: dict[str, Any],
-                     remembered_packages: dict[str, Any], specs: dict[str, Any], packages: dict[str, Any]
-                     ) -> dict[str, Any] | None:
+def _closure_holding(closure: dict[str, Any], signatures: Dependencies, remembered_packages: dict[str, Any],
+                     specs: dict[str, Any], packages: dict[str, Any]) -> dict[str, Any] | None:
     """The closure with its signatures when all it read is unchanged; else None. `specs`, `packages`: asked so far."""
-    deps = Dependencies({path: files[path] for path in closure["files"]},
-                        {path: entries[path] for path in closure["entries"]})
+    deps = Dependencies({path: signatures.files[path] for path in closure["files"]},
+                        {path: signatures.entries[path] for path in closure["entries"]})
     if not deps.unchanged():
         return None
     for top, found in closure["specs"].items():
@@ -160,7 +163,6 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
     files: dict[str, Any] = {}
     entries: dict[str, Any] = {}
     numbers: dict[Any, int] = {}
-    asked = closures.asked if isinstance(closures, Collected) else {}
     kept: list[dict[str, Any]] = []
     external: set[str] = set()
     steps = []
@@ -170,8 +172,8 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
         if location is None or planned.reused is None:
             return
         # The closure identification used (found by how it was asked for), else the one the memo vouched for.
-        key: Any = asked.get((str(location[0]), location[1], str(project_root), location[2]))
-        if key is not None and key in closures:
+        key: Any = closures.asked.get((str(location[0]), location[1], str(project_root), location[2]))
+        if key is not None:
             value, deps = closures[key]
             closure = {"deps": deps, "specs": value.get("specs") or {}, "external": value.get("external") or []}
         elif recalled is not None and planned.name in recalled.closures:
@@ -187,15 +189,11 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
             kept.append({"files": sorted(closure["deps"].files), "entries": sorted(closure["deps"].entries),
                          "specs": closure["specs"], "external": sorted(closure["external"])})
         steps.append([planned.name, planned.fingerprint, list(location), str(project_root), numbers[key],
-                      {k: ref["hash"] for k, ref in planned.reused["outputs"].items()}])
+                      output_hashes(planned.reused["outputs"])])
     key = memo_key(request, inputs)
     memo = {"key": key, "steps": steps, "closures": kept, "files": files, "entries": entries,
             "packages": {top: distributions_of(top) for top in sorted(external)}}
     _write(memo_path(request, key), json.dumps(memo, separators=(",", ":")))
-
-
-def _tupled(items: dict[str, Any]) -> dict[str, Any]:
-    return {path: tuple(signature) if signature is not None else None for path, signature in items.items()}
 
 
 def _write(path: Path, text: str) -> None:

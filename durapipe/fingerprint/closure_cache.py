@@ -95,7 +95,6 @@ def _unchanged(recorded: dict[str, Any], seen: dict[str, Any] | None, signature_
     return True
 
 
-
 @dataclass
 class Dependencies:
     """What one closure's analysis read (files, with their times) and probed (paths tested for a module)."""

@@ -32,6 +32,8 @@ class CodeInfo:
 
 
 _memo: dict[str, tuple[dict[str, Any], Dependencies]] = {}
+
+
 class Collected(dict):  # type: ignore[type-arg]
     """While a plan is made, every closure it used: key -> (closure, what it read, or None when that is
     not settled enough to vouch for it later); and `asked`: (file, qualified name, project root, line),
