@@ -138,6 +138,7 @@ def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: d
         status = watch(lambda: session.host.get_status(run_id, show_input=False), f"run {run_id}",
                        False, None, pause=lambda seconds: session.host.wait(run_id, seconds, show_input=False)) if progress else \
             _wait(session, run_id)
+        session.remember_plan(run_id)
     try:
         return Run(read_run_record(opened, run_id), opened)
     except DurapipeError:

@@ -106,6 +106,13 @@ def _console() -> Any:
 
 
 def _finish(session: LocalSession, run_id: str, as_json: bool) -> int:
+    """Wait for the run, print its outcome, then leave its plan remembered for the next run."""
+    code = _print_outcome(session, run_id, as_json)
+    session.remember_plan(run_id)
+    return code
+
+
+def _print_outcome(session: LocalSession, run_id: str, as_json: bool) -> int:
     from durapipe.progress import watch
 
     live = not as_json and sys.stdout.isatty()

@@ -140,6 +140,37 @@ class LocalSession:
         _remember_store(self.state_dir, run_id, self.store.url)
         return self.host.start_new(names.PIPELINE_RUN, run_id, orchestration_input(request))
 
+    def remember_plan(self, run_id: str) -> None:
+        """After run `run_id` completed having run steps, plan it once more, so the plan memo holds it.
+
+        The next run of the same request then takes every step's fingerprint from the memo instead
+        of computing it (`engine.plan_memo`), as it would after a run that reused every step. The
+        plan is made exactly as planning makes it, from the run's own request, and runs nothing: it
+        can only remember what a plan made now finds, and writes nothing unless every step is reused.
+        """
+        import json
+
+        from durapipe.engine.plan import make_plan
+        from durapipe.engine.plan_memo import applies
+        from durapipe.errors import DurapipeError
+        from durapipe.run_request import check_run_request
+
+        status = self.host.get_status(run_id, show_input=False)
+        summary = status.get("output")
+        if status.get("runtimeStatus") != "Completed" or not isinstance(summary, dict) \
+                or summary.get("status") != "completed" \
+                or all(step.get("status") == "reused" for step in (summary.get("steps") or {}).values()):
+            return  # failed (nothing to remember), or planned with every step reused (remembered then)
+        meta = self.host.journal.read_meta(run_id)
+        if meta is None:
+            return
+        try:
+            request = check_run_request(json.loads(meta["input"]), self._local_key)
+            if applies(request):
+                make_plan(self.store, request)
+        except DurapipeError:
+            pass  # only speed is lost: the code or the inputs changed since, say, and the next plan works it out
+
 
 def run_liveness(state_dir: Path, run_id: str) -> str | None:
     """"live" when a host drives run `run_id` (holds its lock), "interrupted" when this host's journal has it

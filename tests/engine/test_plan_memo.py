@@ -1,9 +1,10 @@
 """A plan that reused every step is remembered, and recalled only while everything that decided it holds.
 
 Every run is a new process, as `durapipe run` and `durapipe plan` are, with files counted as
-settled at once (the racy case has its own test). The driver says on stderr which steps'
-fingerprints the memo gave (a plan is "recalled" when it gave them all), and every test also
-checks the answer against a plan made with no memo at all.
+settled at once (the racy case has its own test). The driver says on stderr, for each plan the
+process made, which steps' fingerprints the memo gave (a plan is "recalled" when it gave them
+all): a run that ran steps plans once more at its end, to leave its plan remembered. Every test
+also checks the answer against a plan made with no memo at all.
 """
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ import atexit, sys
 from durapipe.fingerprint import modules
 modules.RACY_SECONDS = float(sys.argv[1])
 from durapipe.engine import plan_memo
-given = []
-fingerprint = plan_memo.Recalled.fingerprint
+plans = []  # per plan recalling a memo, the steps it took fingerprints from
+recall, fingerprint = plan_memo.recall, plan_memo.Recalled.fingerprint
+def recalling(*args):
+    plans.append([])
+    return recall(*args)
 def watched(self, step, outputs):
     found = fingerprint(self, step, outputs)
     if found is not None:
-        given.append(step["name"])
+        plans[-1].append(step["name"])
     return found
-plan_memo.Recalled.fingerprint = watched
-atexit.register(lambda: sys.stderr.write("trusted: " + ",".join(given) + "\\n"))
+plan_memo.recall, plan_memo.Recalled.fingerprint = recalling, watched
+atexit.register(lambda: sys.stderr.write("".join("trusted: " + ",".join(given) + "\\n" for given in plans)))
 sys.argv = ["durapipe", *sys.argv[2:]]
 from durapipe.cli import entry
 entry()
@@ -74,7 +78,8 @@ class Project:
         (root / "pipeline.py").write_text(PIPELINE)
         (root / "data.txt").write_text("rows")
         self.env: dict[str, str] = {}
-        self.trusted: set[str] = set()  # the steps whose fingerprints the last plan took from its memo
+        self.trusted: set[str] = set()  # the steps whose fingerprints the last command's plan took from its memo
+        self.plans = 0  # how many plans that could recall a memo the last command made
 
     def durapipe(self, *args: str, racy: float = 0.0) -> tuple[dict, str]:
         done = subprocess.run([sys.executable, "-c", DRIVER, str(racy), *args, "--store", str(self.root / "store"),
@@ -82,7 +87,8 @@ class Project:
                               env={**os.environ, **self.env})
         assert done.returncode == 0, done.stderr
         lines = [line for line in done.stderr.splitlines() if line.startswith("trusted: ")]
-        self.trusted = {name for name in lines[-1].removeprefix("trusted: ").split(",") if name} if lines else set()
+        self.trusted = {name for name in lines[0].removeprefix("trusted: ").split(",") if name} if lines else set()
+        self.plans = len(lines)
         return json.loads(done.stdout), done.stderr
 
     def run(self, *extra: str, racy: float = 0.0) -> tuple[dict, bool]:
@@ -117,9 +123,10 @@ def later() -> None:
 
 
 def test_a_no_change_plan_is_remembered_and_recalled_with_the_same_answer(project: Project) -> None:
-    assert project.run() == ({"first": "reused", "second": "reused"}, False)  # planned, then remembered
-    assert len(project.memos()) == 1
+    assert len(project.memos()) == 1  # the run that ran both steps planned again at its end, and remembered that
     written = project.memos()[0].stat().st_mtime_ns
+    assert project.run() == ({"first": "reused", "second": "reused"}, True)
+    assert project.plans == 1  # a run that ran nothing plans once
     assert project.run() == ({"first": "reused", "second": "reused"}, True)
     assert project.memos()[0].stat().st_mtime_ns == written  # it says this plan already: not written again
     # `plan` imports no function app, so its import path, part of the key, is its own.
@@ -215,9 +222,8 @@ def test_an_upgraded_package_is_not_recalled(project: Project, tmp_path: Path) -
                    "DURAPIPE_HOME": str(tmp_path / "home")}
     (project.root / "helpers.py").write_text("import fakemod\n\n\ndef double(x):\n    return fakemod.VALUE * 2 * x\n\n\n"
                                              "def unused():\n    return 0\n")
-    project.run()
-    assert project.run() == ({"first": "reused", "second": "reused"}, False)
-    assert project.run()[1]
+    assert project.run() == ({"first": "ran", "second": "reused"}, False)
+    assert project.run() == ({"first": "reused", "second": "reused"}, True)  # the run that ran first left it
     project.plan()
     assert project.plan()[1]  # remembered
     later()
@@ -227,10 +233,30 @@ def test_an_upgraded_package_is_not_recalled(project: Project, tmp_path: Path) -
 
 
 def test_forced_runs_and_racy_files_write_no_memo(project: Project) -> None:
+    shutil.rmtree(project.root / ".durapipe" / "cache" / "plans")
     project.run("--force", "first")
     assert project.memos() == []
+    later()
+    helpers = project.root / "helpers.py"
+    helpers.write_text(helpers.read_text())  # written again: its closures are derived again, from a racy file
     project.run(racy=3600.0)  # every file of the project was written within the racy window
     assert project.memos() == []
+    later()
+    (project.root / "data.txt").write_text("new rows")
+    assert project.run(racy=3600.0) == ({"first": "ran", "second": "ran"}, False)
+    assert project.plans == 2 and project.memos() == []  # planned again at its end, and still not remembered
+
+
+def test_a_failed_run_plans_once_and_remembers_nothing(project: Project) -> None:
+    shutil.rmtree(project.root / ".durapipe" / "cache" / "plans")
+    later()
+    steps = project.root / "steps.py"
+    steps.write_text(steps.read_text().replace('out.write_text(a.read_text() + "!")', 'raise ValueError("no")'))
+    done = subprocess.run([sys.executable, "-c", DRIVER, "0", "run", "pipeline.py:p", "--input", "data=data.txt",
+                           "--store", str(project.root / "store"), "--json"], cwd=project.root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and json.loads(done.stdout)["status"] == "failed"
+    assert done.stderr.count("trusted: ") == 1 and project.memos() == []
 
 
 def test_only_the_newest_memos_are_kept(project: Project) -> None:
@@ -272,9 +298,13 @@ def separate(tmp_path: Path) -> Project:
         (made.root / name).write_text(text)
     (made.root / "pipeline.py").write_text(SEPARATE_PIPELINE)
     assert made.run() == ({"first": "ran", "second": "ran", "third": "ran"}, False)
-    assert made.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)  # remembered
-    assert made.run()[1]
+    assert made.run() == ({"first": "reused", "second": "reused", "third": "reused"}, True)  # left by the first
     return made
+
+
+def project_plans_twice(project: Project) -> bool:
+    """The last command planned its run, then (a step ran) planned it again to remember it."""
+    return project.plans == 2
 
 
 def edit(project: Project, module: str, old: str, new: str) -> None:
@@ -286,11 +316,8 @@ def edit(project: Project, module: str, old: str, new: str) -> None:
 def test_after_an_edit_of_one_module_only_that_step_is_fingerprinted_again(separate: Project) -> None:
     edit(separate, "third_step.py", 'TAG = "c"', 'TAG = "C"')
     assert separate.run() == ({"first": "reused", "second": "reused", "third": "ran"}, False)
-    assert separate.trusted == {"first", "second"}
-    # The edit's run wrote no memo (a step ran): the old one still vouches for the other two.
-    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
-    assert separate.trusted == {"first", "second"}
-    assert separate.run()[1]  # and now for all three again
+    assert project_plans_twice(separate)  # at its end, with third committed: only third fingerprinted again
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, True)
     planned, _ = separate.plan()
     assert planned == separate.plan_without_memo()
 
@@ -299,9 +326,9 @@ def test_a_step_whose_upstream_outputs_changed_is_fingerprinted_again(separate: 
     before, _ = separate.plan()
     edit(separate, "first_step.py", 'TAG = "a"', 'TAG = "A"')  # first's output changes, so second's input does
     assert separate.run() == ({"first": "ran", "second": "ran", "third": "reused"}, False)
-    assert separate.trusted == {"third"}
-    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
     assert separate.trusted == {"third"}  # second's own module is unchanged, but not its input hashes
+    assert project_plans_twice(separate)
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, True)
     after, _ = separate.plan()
     assert after["second"][1] != before["second"][1] and after["third"] == before["third"]
     assert after == separate.plan_without_memo()
@@ -313,7 +340,7 @@ def test_an_edit_with_the_same_output_still_gives_the_downstream_step_its_memo(s
          "out.write_text(TAG + data.read_text() + '')")
     assert separate.run() == ({"first": "ran", "second": "reused", "third": "reused"}, False)
     assert separate.trusted == {"third"}  # second waited for first to run, and was found committed then
-    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, False)
-    assert separate.trusted == {"second", "third"}
+    assert project_plans_twice(separate)
+    assert separate.run() == ({"first": "reused", "second": "reused", "third": "reused"}, True)
     planned, _ = separate.plan()
     assert planned == separate.plan_without_memo()
