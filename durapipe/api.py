@@ -124,12 +124,16 @@ def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: d
     from durapipe.commands import _pipeline_request
     from durapipe.progress import watch
     from durapipe.records import read_run_record
+    from durapipe.run_guard import refuse_run_during_import, refuse_unguarded_script
     from durapipe.runner import LocalSession, state_dir_for
 
+    refuse_run_during_import()
     opened = _open(store)
     request = _pipeline_request(pipeline_or_target, dict(params or {}), dict(inputs or {}), list(force or []),
                                 max_parallel, opened, register_model=register_model, kind="python",
                                 publish=publish)
+    if _uses_main(request):
+        refuse_unguarded_script()
     with _main_script_hidden(request), \
             LocalSession(opened.url, state_dir_for(), max_parallel, inline_activities=True) as session:
         run_id = session.start_run(request)
@@ -157,8 +161,7 @@ def _main_script_hidden(request: dict[str, Any]) -> Iterator[None]:
     reference never need it, so while the run lasts the main module's file is not offered.
     """
     main = sys.modules.get("__main__")
-    uses_main = any(s["ref"].startswith("__main__:") for s in request["spec"]["steps"])
-    if main is None or uses_main or "__file__" not in vars(main):
+    if main is None or _uses_main(request) or "__file__" not in vars(main):
         yield
         return
     saved = main.__dict__.pop("__file__")
@@ -166,6 +169,10 @@ def _main_script_hidden(request: dict[str, Any]) -> Iterator[None]:
         yield
     finally:
         main.__dict__["__file__"] = saved
+
+
+def _uses_main(request: dict[str, Any]) -> bool:
+    return any(s["ref"].startswith("__main__:") for s in request["spec"]["steps"])
 
 
 def _wait(session: Any, run_id: str) -> dict[str, Any]:

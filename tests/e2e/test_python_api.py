@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from textwrap import dedent
+from textwrap import dedent, indent
 
 import nbformat
 import pytest
@@ -97,3 +97,66 @@ def test_a_failed_run_is_returned_with_its_error_not_raised(make_project):
         ''')], cwd=project.root, env=project.env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("failed |") and "missing.csv" in done.stdout
+
+
+# A script that defines its steps in itself; CALL is where it calls durapipe.run.
+INLINE = dedent('''\
+    import durapipe
+    from durapipe import Output, pipeline, step
+
+
+    @step
+    def write(out: Output, x: int = 2):
+        with open(out, "w") as f:
+            f.write(str(x * 2))
+
+
+    @pipeline
+    def doubled(x: int = 2):
+        return {"out": write(x=x).out}
+
+
+    CALL
+    ''')
+RUN_AND_PRINT = 'run = durapipe.run(doubled, params={"x": 3})\nprint(run.status, run.outputs["out"].read_bytes().decode())'
+
+
+def _inline(make_project, call: str):
+    project = make_project(None, READ_RAW)
+    project.write("inline.py", INLINE.replace("CALL", call))
+    return project
+
+
+def _stored_runs(project) -> list:
+    listed = project.cli("runs", "list")
+    assert listed.code == 0, listed.stderr
+    return listed.json
+
+
+def test_a_script_with_its_steps_in_it_runs_them_under_a_main_guard(make_project):
+    project = _inline(make_project, 'if __name__ == "__main__":\n' + indent(RUN_AND_PRINT, "    "))
+    done = _python(project, "inline.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["completed", "6"]
+    assert len(_stored_runs(project)) == 1
+
+
+def test_an_unguarded_call_in_a_script_with_its_steps_is_refused_before_anything_runs(make_project):
+    project = _inline(make_project, RUN_AND_PRINT)
+    done = _python(project, "inline.py")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "inline.py calls durapipe.run at its top level (line 16)" in last
+    assert 'put the call under `if __name__ == "__main__":`' in last
+    assert _stored_runs(project) == []
+
+
+def test_a_file_that_runs_itself_when_imported_by_durapipe_run_is_refused_not_deadlocked(make_project):
+    project = _inline(make_project, RUN_AND_PRINT)
+    done = project.run("inline.py:doubled")
+    assert done.code == 2, done.stderr
+    assert done.stderr.strip() == (
+        "error: durapipe.run was called at the top level of inline.py (line 16) while inline.py was being "
+        "imported, where the run can never finish; put the call under `if __name__ == \"__main__\":` so it "
+        "runs only when the file is run as a script.")
+    assert _stored_runs(project) == []
