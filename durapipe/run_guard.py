@@ -63,16 +63,29 @@ def _is_module(frame: FrameType, name: object) -> bool:
 
 
 def _under_main_guard(filename: str, line: int) -> bool:
-    """Whether `line` of `filename` lies in a top-level `if __name__ == "__main__":` block (True if unreadable)."""
+    """Whether `line` of `filename` lies in an `if __name__ == "__main__":` block of its top level (True if unreadable).
+
+    The block may sit inside other top-level compound statements (`try:`, `with`, another `if`).
+    """
     try:
         tree = ast.parse(Path(filename).read_text(encoding="utf-8"), filename)
     except (OSError, SyntaxError, ValueError):
         return True  # cannot tell; the worker-side check still refuses a run started by the re-import
-    for statement in tree.body:
-        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            return isinstance(statement, ast.If) and _is_main_test(statement.test) and \
-                not _in_else(statement, line)
-    return True
+    body: list[ast.stmt] = tree.body
+    while True:
+        statement = next((s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)), None)
+        if statement is None or isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        if isinstance(statement, ast.If) and _is_main_test(statement.test) and not _in_else(statement, line):
+            return True
+        body = [inner for block in _blocks(statement) for inner in block]
+
+
+def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
+    blocks = [getattr(statement, name, None) for name in ("body", "orelse", "finalbody")]
+    blocks += [handler.body for handler in getattr(statement, "handlers", [])]
+    blocks += [case.body for case in getattr(statement, "cases", [])]
+    return [block for block in blocks if isinstance(block, list)]
 
 
 def _is_main_test(test: ast.expr) -> bool:
