@@ -13,17 +13,16 @@ import ast
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Iterator
 
 from durapipe.errors import UsageError
-
-_LIBRARY = str(Path(__file__).resolve().parent)
 
 
 def refuse_run_during_import() -> None:
     """Raise UsageError if the calling code runs at the top level of a module that is being imported."""
-    for frame in _user_frames():
+    for frame in _module_frames():
         name = frame.f_globals.get("__name__")
-        if frame.f_code.co_name == "<module>" and name != "__main__" and _is_module(frame, name):
+        if name != "__main__" and _is_module(frame, name):
             shown = _shown(frame)
             raise UsageError(
                 f"durapipe.run was called at the top level of {shown} (line {frame.f_lineno}) while {shown} "
@@ -34,11 +33,10 @@ def refuse_run_during_import() -> None:
 def refuse_unguarded_script() -> None:
     """Raise UsageError if the calling script's top-level call to durapipe.run is not under a `__main__` guard."""
     main = sys.modules.get("__main__")
-    main_file = getattr(main, "__file__", None)
-    if not main_file:
+    if not getattr(main, "__file__", None):
         return  # `python -c`, standard input, a notebook: workers cannot import it again
-    for frame in _user_frames():
-        if frame.f_code.co_name == "<module>" and frame.f_globals is vars(main):
+    for frame in _module_frames():
+        if frame.f_globals is vars(main):
             if not _under_main_guard(frame.f_code.co_filename, frame.f_lineno):
                 shown = _shown(frame)
                 raise UsageError(
@@ -48,13 +46,13 @@ def refuse_unguarded_script() -> None:
             return
 
 
-def _user_frames() -> list[FrameType]:
-    frames, frame = [], sys._getframe(1)
+def _module_frames() -> Iterator[FrameType]:
+    """The calling stack's frames that run a module's top-level code (durapipe's own never do at a run)."""
+    frame = sys._getframe(1)
     while frame is not None:
-        if not frame.f_code.co_filename.startswith(_LIBRARY):
-            frames.append(frame)
+        if frame.f_code.co_name == "<module>":
+            yield frame
         frame = frame.f_back
-    return frames
 
 
 def _is_module(frame: FrameType, name: object) -> bool:
