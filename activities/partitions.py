@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import Partition, StepResult, StepTask, decode
+from durapipe.model.contracts import Partition, StepResult, StepTask, decode
 from durapipe.engine import partitions
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 
 
 def list_partitions(payload: Any) -> list[Partition]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import PlanResult, RunRequest, decode
+from durapipe.model.contracts import PlanResult, RunRequest, decode
 from durapipe.engine import plan
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 
 
 def plan_run(payload: Any) -> PlanResult:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import PoisonRecord, decode
-from durapipe.records import record_poison as write_poison
-from durapipe.stores.url import open_store
+from durapipe.model.contracts import PoisonRecord, decode
+from durapipe.store.records import record_poison as write_poison
+from durapipe.store.url import open_store
 
 
 def record_poison(payload: Any) -> dict[str, Any]:

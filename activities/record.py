@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import RunOutcome, decode
+from durapipe.model.contracts import RunOutcome, decode
 from durapipe.engine import record
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 
 
 def record_run(payload: Any) -> dict[str, Any]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import StepResult, StepTask, decode
+from durapipe.model.contracts import StepResult, StepTask, decode
 from durapipe.engine import run_step as engine
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 
 
 def run_step(payload: Any) -> StepResult:

@@ -12,10 +12,10 @@ module and an unmeasured run of that change: the first no-change run, planned wi
 each a fresh process that runs the `durapipe run ... --json` command
 with timers around these functions (thread CPU time of the thread that calls them, summed):
 
-- `definition`: durapipe.definition_cache.load_definition (the pipeline's spec, from the cache or built);
-- `spec check`: durapipe.spec._read_spec (checking a spec's JSON, inside the definition and the plan);
+- `definition`: durapipe.load.definition_cache.load_definition (the pipeline's spec, from the cache or built);
+- `spec check`: durapipe.model.spec._read_spec (checking a spec's JSON, inside the definition and the plan);
 - `planning`: durapipe.engine.plan.plan_run (the plan activity);
-- `episodes`: durapipe.local.host.run_episode (the SDK replaying the orchestrator's history);
+- `episodes`: durapipe.host.local_host.run_episode (the SDK replaying the orchestrator's history);
 - `recording`: durapipe.engine.record.record_run (the record activity);
 - `process`: the whole process's user + system CPU; `rest` is process minus the phases above
   (the interpreter, imports, the CLI, the host's threads between calls).
@@ -36,10 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PHASES = {
-    "definition": ("durapipe.definition_cache", "load_definition"),
-    "spec check": ("durapipe.spec", "_read_spec"),
+    "definition": ("durapipe.load.definition_cache", "load_definition"),
+    "spec check": ("durapipe.model.spec", "_read_spec"),
     "planning": ("durapipe.engine.plan", "plan_run"),
-    "episodes": ("durapipe.local.host", "run_episode"),
+    "episodes": ("durapipe.host.local_host", "run_episode"),
     "recording": ("durapipe.engine.record", "record_run"),
 }
 NESTED = {"spec check"}  # counted inside other phases
@@ -87,7 +87,7 @@ def child(out: str, args: list[str]) -> None:
         Path(out).write_text(json.dumps({**spent, "process": usage.ru_utime + usage.ru_stime}))
 
     atexit.register(write)
-    from durapipe.cli import entry
+    from durapipe.cli.main import entry
     sys.argv = ["durapipe", *args]
     entry()
 

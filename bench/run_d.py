@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Results, median  # noqa: E402
-from durapipe.hashing import hash_file  # noqa: E402
+from durapipe.store.hashing import hash_file  # noqa: E402
 
 
 def hashlib_sha256(path: Path) -> str:

@@ -14,8 +14,8 @@ import json
 import sys
 from collections import Counter
 
-from durapipe.stores.blob import BlobStore
-from durapipe.stores.local import LocalStore
+from durapipe.store.blob import BlobStore
+from durapipe.store.local import LocalStore
 
 OPERATIONS = ("get", "get_with_etag", "put", "exists", "list", "etags", "stat", "delete", "read_chunks",
               "upload_stream")
@@ -54,7 +54,7 @@ def main() -> None:
                 _count(cls, name)
     _count_http()
     atexit.register(lambda: open(out, "w").write(json.dumps({**dict(sorted(counts.items())), "calls": calls})))
-    from durapipe.cli import entry
+    from durapipe.cli.main import entry
     sys.argv = ["durapipe", *args]
     entry()
 

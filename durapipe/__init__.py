@@ -6,15 +6,15 @@ if TYPE_CHECKING:
     from durapipe.dsl import Input, Output, Pipeline, Step, pipeline, step
     from durapipe.dsl.definitions import BlobTrigger, Definitions, Model, Schedule
     from durapipe.dsl.sweeps import sweep
-    from durapipe.tracking import log_metric, log_param
+    from durapipe.dsl.tracking import log_metric, log_param
 
 # The names a project writes its pipelines with, each imported from its module on first use:
 # `durapipe run` that finds the pipeline's spec in its cache never builds one (~30 ms of imports).
 _DSL = {"Input": "durapipe.dsl", "Output": "durapipe.dsl", "Pipeline": "durapipe.dsl", "Step": "durapipe.dsl",
         "pipeline": "durapipe.dsl", "step": "durapipe.dsl", "BlobTrigger": "durapipe.dsl.definitions",
         "Definitions": "durapipe.dsl.definitions", "Model": "durapipe.dsl.definitions",
-        "Schedule": "durapipe.dsl.definitions", "sweep": "durapipe.dsl.sweeps", "log_metric": "durapipe.tracking",
-        "log_param": "durapipe.tracking"}
+        "Schedule": "durapipe.dsl.definitions", "sweep": "durapipe.dsl.sweeps", "log_metric": "durapipe.dsl.tracking",
+        "log_param": "durapipe.dsl.tracking"}
 
 _API = ("run", "get_run", "Run", "register_data", "list_data", "data_versions", "get_data", "download_data",
         "register_model", "promote_model", "list_models", "get_model")

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from durapipe.errors import DurapipeError, UsageError
+from durapipe.core.errors import DurapipeError, UsageError
 
 
 def _open(store: Any) -> Any:
-    from durapipe.stores.base import Store
-    from durapipe.stores.url import open_store
+    from durapipe.store.base import Store
+    from durapipe.store.url import open_store
 
     return store if isinstance(store, Store) else open_store(store)
 
@@ -49,24 +49,24 @@ class RunOutput:
 
     def path(self) -> Path:
         """A local copy of the output (verified when it is written), cached by hash in the project's .durapipe/."""
-        from durapipe.project import state_dir
+        from durapipe.core.paths import state_dir
 
         target = state_dir() / "outputs" / self.hash / self.name
         if not target.exists():
-            from durapipe.stores.artifacts import get_artifact
+            from durapipe.store.artifacts import get_artifact
 
             get_artifact(self.store, self.ref, target)
         return target
 
     def read_bytes(self) -> bytes:
         """The verified bytes of a file output."""
-        from durapipe.stores.artifacts import read_artifact_bytes
+        from durapipe.store.artifacts import read_artifact_bytes
 
         return read_artifact_bytes(self.store, self.ref)
 
     def download(self, dest: str | Path) -> Path:
         """Write the output into folder `dest` as `dest/<name>`, verified; return that path."""
-        from durapipe.stores.artifacts import get_artifact
+        from durapipe.store.artifacts import get_artifact
 
         target = Path(dest) / self.name
         if target.exists():
@@ -121,15 +121,15 @@ def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: d
     `inputs` are local paths or references (`data:NAME[:V]`, `model:NAME:champion`); a failed run
     is returned with status "failed" (its `error` says why), never raised.
     """
-    from durapipe.commands import _pipeline_request
-    from durapipe.progress import watch
-    from durapipe.records import read_run_record
-    from durapipe.run_guard import refuse_run_during_import, refuse_unguarded_script
-    from durapipe.runner import LocalSession, state_dir_for
+    from durapipe.engine.pipeline_request import pipeline_request
+    from durapipe.views.progress import watch
+    from durapipe.store.records import read_run_record
+    from durapipe.load.run_guard import refuse_run_during_import, refuse_unguarded_script
+    from durapipe.host.session import LocalSession, state_dir_for
 
     refuse_run_during_import()
     opened = _open(store)
-    request = _pipeline_request(pipeline_or_target, dict(params or {}), dict(inputs or {}), list(force or []),
+    request = pipeline_request(pipeline_or_target, dict(params or {}), dict(inputs or {}), list(force or []),
                                 max_parallel, opened, register_model=register_model, kind="python",
                                 publish=publish)
     if _uses_main(request):
@@ -185,7 +185,7 @@ def _wait(session: Any, run_id: str) -> dict[str, Any]:
 
 def get_run(run_id: str, store: Any = None) -> Run:
     """The recorded run `run_id`; NotFoundError when the store has none."""
-    from durapipe.records import read_run_record
+    from durapipe.store.records import read_run_record
 
     opened = _open(store)
     return Run(read_run_record(opened, run_id), opened)
@@ -194,48 +194,48 @@ def get_run(run_id: str, store: Any = None) -> Run:
 def register_data(name: str, source: str | Path, description: str | None = None,
                   tags: dict[str, str] | None = None, store: Any = None) -> dict[str, Any]:
     """`durapipe data register`: a local path or store key as the next version of data asset `name`."""
-    from durapipe import data_assets
+    from durapipe.catalog import data_assets
 
     return data_assets.register_source(_open(store), name, str(source), description=description, tags=tags)
 
 
 def list_data(store: Any = None) -> list[dict[str, Any]]:
     """`durapipe data list`: every data asset with its latest version."""
-    from durapipe import data_assets
+    from durapipe.catalog import data_assets
 
     return data_assets.list_assets(_open(store))
 
 
 def data_versions(name: str, store: Any = None) -> list[dict[str, Any]]:
     """`durapipe data versions`: every version of data asset `name`, oldest first."""
-    from durapipe import data_assets
+    from durapipe.catalog import data_assets
 
     return data_assets.list_versions(_open(store), name)
 
 
 def get_data(name: str, version: int | None = None, store: Any = None) -> dict[str, Any]:
     """`durapipe data show`: one version (default: the latest) of data asset `name`."""
-    from durapipe import data_assets
+    from durapipe.catalog import data_assets
 
     return data_assets.get_version(_open(store), name, version)
 
 
 def download_data(name: str, dest: str | Path, version: int | None = None, store: Any = None) -> Path:
     """`durapipe data download`: write a data version into folder `dest`; return the written path."""
-    from durapipe import data_assets
+    from durapipe.catalog import data_assets
 
     return data_assets.download(_open(store), name, version, dest)[1]
 
 
 def register_model(run_id: str, name: str, store: Any = None) -> dict[str, Any]:
     """`durapipe models register`: the model output of run `run_id` as a version of `name`; the policy decides the champion."""
-    from durapipe import registry
-    from durapipe.commands import _declared_policy
-    from durapipe.records import read_run_record
+    from durapipe.catalog import registry
+    from durapipe.engine.pipeline_request import declared_policy
+    from durapipe.store.records import read_run_record
 
     opened = _open(store)
     record = read_run_record(opened, run_id)
-    policy = _declared_policy(name, record.get("pipeline"))
+    policy = declared_policy(name, record.get("pipeline"))
     entry, _ = registry.register_version(opened, policy, record)
     registry.promote_if_better(opened, policy, entry)
     return entry
@@ -243,20 +243,20 @@ def register_model(run_id: str, name: str, store: Any = None) -> dict[str, Any]:
 
 def promote_model(name: str, version: int, store: Any = None) -> dict[str, Any]:
     """`durapipe models promote`: make version `version` of `name` the champion."""
-    from durapipe import registry
+    from durapipe.catalog import registry
 
     return registry.promote(_open(store), name, version)
 
 
 def list_models(store: Any = None) -> list[dict[str, Any]]:
     """`durapipe models list`: every model with its champion."""
-    from durapipe import registry
+    from durapipe.catalog import registry
 
     return registry.list_models(_open(store))
 
 
 def get_model(name: str, store: Any = None) -> dict[str, Any]:
     """`durapipe models show`: one model's versions and champion."""
-    from durapipe import registry
+    from durapipe.catalog import registry
 
     return registry.describe_model(_open(store), name)

@@ -5,7 +5,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.blueprint import bp as activities_bp
-from durapipe.service import served_catalog
+from durapipe.serving.service import served_catalog
 from function_app.blob_trigger import blob_blueprint
 from function_app.http_api import http_blueprint
 from function_app.timer_trigger import schedule_blueprint

@@ -6,8 +6,8 @@ import azure.functions as func
 
 from activities import names
 from durapipe.dsl.definitions import BlobTrigger
-from durapipe.errors import InvalidNameError
-from durapipe.service import Catalog, app_store, arrival_request, blob_instance_id
+from durapipe.core.errors import InvalidNameError
+from durapipe.serving.service import Catalog, app_store, arrival_request, blob_instance_id
 
 CONTAINER = "durapipe"
 log = logging.getLogger("durapipe.blob")

@@ -1,4 +1,4 @@
-"""The HTTP API: thin handlers that parse, call durapipe.service, and shape the response."""
+"""The HTTP API: thin handlers that parse, call durapipe.serving.service, and shape the response."""
 import functools
 import json
 import logging
@@ -8,11 +8,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import names
-from durapipe.errors import DurapipeError
-from durapipe.openapi import openapi_document
-from durapipe.run_api import artifact, run_graph, spec_graph, step_log, step_view
-from durapipe.run_request import new_run_id
-from durapipe.service import (IDEMPOTENCY_HEADER, Catalog, RequestError, app_store, idempotent_run_id,
+from durapipe.core.errors import DurapipeError
+from durapipe.serving.openapi import openapi_document
+from durapipe.serving.run_api import artifact, run_graph, spec_graph, step_log, step_view
+from durapipe.engine.request import new_run_id
+from durapipe.serving.service import (IDEMPOTENCY_HEADER, Catalog, RequestError, app_store, idempotent_run_id,
                               mark_canceled, model_view, models_view, page_of_runs, parse_json_body, read_run,
                               run_request_from_body, run_view)
 
@@ -200,7 +200,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
 
 
 async def _instance_status(client: df.DurableOrchestrationClient, run_id: str) -> Optional[Dict[str, Any]]:
-    from durapipe.names import check_id
+    from durapipe.core.names import check_id
 
     try:
         check_id(run_id)

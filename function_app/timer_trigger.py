@@ -7,8 +7,8 @@ import azure.functions as func
 
 from activities import names
 from durapipe.dsl.definitions import Schedule
-from durapipe.schedule import current_tick
-from durapipe.service import Catalog, app_store, schedule_request, tick_instance_id
+from durapipe.model.schedule import current_tick
+from durapipe.serving.service import Catalog, app_store, schedule_request, tick_instance_id
 
 log = logging.getLogger("durapipe.timer")
 

@@ -8,9 +8,9 @@ routes carry `api/`. Every route needs the function key like the API; a page ope
 import azure.durable_functions as df
 import azure.functions as func
 
-from durapipe.errors import DurapipeError
-from durapipe.names import check_id
-from durapipe.web.pages import PAGE_HEADERS, asset, key_cookie, page_html
+from durapipe.core.errors import DurapipeError
+from durapipe.core.names import check_id
+from durapipe.serving.web.pages import PAGE_HEADERS, asset, key_cookie, page_html
 
 bp = df.Blueprint()
 AUTH = func.AuthLevel.FUNCTION

@@ -10,7 +10,7 @@ from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from durapipe import contracts as names
+from durapipe.model import contracts as names
 
 bp = df.Blueprint()
 

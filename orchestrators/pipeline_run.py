@@ -11,10 +11,10 @@ from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from durapipe import contracts as names
-from durapipe.contracts import FAILED, NOT_RUN, RUNNING, step_state
-from durapipe.executors.remote import POLLS_PER_HISTORY, is_remote, poll_delay
-from durapipe.executors.timeouts import TIMEOUT_GRACE_S
+from durapipe.model import contracts as names
+from durapipe.model.contracts import FAILED, NOT_RUN, RUNNING, step_state
+from durapipe.model.compute import is_remote
+from durapipe.model.timing import POLLS_PER_HISTORY, TIMEOUT_GRACE_S, poll_delay
 from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
 
 bp = df.Blueprint()

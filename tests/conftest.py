@@ -12,9 +12,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from durapipe.stores.base import Store
-from durapipe.stores.local import LocalStore
-from durapipe.stores.url import AZURITE_ACCOUNT, open_store
+from durapipe.store.base import Store
+from durapipe.store.local import LocalStore
+from durapipe.store.url import AZURITE_ACCOUNT, open_store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
@@ -60,7 +60,7 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> No
 def _process_serves_no_app() -> Iterator[None]:
     """Each test starts in a process that serves no app: a catalog an earlier test built in this process
     (which limits the code roots steps may come from, as in a host) does not carry over."""
-    from durapipe.run_request import serve_code_roots
+    from durapipe.engine.request import serve_code_roots
 
     serve_code_roots(None)
     yield
@@ -137,7 +137,7 @@ def init_project(tmp_path: Path) -> Path:
     """A project made by `durapipe init` (pipeline `churn`, schedule `nightly`, blob trigger `arrivals`),
     with what a working folder gathers and no package may hold: local state, virtual environments,
     settings, secrets, old build output."""
-    from durapipe.scaffold import scaffold
+    from durapipe.deploy.new_project import scaffold
 
     project = tmp_path / "work" / "churn"
     scaffold(project)

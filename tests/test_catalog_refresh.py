@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from durapipe.errors import DefinitionError
-from durapipe.service import served_catalog
+from durapipe.core.errors import DefinitionError
+from durapipe.serving.service import served_catalog
 
 FLOWS = '''
 from helper import GREETING

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from durapipe import contracts
-from durapipe.errors import DurapipeError
+from durapipe.model import contracts
+from durapipe.core.errors import DurapipeError
 
 
 def test_a_payload_arrives_as_json_text_or_values_alike():

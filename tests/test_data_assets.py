@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from durapipe import data_assets
-from durapipe.errors import DurapipeError, NotFoundError, UsageError
-from durapipe.keys import content_claim_key
-from durapipe.references import check_reference, resolve_reference
+from durapipe.catalog import data_assets
+from durapipe.core.errors import DurapipeError, NotFoundError, UsageError
+from durapipe.store.keys import content_claim_key
+from durapipe.model.references import check_reference
+from durapipe.catalog.references import resolve_reference
 
 
 def _file(tmp_path, name: str, text: str):
@@ -114,7 +115,7 @@ def test_concurrent_registrations_of_one_content_make_one_version(store, tmp_pat
 
 
 def test_a_claim_left_by_a_registrant_that_died_is_taken_over(store, tmp_path, monkeypatch):
-    from durapipe import versioning
+    from durapipe.catalog import versioning
 
     path = _file(tmp_path, "a.csv", "orphaned")
     digest = data_assets.put_artifact(store, path)["hash"]

@@ -22,16 +22,16 @@ import sys
 from durapipe.fingerprint import modules
 modules.RACY_SECONDS = float(sys.argv[1])
 sys.argv = ["durapipe", "plan", sys.argv[2], "--store", sys.argv[3], "--json"]
-from durapipe.cli import entry
+from durapipe.cli.main import entry
 entry()
 """
 
-# `durapipe run` with every reading of a spec counted (durapipe.spec._read_spec), printed at exit.
+# `durapipe run` with every reading of a spec counted (durapipe.model.spec._read_spec), printed at exit.
 RUN_DRIVER = """\
 import atexit, sys
 from durapipe.fingerprint import modules
 modules.RACY_SECONDS = 0.0
-import durapipe.spec as spec_module
+import durapipe.model.spec as spec_module
 reads = []
 original = spec_module._read_spec
 def counted(data):
@@ -40,7 +40,7 @@ def counted(data):
 spec_module._read_spec = counted
 atexit.register(lambda: sys.stderr.write(f"spec reads {len(reads)}\\n"))
 sys.argv = ["durapipe", "run", sys.argv[1], "--store", sys.argv[2], "--json"]
-from durapipe.cli import entry
+from durapipe.cli.main import entry
 entry()
 """
 
@@ -331,7 +331,7 @@ def test_a_definition_warning_is_shown_again_when_remembered(project: Project) -
 
 
 def test_only_the_newest_entries_are_kept(project: Project) -> None:
-    from durapipe.definition_cache import KEEP
+    from durapipe.load.definition_cache import KEEP
 
     for n in range(KEEP + 3):
         project.plan(env={"SOME_SETTING": str(n)})  # each environment its own entry
@@ -341,7 +341,7 @@ def test_only_the_newest_entries_are_kept(project: Project) -> None:
 
 
 def test_a_run_of_a_remembered_definition_never_reads_its_spec_again(project: Project) -> None:
-    # Read when it was remembered, by the same reader (durapipe.spec is in the cache's key): the
+    # Read when it was remembered, by the same reader (durapipe.model.spec is in the cache's key): the
     # run, its planning and its recording take the remembered text as it is.
     cold = project.run()
     assert cold["summary"]["status"] == "completed"
@@ -352,9 +352,9 @@ def test_a_run_of_a_remembered_definition_never_reads_its_spec_again(project: Pr
 
 
 def test_a_remembered_definitions_spec_is_read_when_its_objects_are_asked_for(project: Project) -> None:
-    from durapipe.definition_cache import Definition
-    from durapipe.errors import SpecError
-    from durapipe.spec import spec_text
+    from durapipe.load.definition_cache import Definition
+    from durapipe.core.errors import SpecError
+    from durapipe.model.spec import spec_text
 
     project.plan()
     entry = json.loads(project.cache_files()[0].read_text())

@@ -4,9 +4,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from durapipe import data_assets, gc, registry
-from durapipe.records import commit_step_record, write_run_record
-from durapipe.stores.artifacts import put_artifact
+from durapipe.catalog import data_assets
+
+from durapipe.catalog import gc
+
+from durapipe.catalog import registry
+from durapipe.store.records import commit_step_record, write_run_record
+from durapipe.store.artifacts import put_artifact
 
 LATER = datetime.now(timezone.utc) + timedelta(days=30)
 

@@ -1,10 +1,10 @@
-"""durapipe.graph: the DAG of a spec or a run as DOT, Mermaid and SVG."""
+"""durapipe.views.graph: the DAG of a spec or a run as DOT, Mermaid and SVG."""
 import html
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.graph import graph_of_run, graph_of_spec, render, to_dot, to_mermaid
+from durapipe.core.errors import UsageError
+from durapipe.views.graph import graph_of_run, graph_of_spec, render, to_dot, to_mermaid
 
 SPEC = {
     "name": "shout", "inputs": {"parts": {"optional": False}}, "params": {},

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import durapipe.hashing as hashing
-from durapipe.canonical import canonical_json
-from durapipe.errors import UsageError
-from durapipe.hashing import HashCache, hash_file, hash_path
+import durapipe.store.hashing as hashing
+from durapipe.core.canonical import canonical_json
+from durapipe.core.errors import UsageError
+from durapipe.store.hashing import HashCache, hash_file, hash_path
 
 
 def _age(path: Path, seconds: float = 60) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from durapipe.errors import InvalidNameError
-from durapipe.keys import check_delivery_key, step_index_key
+from durapipe.core.errors import InvalidNameError
+from durapipe.store.keys import check_delivery_key, step_index_key
 
 
 def test_the_step_index_of_a_pipeline_lives_under_index_steps():

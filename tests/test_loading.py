@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from durapipe import Pipeline, Step
-from durapipe import loading
-from durapipe.errors import DefinitionError, SpecError, UsageError
-from durapipe.loading import code_root_of, load_target, resolve_step
+from durapipe.load import targets as loading
+from durapipe.core.errors import DefinitionError, SpecError, UsageError
+from durapipe.load.targets import code_root_of, load_target, resolve_step
 
 PIPELINE_FILE = """
 from durapipe import Input, Output, pipeline, step

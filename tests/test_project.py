@@ -1,7 +1,7 @@
 """Finding a pipeline's project root."""
 from __future__ import annotations
 
-from durapipe.project import find_project_root
+from durapipe.core.paths import find_project_root
 
 
 def test_the_nearest_folder_with_pyproject_toml_is_the_root(tmp_path):

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from durapipe.keys import step_index_key
-from durapipe.records import StepIndex, commit_step_record, indexed_fingerprints, step_key
-from durapipe.stores.base import Store
+from durapipe.store.keys import step_index_key
+from durapipe.store.records import StepIndex, commit_step_record, indexed_fingerprints, step_key
+from durapipe.store.base import Store
 
 FINGERPRINT = "c" * 64
 RACERS = 100

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from durapipe.errors import DurapipeError, InvalidNameError
-from durapipe.references import check_reference, resolve_inputs, resolve_reference
-from durapipe.stores.artifacts import put_artifact
+from durapipe.core.errors import DurapipeError, InvalidNameError
+from durapipe.model.references import check_reference
+from durapipe.catalog.references import resolve_inputs, resolve_reference
+from durapipe.store.artifacts import put_artifact
 
 
 @pytest.mark.parametrize("value", ["incoming/a.csv", "newest:training/", "model:m:champion", "model:m:3",

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from durapipe import registry
-from durapipe.errors import UsageError
-from durapipe.stores.artifacts import put_artifact
+from durapipe.catalog import registry
+from durapipe.core.errors import UsageError
+from durapipe.store.artifacts import put_artifact
 
 POLICY = {"model": "clf", "output": "model", "metrics": "metrics", "metric": "auc", "direction": "max",
           "min_gain": 0.0}

@@ -1,8 +1,8 @@
-"""durapipe.run_details: finding a run's step, partition, log and artifacts."""
+"""durapipe.views.run_details: finding a run's step, partition, log and artifacts."""
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.run_details import artifact_download, failed_partition, run_artifacts, step_entry
+from durapipe.core.errors import UsageError
+from durapipe.views.run_details import artifact_download, failed_partition, run_artifacts, step_entry
 
 LOG = {"hash": "a" * 64, "kind": "file", "size": 3}
 RUN = {"run_id": "r1", "spec": {"steps": [{"name": "score", "map": "part"}, {"name": "merge", "map": None}]},
@@ -39,7 +39,7 @@ def test_a_run_names_its_inputs_and_partition_logs():
 def test_a_download_is_named_safely_for_its_header(tmp_path):
     import hashlib
 
-    from durapipe.stores.local import LocalStore
+    from durapipe.store.local import LocalStore
 
     data = b"what the partition printed"
     ref = {"hash": hashlib.sha256(data).hexdigest(), "kind": "file", "size": len(data)}
@@ -51,7 +51,7 @@ def test_a_download_is_named_safely_for_its_header(tmp_path):
 
 
 def test_an_artifact_hash_must_be_64_hex_digits(tmp_path):
-    from durapipe.stores.local import LocalStore
+    from durapipe.store.local import LocalStore
 
     with pytest.raises(UsageError, match="64 lowercase hex"):
         artifact_download(LocalStore(tmp_path), RUN, "../etc")

@@ -1,11 +1,11 @@
-"""Which lines of a script are under its `if __name__ == "__main__":` guard (durapipe.run_guard)."""
+"""Which lines of a script are under its `if __name__ == "__main__":` guard (durapipe.load.run_guard)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from durapipe.run_guard import _under_main_guard
+from durapipe.load.run_guard import _under_main_guard
 
 GUARD = 'if __name__ == "__main__":\n'
 

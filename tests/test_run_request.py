@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.run_request import build_run_request, check_run_request, mark_local_request
-from durapipe.keys import check_delivery_key
+from durapipe.core.errors import UsageError
+from durapipe.engine.request import build_run_request, check_run_request, mark_local_request
+from durapipe.store.keys import check_delivery_key
 
 SPEC = {"schema": 1, "name": "tiny", "inputs": {"raw": {"optional": False}}, "params": {},
         "steps": [{"name": "copy", "ref": "tiny:copy", "inputs": {"raw": {"input": "raw"}}, "outputs": ["out"],
@@ -16,7 +16,7 @@ KEY = "local-run-key-0123456789abcdef"
 
 
 def request(source, kind="cli", deliver=None):
-    from durapipe.spec import PipelineSpec
+    from durapipe.model.spec import PipelineSpec
 
     spec = PipelineSpec.from_json(SPEC).to_json()
     return build_run_request(spec, {}, {"raw": source}, run_id="tiny-1", code_root=None,
@@ -80,7 +80,7 @@ def _with_code_root(code_root, kind="cli"):
 
 
 def test_where_an_app_serves_a_code_root_other_than_its_pipelines_folders_is_refused(tmp_path):
-    from durapipe.run_request import serve_code_roots
+    from durapipe.engine.request import serve_code_roots
 
     served, other = tmp_path / "project", tmp_path / "elsewhere"
     serve_code_roots([served])
@@ -91,14 +91,14 @@ def test_where_an_app_serves_a_code_root_other_than_its_pipelines_folders_is_ref
 
 
 def test_a_code_root_signed_by_the_local_cli_is_accepted_wherever_it_is(tmp_path):
-    from durapipe.run_request import serve_code_roots
+    from durapipe.engine.request import serve_code_roots
 
     serve_code_roots([tmp_path / "project"])
     check_run_request(mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY), KEY)
 
 
 def test_a_signed_request_whose_code_root_was_changed_is_refused(tmp_path):
-    from durapipe.run_request import serve_code_roots
+    from durapipe.engine.request import serve_code_roots
 
     serve_code_roots([tmp_path / "project"])
     signed = mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY)
@@ -108,7 +108,7 @@ def test_a_signed_request_whose_code_root_was_changed_is_refused(tmp_path):
 
 
 def test_the_orchestrator_is_started_with_the_spec_as_text_which_planning_reads_back_as_json():
-    from durapipe.run_request import orchestration_input
+    from durapipe.engine.request import orchestration_input
 
     built = request({"key": "incoming/a.csv"})
     started = orchestration_input(built)

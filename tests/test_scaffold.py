@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.project import definitions_ref
-from durapipe.scaffold import pipeline_name_for, scaffold
+from durapipe.core.errors import UsageError
+from durapipe.core.paths import definitions_ref
+from durapipe.deploy.new_project import pipeline_name_for, scaffold
 
 
 def test_a_new_project_has_definitions_a_pipeline_with_a_helper_a_test_settings_and_deployment(tmp_path):
@@ -32,7 +32,7 @@ def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(tmp_path):
 
 
 def test_loading_a_second_project_with_the_same_module_names_gets_its_own_definitions(tmp_path):
-    from durapipe.project import load_definitions
+    from durapipe.load.project import load_definitions
 
     first, second = tmp_path / "alpha", tmp_path / "beta"
     scaffold(first)

@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.schedule import current_tick, latest_tick, next_tick, parse_schedule
+from durapipe.core.errors import UsageError
+from durapipe.model.schedule import current_tick, latest_tick, next_tick, parse_schedule
 
 T = datetime(2026, 11, 29, 7, 0, 4, tzinfo=timezone.utc)
 

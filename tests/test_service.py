@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.service import (RequestError, blob_instance_id, page_of_runs, parse_json_body, tick_instance_id)
+from durapipe.serving.service import (RequestError, blob_instance_id, page_of_runs, parse_json_body, tick_instance_id)
 from datetime import datetime, timezone
 
 
@@ -41,7 +41,7 @@ def test_one_tick_one_run_id():
 
 
 def test_runs_are_paged_newest_first(store):
-    from durapipe.records import write_run_record
+    from durapipe.store.records import write_run_record
 
     for i in range(5):
         write_run_record(store, {"run_id": f"r{i}", "pipeline": "p", "status": "completed",
@@ -58,7 +58,7 @@ def test_a_bad_page_size_is_refused(store):
 
 
 def test_a_failed_runs_error_is_durapipes_reason_without_the_traceback():
-    from durapipe.service import failure_sentence
+    from durapipe.serving.service import failure_sentence
 
     output = ("Orchestrator function 'pipeline_run' failed: The input 'raw' is wrong. \n Traceback (most recent "
               "call last):\n  File \"/srv/app/x.py\", line 1, in f\ndurapipe.errors.UsageError: The input 'raw' is wrong.\n")
@@ -66,7 +66,7 @@ def test_a_failed_runs_error_is_durapipes_reason_without_the_traceback():
 
 
 def test_a_failure_outside_durapipes_errors_is_a_generic_sentence():
-    from durapipe.service import failure_sentence
+    from durapipe.serving.service import failure_sentence
 
     output = ("Orchestrator function 'pipeline_run' failed: 'spec' \n Traceback (most recent call last):\n"
               "  File \"/srv/app/orchestrators/pipeline_run.py\", line 3, in f\nKeyError: 'spec'\n")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from durapipe import BlobTrigger, Definitions, Input, Output, pipeline, step
-from durapipe import data_assets
-from durapipe.errors import DefinitionError
-from durapipe.service import Catalog, arrival_request
+from durapipe.catalog import data_assets
+from durapipe.core.errors import DefinitionError
+from durapipe.serving.service import Catalog, arrival_request
 
 
 @step
@@ -69,7 +69,7 @@ def test_a_schedule_input_naming_a_data_asset_runs_on_its_latest_version_and_rec
     from datetime import datetime, timezone
 
     from durapipe import Schedule
-    from durapipe.service import schedule_request
+    from durapipe.serving.service import schedule_request
 
     schedule = Schedule("nightly", pipeline=scoring, inputs={"data": "data:daily"})
     catalog = Catalog.from_definitions(Definitions(pipelines=[scoring], schedules=[schedule]))

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from durapipe.canonical import hash_value
-from durapipe.errors import SpecError, UsageError
-from durapipe.spec import PipelineSpec, resolve_params, step_params, topological_order
+from durapipe.core.canonical import hash_value
+from durapipe.core.errors import SpecError, UsageError
+from durapipe.model.spec import PipelineSpec, resolve_params, step_params, topological_order
 from tests.dsl.test_pipeline import retrain
 
 
@@ -347,7 +347,7 @@ def test_spec_copy_is_not_shared_with_the_input():
 
 
 def test_a_spec_read_again_from_the_same_json_is_the_same_spec_and_a_changed_one_is_checked_anew():
-    from durapipe.spec import PipelineSpec
+    from durapipe.model.spec import PipelineSpec
 
     spec = {"schema": 1, "name": "p", "inputs": {}, "params": {}, "outputs": {},
             "steps": [{"name": "s", "ref": "m:s", "inputs": {}, "outputs": ["out"], "params": {}, "options": {}}]}
@@ -359,8 +359,8 @@ def test_a_spec_read_again_from_the_same_json_is_the_same_spec_and_a_changed_one
 
 
 def test_a_spec_text_is_read_once_then_known_valid_in_this_process(monkeypatch):
-    import durapipe.spec as spec_module
-    from durapipe.spec import checked_spec_json, spec_text
+    import durapipe.model.spec as spec_module
+    from durapipe.model.spec import checked_spec_json, spec_text
 
     text = spec_text(PipelineSpec.from_json(valid()).to_json()) + " "  # a text no earlier test read
     reads = []
@@ -372,7 +372,7 @@ def test_a_spec_text_is_read_once_then_known_valid_in_this_process(monkeypatch):
 
 
 def test_a_spec_text_that_is_not_a_valid_spec_is_refused_every_time():
-    from durapipe.spec import checked_spec_json
+    from durapipe.model.spec import checked_spec_json
 
     bad = json.dumps({**PipelineSpec.from_json(valid()).to_json(), "name": "Not A Name"})
     for _ in range(2):
@@ -381,7 +381,7 @@ def test_a_spec_text_that_is_not_a_valid_spec_is_refused_every_time():
 
 
 def test_the_params_view_of_a_spec_resolves_parameters_as_the_whole_spec_does():
-    from durapipe.spec import params_view
+    from durapipe.model.spec import params_view
 
     spec = retrain.spec
     view = params_view(spec.to_json())

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from durapipe import tracking
-from durapipe.errors import UsageError
+from durapipe.dsl import tracking
+from durapipe.core.errors import UsageError
 
 
 def test_metrics_logged_from_threads_and_a_child_process_all_arrive(tmp_path):

@@ -17,9 +17,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from durapipe.deploy import TEMPLATES, subscriptions
 from durapipe.deploy.requirements import check_imports_are_required, requirements_text
-from durapipe.errors import UsageError
-from durapipe.fixed_zip import add_entry
-from durapipe.project import definitions_ref, load_definitions
+from durapipe.core.errors import UsageError
+from durapipe.core.fixed_zip import add_entry
+from durapipe.core.paths import definitions_ref
+from durapipe.load.project import load_definitions
 
 ENTRY_FILE = "main.py"
 APP_PACKAGES = ("function_app", "activities", "orchestrators")

@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 HEADER = ("# Written by `durapipe package`: what the Functions build installs for this app, pinned to\n"
           "# the versions installed where it was packaged, so step fingerprints match local runs.\n")

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from durapipe.deploy import TEMPLATES
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 HERE = Path(__file__).resolve().parent
 # durapipe/deploy/infra links to the repository's infra/, so a wheel carries the same templates.

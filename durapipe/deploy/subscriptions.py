@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 STORE_CONTAINER = "durapipe"
 PARAMETERS_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"

@@ -6,9 +6,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
 from durapipe.dsl.refs import InputRef, OutputRef, Outputs, ParamItemRef, ParamRef, Ref
-from durapipe.errors import DefinitionError, InvalidNameError
-from durapipe.names import check_name
-from durapipe.spec import (Binding, InputSpec, ParamBinding, ParamSpec, PipelineSpec, StepSpec, coerce,
+from durapipe.core.errors import DefinitionError, InvalidNameError
+from durapipe.core.names import check_name
+from durapipe.model.spec import (Binding, InputSpec, ParamBinding, ParamSpec, PipelineSpec, StepSpec, coerce,
                            json_problem, type_problem)
 
 if TYPE_CHECKING:

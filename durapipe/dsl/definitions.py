@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from durapipe.canonical import canonical_json, sha256_text
+from durapipe.core.canonical import canonical_json, sha256_text
 from durapipe.dsl.callsite import user_location
 from durapipe.dsl.pipeline import Pipeline
-from durapipe.errors import DefinitionError, DurapipeError
-from durapipe.references import check_reference
-from durapipe.spec import json_problem
+from durapipe.core.errors import DefinitionError, DurapipeError
+from durapipe.model.references import check_reference
+from durapipe.model.spec import json_problem
 
 _SETTING = re.compile(r"^%[A-Za-z_][A-Za-z0-9_]*%$")
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
@@ -27,7 +27,7 @@ def _fail(where: str, what: str, message: str) -> DefinitionError:
 
 
 def _name(value: Any, what: str, where: str) -> str:
-    from durapipe.names import check_name
+    from durapipe.core.names import check_name
 
     try:
         return check_name(value, f"{what} name")
@@ -91,7 +91,7 @@ class Schedule:
         if not isinstance(self.cron, str):
             raise _fail(where, f"Schedule {self.name}", f"cron= must be text, not {self.cron!r}.")
         if not _resolved_setting(self.cron):
-            from durapipe.schedule import parse_schedule
+            from durapipe.model.schedule import parse_schedule
 
             try:
                 object.__setattr__(self, "cron", parse_schedule(self.cron, f"Schedule {self.name}"))
@@ -231,7 +231,7 @@ def _pipeline_name(value: Pipeline | str) -> str:
 
 
 def _check_path(path: Any, what: str, where: str) -> None:
-    from durapipe.names import check_blob_name
+    from durapipe.core.names import check_blob_name
 
     if not isinstance(path, str) or path.count("{name}") != 1:
         raise _fail(where, what, f"path= must hold {{name}} once, as in 'incoming/{{name}}', not {path!r}.")
@@ -247,7 +247,7 @@ def _check_path(path: Any, what: str, where: str) -> None:
 
 
 def _check_delivery(output: str, key: Any, what: str, where: str) -> None:
-    from durapipe.keys import check_delivery_key
+    from durapipe.store.keys import check_delivery_key
 
     if not isinstance(key, str):
         raise _fail(where, what, f"deliver[{output!r}] must be a store key such as 'scores/{{name}}', not {key!r}.")
@@ -322,7 +322,7 @@ class Definitions:
             object.__setattr__(declared, "pipeline", self.pipelines[declared.pipeline])
 
     def _check_run(self, declared: Any, what: str, params: dict[str, Any], inputs: dict[str, Any]) -> None:
-        from durapipe.spec import resolve_params
+        from durapipe.model.spec import resolve_params
 
         spec = self.pipelines[_pipeline_name(declared.pipeline)].spec
         unknown = sorted(set(inputs) - set(spec.inputs))

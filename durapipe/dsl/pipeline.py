@@ -9,9 +9,9 @@ from durapipe.dsl.builder import Builder, current_builder
 from durapipe.dsl.callsite import function_location, user_location
 from durapipe.dsl.refs import InputRef, Outputs, ParamRef
 from durapipe.dsl.signature import read_signature
-from durapipe.errors import DefinitionError, InvalidNameError, UsageError
-from durapipe.names import check_name
-from durapipe.spec import PipelineSpec
+from durapipe.core.errors import DefinitionError, InvalidNameError, UsageError
+from durapipe.core.names import check_name
+from durapipe.model.spec import PipelineSpec
 
 
 class Pipeline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from durapipe.dsl.callsite import user_location
-from durapipe.errors import DefinitionError
+from durapipe.core.errors import DefinitionError
 
 
 class Ref:

@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 from durapipe.dsl.callsite import Lazy, function_location
 from durapipe.dsl.markers import Input, Output
-from durapipe.errors import DefinitionError, InvalidNameError
-from durapipe.names import check_name
-from durapipe.spec import InputSpec, ParamSpec, coerce, json_problem, type_problem
+from durapipe.core.errors import DefinitionError, InvalidNameError
+from durapipe.core.names import check_name
+from durapipe.model.spec import InputSpec, ParamSpec, coerce, json_problem, type_problem
 
 _PLAIN_TYPES = {str: "str", int: "int", float: "float", bool: "bool", list: "list", dict: "dict",
                 typing.Any: "any", object: "any"}

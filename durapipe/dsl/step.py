@@ -9,9 +9,9 @@ from durapipe.dsl.builder import current_builder
 from durapipe.dsl.callsite import function_location, user_location
 from durapipe.dsl.refs import Outputs
 from durapipe.dsl.signature import read_signature
-from durapipe.errors import DefinitionError, InvalidNameError
-from durapipe.names import check_name
-from durapipe.spec import StepOptions
+from durapipe.core.errors import DefinitionError, InvalidNameError
+from durapipe.core.names import check_name
+from durapipe.model.spec import StepOptions
 
 
 class Step:
@@ -76,8 +76,8 @@ def step(func: Callable | None = None, *, retries: int = 0, retry_interval: floa
         try:
             requirements = None
             if environment is not None and f is not None:
-                from durapipe.executors.requirements import read_requirements
-                from durapipe.project import find_project_root
+                from durapipe.model.requirements import read_requirements
+                from durapipe.core.paths import find_project_root
                 source = getattr(getattr(f, "__code__", None), "co_filename", ".")
                 requirements = read_requirements(environment, find_project_root(source))
             options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
@@ -109,8 +109,8 @@ def _warn_of_timeout(func: Callable, options: StepOptions, where: str) -> None:
 
     import inspect
 
-    from durapipe.executors.timeouts import deployed_host_json, function_timeout_s, timeout_warning
-    from durapipe.project import find_project_root
+    from durapipe.core.host_json import deployed_host_json, function_timeout_s, timeout_warning
+    from durapipe.core.paths import find_project_root
 
     if options.timeout is None:
         return  # the usual case: no file read

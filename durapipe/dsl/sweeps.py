@@ -23,8 +23,8 @@ from durapipe.dsl.builder import current_builder
 from durapipe.dsl.callsite import user_location
 from durapipe.dsl.refs import OutputRef, Outputs
 from durapipe.dsl.step import Step
-from durapipe.errors import DefinitionError
-from durapipe.spec import Binding, ParamBinding, StepOptions, StepSpec
+from durapipe.core.errors import DefinitionError
+from durapipe.model.spec import Binding, ParamBinding, StepOptions, StepSpec
 
 METRICS_OUTPUT = "sweep_metrics"
 MAX_TRIALS = 1000

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
-from durapipe.project import find_project_root
-from durapipe.loading import locate_step, resolve_step
-from durapipe.run_request import check_task_code_root
+from durapipe.core.paths import find_project_root
+from durapipe.load.targets import locate_step, resolve_step
+from durapipe.engine.request import check_task_code_root
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from durapipe.errors import UsageError
-from durapipe.hashing import HashCache
-from durapipe.names import check_blob_name
-from durapipe.run_request import check_inputs
-from durapipe.scratch import new_scratch_dir
-from durapipe.stores.artifacts import put_artifact
+from durapipe.core.errors import UsageError
+from durapipe.store.hashing import HashCache
+from durapipe.core.names import check_blob_name
+from durapipe.engine.request import check_inputs
+from durapipe.core.scratch import new_scratch_dir
+from durapipe.store.artifacts import put_artifact
 
 
 def bind_inputs(store: Any, spec: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:

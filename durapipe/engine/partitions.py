@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from durapipe.contracts import Partition, PartitionEntry, StepResult, StepTask
-from durapipe.canonical import canonical_json, hash_value, sha256_text
-from durapipe.errors import DurapipeError
-from durapipe.stores.artifacts import artifact_manifest, put_manifest_bytes
+from durapipe.model.contracts import Partition, PartitionEntry, StepResult, StepTask
+from durapipe.core.canonical import canonical_json, hash_value, sha256_text
+from durapipe.core.errors import DurapipeError
+from durapipe.store.artifacts import artifact_manifest, put_manifest_bytes
 from durapipe.engine.fingerprints import task_inputs
 
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from durapipe.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
+from durapipe.model.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
 from durapipe.engine import plan_memo
 from durapipe.engine.fingerprints import identify_step, one_code_lookup
 from durapipe.engine.inputs import bind_inputs
@@ -17,8 +17,8 @@ from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.fingerprint.code import collecting_closures
 from durapipe.engine.run_step import step_result
-from durapipe.records import PLANNED, StepIndex, create_run_record
-from durapipe.run_request import LOCAL_RUN_KEY_ENV, check_run_request
+from durapipe.store.records import PLANNED, StepIndex, create_run_record
+from durapipe.engine.request import LOCAL_RUN_KEY_ENV, check_run_request
 from durapipe.engine.scheduling import step_inputs
 
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from durapipe.canonical import hash_value
+from durapipe.core.canonical import hash_value
 from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash
 from durapipe.fingerprint.code import Collected
 from durapipe.fingerprint.resolve import distributions_of, spec_signature
-from durapipe.project import STATE_FOLDER, find_project_root
+from durapipe.core.paths import STATE_FOLDER, find_project_root
 
 FORMAT = 2
 FOLDER = "plans"
@@ -198,7 +198,7 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
 
 def _write(path: Path, text: str) -> None:
     # A project folder that cannot be written (a read-only app on Azure) only costs speed.
-    from durapipe.stores.base import keep_newest, write_file_atomically
+    from durapipe.core.files import keep_newest, write_file_atomically
 
     try:
         write_file_atomically(path, iter([text.encode()]))

@@ -5,14 +5,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
+from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
 from durapipe.engine.run_step import step_result
-from durapipe.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
-from durapipe.errors import NotFoundError
-from durapipe.registry import register_from_run
-from durapipe.scratch import new_scratch_dir
-from durapipe.stores.artifacts import get_artifact
-from durapipe.keys import check_delivery_key
+from durapipe.store.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
+from durapipe.core.errors import NotFoundError
+from durapipe.catalog.registry import register_from_run
+from durapipe.core.scratch import new_scratch_dir
+from durapipe.store.artifacts import get_artifact
+from durapipe.store.keys import check_delivery_key
 
 # Orchestrator states -> the step statuses a run record keeps: a step still waiting or running
 # when the run ended did not run. "done" is how histories before one vocabulary said "ran".
@@ -206,7 +206,7 @@ def index_producers(store: Any, record: dict[str, Any]) -> None:
     """Remember which run and step first produced each artifact a step of this run made (lineage reads it)."""
     import json
 
-    from durapipe.keys import producer_key
+    from durapipe.store.keys import producer_key
 
     for name, step in record["steps"].items():
         if step["status"] != RAN:
@@ -218,7 +218,7 @@ def index_producers(store: Any, record: dict[str, Any]) -> None:
 
 def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str]) -> dict[str, Any]:
     """Register each output named in `publish` as a version of its data asset; what each became, by output."""
-    from durapipe.data_assets import register_artifact
+    from durapipe.catalog.data_assets import register_artifact
 
     published = {}
     for output, asset in publish.items():

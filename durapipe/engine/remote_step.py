@@ -12,15 +12,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from durapipe.canonical import sha256_text
-from durapipe.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
+from durapipe.core.canonical import sha256_text
+from durapipe.model.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.run_step import StepFailed, committed_result, step_result
-from durapipe.errors import NotFoundError
+from durapipe.core.errors import NotFoundError
 from durapipe.executors.cancel import run_canceled
-from durapipe.executors.remote import TERMINAL, RemoteJob, remote_target, result_key
-from durapipe.records import commit_step_record
-from durapipe.stores.artifacts import put_artifact
+from durapipe.executors.remote.base import TERMINAL, RemoteJob, result_key
+from durapipe.executors.remote.targets import remote_target
+from durapipe.store.records import commit_step_record
+from durapipe.store.artifacts import put_artifact
 
 
 def job_name(task: StepTask, fingerprint: str = "") -> str:

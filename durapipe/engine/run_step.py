@@ -14,16 +14,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from durapipe import tracking
-from durapipe.contracts import StepResult, StepTask
+from durapipe.dsl import tracking
+from durapipe.model.contracts import StepResult, StepTask
 from durapipe.engine.fingerprints import StepIdentity, identify_step
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
-from durapipe.executors.timeouts import REPORT_MARGIN_S
-from durapipe.records import commit_step_record, find_step_record
-from durapipe.scratch import new_scratch_dir
-from durapipe.stores.artifacts import get_artifact, put_artifact
+from durapipe.model.timing import REPORT_MARGIN_S
+from durapipe.store.records import commit_step_record, find_step_record
+from durapipe.core.scratch import new_scratch_dir
+from durapipe.store.artifacts import get_artifact, put_artifact
 
 
 # A crash point for the tests: when this names a file, the first process to reach the point between

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, StatusBoard
+from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, StatusBoard
 
 
 @dataclass

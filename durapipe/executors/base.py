@@ -24,7 +24,7 @@ class StepCall:
     memory_mb: int | None = None
     python: str | None = None
     env_vars: dict[str, str] = field(default_factory=dict)
-    # Fan-in inputs: name -> {"kind": "list"|"dict", "items": {key: flat input name}} (see durapipe/spec.py).
+    # Fan-in inputs: name -> {"kind": "list"|"dict", "items": {key: flat input name}} (see durapipe/model/spec.py).
     fan_in: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from durapipe.errors import NotFoundError
-from durapipe.keys import run_key
-from durapipe.records import parse_record
+from durapipe.core.errors import NotFoundError
+from durapipe.store.keys import run_key
+from durapipe.store.records import parse_record
 
 # Every step asks before it starts, and a running step once a second: the record holds the whole
 # spec (hundreds of KB for a large pipeline), so it is parsed only when its bytes could say so.

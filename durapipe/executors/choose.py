@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import os
 
-from durapipe.errors import DurapipeError
+from durapipe.core.errors import DurapipeError
 from durapipe.executors.base import Executor
+from durapipe.model.compute import parse_compute
 
 MEMORY_SETTING = "DURAPIPE_STEP_MEMORY_MB"
 
 
 def executor_for(compute: str | None) -> Executor:
     """The executor of compute target `compute` ("local" and None: a child process of this one)."""
-    if compute in (None, "local"):
+    target = parse_compute(compute)
+    if not target.remote:
         from durapipe.executors.local import local_executor
         return local_executor()
-    raise DurapipeError(f"The compute target {compute!r} is not known here.")
+    raise DurapipeError(f"The compute target {compute!r} runs through the remote step activities, not here.")
 
 
 def step_memory_mb() -> int | None:

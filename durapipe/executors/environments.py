@@ -20,9 +20,9 @@ from pathlib import Path
 
 import filelock
 
-from durapipe.errors import DurapipeError
+from durapipe.core.errors import DurapipeError
 from durapipe.fingerprint.environment import environment_identity
-from durapipe.project import state_dir
+from durapipe.core.paths import state_dir
 
 ENVS_FOLDER = "envs"
 _READY = "ready.json"

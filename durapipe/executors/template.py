@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from durapipe.executors import source_record
-from durapipe.executors.runner import children_of, serve_runner
+from durapipe.executors.worker import children_of, serve_runner
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL_S = 0.5
@@ -124,8 +124,8 @@ def _warm(request: dict[str, Any]) -> None:
     import inspect
 
     from durapipe.fingerprint.code import code_components
-    from durapipe.loading import resolve_step
-    from durapipe.project import find_project_root
+    from durapipe.load.targets import resolve_step
+    from durapipe.core.paths import find_project_root
 
     func = resolve_step(request["warm"], request.get("code_root")).func
     try:
@@ -136,7 +136,7 @@ def _warm(request: dict[str, Any]) -> None:
 
 
 def _sentence(exc: Exception) -> str:
-    from durapipe.errors import DurapipeError
+    from durapipe.core.errors import DurapipeError
 
     return str(exc) if isinstance(exc, DurapipeError) else f"The step could not be started: {type(exc).__name__}: {exc}."
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from durapipe.canonical import canonical_json, sha256_text
+from durapipe.core.canonical import canonical_json, sha256_text
 from durapipe.fingerprint import modules
-from durapipe.hashing import open_cache_database, while_locked
-from durapipe.project import STATE_FOLDER
+from durapipe.store.hashing import open_cache_database, while_locked
+from durapipe.core.paths import STATE_FOLDER
 
 # Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
 FORMAT = 4

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from durapipe.errors import DefinitionError
+from durapipe.core.errors import DefinitionError
 from durapipe.fingerprint.closure_cache import ClosureCache, Dependencies, closure_key, now
 from durapipe.fingerprint.modules import ImportRef, ParsedModule, import_refs, parse_module
 from durapipe.fingerprint.resolve import ProjectLayout, distributions_of, resolve_import, spec_signature

@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from durapipe.canonical import canonical_json, sha256_text
+from durapipe.core.canonical import canonical_json, sha256_text
 from durapipe.fingerprint.closure_cache import path_signature, settled
-from durapipe.project import user_cache_folder
+from durapipe.core.paths import user_cache_folder
 
 # Bump when the cached value's meaning changes.
 FORMAT = 2  # 2: with the versions
@@ -115,7 +115,7 @@ def _now() -> float:
 
 def _write_atomically(path: Path, text: str) -> None:
     # A cache that cannot be written (read-only home) only costs speed.
-    from durapipe.stores.base import write_file_atomically
+    from durapipe.core.files import write_file_atomically
 
     try:
         write_file_atomically(path, iter([text.encode()]))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import platform
 
-from durapipe.canonical import hash_value
+from durapipe.core.canonical import hash_value
 
 
 def python_version() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from durapipe.canonical import canonical_json
+from durapipe.core.canonical import canonical_json
 
 _MISSING = object()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from durapipe.canonical import hash_value
-from durapipe.errors import DefinitionError
+from durapipe.core.canonical import hash_value
+from durapipe.core.errors import DefinitionError
 from durapipe.fingerprint.code import code_components, code_components_at
 from durapipe.fingerprint.environment import environment_components
 from durapipe.fingerprint.params import canonical_params

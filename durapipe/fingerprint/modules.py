@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from durapipe.errors import DefinitionError
+from durapipe.core.errors import DefinitionError
 
 # A file modified this recently may change again within the same mtime tick without changing
 # its size, so its (mtime, size) cannot vouch for its content (Git's "racily clean" rule).

@@ -5,7 +5,7 @@ import math
 import numbers
 from typing import Any
 
-from durapipe.errors import DefinitionError, DurapipeError, UsageError
+from durapipe.core.errors import DefinitionError, DurapipeError, UsageError
 
 PARAM_TYPES = ("str", "int", "float", "bool", "list", "dict", "any")
 

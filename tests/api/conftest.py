@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.serve.conftest import call, read_banner, stop_process, wait_for
 
 RUN_TIMEOUT_S = 180.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.local.rpc import RPC_PREFIX
+from durapipe.host.rpc import RPC_PREFIX
 from tests.api.conftest import KEY, SYSTEM_KEY, App
 from tests.serve.conftest import call, wait_for
 
@@ -17,7 +17,7 @@ def _rpc(app: App) -> str:
 
 
 def _raw_request(run_id: str, **changes) -> bytes:
-    from durapipe.service import served_catalog, served_run_request
+    from durapipe.serving.service import served_catalog, served_run_request
     from tests.api.conftest import EXAMPLE_PROJECT
 
     catalog = served_catalog(EXAMPLE_PROJECT, env={})
@@ -107,7 +107,7 @@ def other_steps(tmp_path) -> Path:
 
 
 def test_a_raw_run_request_pointing_code_root_at_another_folder_imports_nothing_from_it(app, other_steps):
-    from durapipe.spec import PipelineSpec
+    from durapipe.model.spec import PipelineSpec
 
     spec = PipelineSpec.from_json({"schema": 1, "name": "other", "inputs": {}, "params": {}, "steps": [OTHER_STEP],
                                    "outputs": {"out": {"step": "pwn", "output": "out"}}}).to_json()

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from durapipe.local.rpc import RPC_PREFIX
+from durapipe.host.rpc import RPC_PREFIX
 from tests.api.conftest import KEY, SYSTEM_KEY, start_app
 from tests.serve.conftest import call
 

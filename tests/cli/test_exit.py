@@ -76,7 +76,7 @@ def test_output_to_a_reader_that_left_ends_quietly_with_exit_1(tmp_path):
 LEAVE = '''
 import atexit, sys, threading, time
 from pathlib import Path
-from durapipe.cli import leave
+from durapipe.cli.main import leave
 
 out = Path(sys.argv[1])
 atexit.register(lambda: (out / "atexit").write_text("ran"))
@@ -147,7 +147,7 @@ def test_when_a_run_exits_no_worker_process_holds_its_output(tmp_path):
 
 FORK_SERVER = '''
 import multiprocessing.forkserver, sys
-import durapipe.local.fork_server
+import durapipe.host.fork_server
 print("to the log")
 print("also to the log", file=sys.stderr)
 '''

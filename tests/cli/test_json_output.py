@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from durapipe.records import write_run_record
-from durapipe.stores.local import LocalStore
+from durapipe.store.records import write_run_record
+from durapipe.store.local import LocalStore
 
 DURAPIPE = Path(sys.executable).parent / "durapipe"
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from durapipe.runner import installed_app_root
+from durapipe.host.session import installed_app_root
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 300
 # What pyproject.toml packages, and pyproject.toml itself.
 SOURCES = ("pyproject.toml", "durapipe", "function_app", "orchestrators", "activities")
 # The CLI as the installed console script runs it.
-CLI = "import sys; from durapipe.cli import entry; sys.argv[0] = 'durapipe'; entry()"
+CLI = "import sys; from durapipe.cli.main import entry; sys.argv[0] = 'durapipe'; entry()"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from durapipe.deploy.package import MARKER, build_package, package_names
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_a_folder_without_durapipe_definitions_is_refused_with_a_sentence(tmp_pa
 def test_the_package_holds_the_entry_file_host_json_app_packages_library_and_project_code(init_project):
     names = names_of(init_project)
     for name in ("main.py", "host.json", "requirements.txt", "pyproject.toml", "definitions.py", "pipeline.py",
-                 "helpers.py", "data/sample.csv", "durapipe/__init__.py", "durapipe/local/app_loader.py",
+                 "helpers.py", "data/sample.csv", "durapipe/__init__.py", "durapipe/host/app_loader.py",
                  "function_app/__init__.py", "activities/blueprint.py", "orchestrators/pipeline_run.py"):
         assert name in names
 

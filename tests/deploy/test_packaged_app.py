@@ -24,7 +24,7 @@ INDEX_SCRIPT = """
 import json, sys
 from pathlib import Path
 import durapipe
-from durapipe.local.app_loader import load_app
+from durapipe.host.app_loader import load_app
 loaded = load_app(Path.cwd(), "main.py")
 print(json.dumps({"durapipe": durapipe.__file__, "path": sys.path,
                   "functions": {name: f.trigger_type for name, f in loaded.functions.items()}}))
@@ -34,7 +34,7 @@ print(json.dumps({"durapipe": durapipe.__file__, "path": sys.path,
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The init project's package unpacked into a fresh folder, with a clean venv holding its requirements."""
-    from durapipe.scaffold import scaffold
+    from durapipe.deploy.new_project import scaffold
 
     tmp = tmp_path_factory.mktemp("packaged")
     project = tmp / "work" / "churn"

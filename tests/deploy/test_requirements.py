@@ -7,7 +7,7 @@ import pytest
 
 from durapipe.deploy.package import build_package
 from durapipe.deploy.requirements import requirements_text
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 
 def requirement_lines(project) -> list[str]:

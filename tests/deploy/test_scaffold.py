@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from durapipe.deploy.scaffold import azd_name, azure_yaml, write_deployment_files
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_PACKAGE_COMMAND = ("cd pipelines && durapipe package --out ../build/app "

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from durapipe.deploy.subscriptions import parameters_document, subscription_entries, subscription_entry
-from durapipe.errors import UsageError
+from durapipe.core.errors import UsageError
 
 BLOBS = "/blobServices/default/containers/durapipe/blobs/"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from durapipe import BlobTrigger, Definitions, Input, Model, Output, Schedule, pipeline, step
-from durapipe.errors import DefinitionError
+from durapipe.core.errors import DefinitionError
 from tests.dsl.support import assert_points_at
 
 

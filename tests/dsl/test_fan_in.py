@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from durapipe import Input, Output, pipeline, step
-from durapipe.errors import DefinitionError, UsageError
-from durapipe.spec import PipelineSpec, resolve_params, step_params
+from durapipe.core.errors import DefinitionError, UsageError
+from durapipe.model.spec import PipelineSpec, resolve_params, step_params
 
 
 @step

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from durapipe import Input, Output, Pipeline, pipeline, step
-from durapipe.errors import DefinitionError, UsageError
-from durapipe.spec import Binding, InputSpec, ParamBinding, ParamSpec
+from durapipe.core.errors import DefinitionError, UsageError
+from durapipe.model.spec import Binding, InputSpec, ParamBinding, ParamSpec
 from tests.dsl.support import evaluate, fit, needs_seed, prepare, score
 
 

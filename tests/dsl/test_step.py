@@ -7,8 +7,8 @@ from typing import Dict, List
 import pytest
 
 from durapipe import Input, Output, Step, step
-from durapipe.errors import DefinitionError
-from durapipe.spec import InputSpec, ParamSpec, StepOptions
+from durapipe.core.errors import DefinitionError
+from durapipe.model.spec import InputSpec, ParamSpec, StepOptions
 from tests.dsl.support import assert_points_at, fit, prepare, score
 
 

@@ -6,7 +6,7 @@ import pytest
 import durapipe
 from durapipe import Output, pipeline, step
 from durapipe.dsl.sweeps import configurations
-from durapipe.errors import DefinitionError
+from durapipe.core.errors import DefinitionError
 
 
 @step

@@ -56,8 +56,8 @@ def ran(tmp_path_factory, azureml_double) -> dict[str, Any]:
 
 
 def test_a_chain_through_azure_ml_completes_and_only_the_broken_step_fails(ran):
-    from durapipe.stores.artifacts import read_artifact_bytes
-    from durapipe.stores.url import open_store
+    from durapipe.store.artifacts import read_artifact_bytes
+    from durapipe.store.url import open_store
 
     first = ran["first"]
     assert first.code == 1, first.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 from textwrap import dedent
 
 from durapipe.engine.run_step import CRASH_BEFORE_COMMIT_ENV
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.e2e.conftest import Project, new_project, step_statuses
 from tests.e2e.projects import _PREAMBLE
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.e2e.conftest import new_project, step_statuses
 
 TARGET = "flow.py:chain"

@@ -75,8 +75,8 @@ def runs(tmp_path_factory) -> dict[str, Any]:
 
 
 def _output_text(runs: dict[str, Any], run: str, step: str) -> str:
-    from durapipe.stores.artifacts import read_artifact_bytes
-    from durapipe.stores.url import open_store
+    from durapipe.store.artifacts import read_artifact_bytes
+    from durapipe.store.url import open_store
 
     store = open_store(str(runs["project"].root / ".durapipe"))
     return read_artifact_bytes(store, runs[run].json["steps"][step]["outputs"]["out"]).decode()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.e2e.conftest import DURAPIPE, Project, new_project
 from tests.e2e.projects import _PREAMBLE
 from tests.e2e.test_resume import _wait_for

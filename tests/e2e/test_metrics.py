@@ -49,7 +49,7 @@ def test_runs_compare_shows_parameters_metrics_and_the_steps_that_differed(proje
 
 def test_log_metric_outside_a_step_is_one_sentence():
     import durapipe
-    from durapipe.errors import UsageError
+    from durapipe.core.errors import UsageError
 
     with pytest.raises(UsageError, match="only inside a running step"):
         durapipe.log_metric("score", 1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.e2e.conftest import new_project
 
 

@@ -55,8 +55,8 @@ def ran(tmp_path_factory, ray_head) -> dict[str, Any]:
 
 
 def _text(ran: dict[str, Any], step: str) -> str:
-    from durapipe.stores.artifacts import read_artifact_bytes
-    from durapipe.stores.url import open_store
+    from durapipe.store.artifacts import read_artifact_bytes
+    from durapipe.store.url import open_store
 
     store = open_store(str(ran["project"].root / ".durapipe"))
     return read_artifact_bytes(store, ran["first"].json["steps"][step]["outputs"]["out"]).decode()

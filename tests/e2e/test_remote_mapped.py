@@ -54,8 +54,8 @@ def ran(tmp_path_factory, ray_head) -> dict[str, Any]:
 
 
 def _text(ran: dict[str, Any], ref: dict[str, Any]) -> str:
-    from durapipe.stores.artifacts import read_artifact_bytes
-    from durapipe.stores.url import open_store
+    from durapipe.store.artifacts import read_artifact_bytes
+    from durapipe.store.url import open_store
 
     return read_artifact_bytes(open_store(str(ran["project"].root / ".durapipe")), ref).decode()
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from durapipe.stores.url import open_store
+from durapipe.store.url import open_store
 from tests.e2e.conftest import DURAPIPE, Project, new_project, step_statuses
 from tests.e2e.projects import SEQUENCE, SEQUENCE_STEPS
 from tests.e2e.test_resume import _wait_for

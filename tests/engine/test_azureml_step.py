@@ -12,10 +12,10 @@ import pytest
 
 from durapipe.engine.remote_step import collect_step, poll_step, submit_step
 from durapipe.engine.run_step import StepFailed
-from durapipe.loading import load_target
-from durapipe.records import write_run_record
-from durapipe.stores.artifacts import put_artifact, read_artifact_bytes
-from durapipe.stores.url import open_store
+from durapipe.load.targets import load_target
+from durapipe.store.records import write_run_record
+from durapipe.store.artifacts import put_artifact, read_artifact_bytes
+from durapipe.store.url import open_store
 
 FLOW = dedent('''\
     import time

@@ -18,11 +18,11 @@ import pytest
 from durapipe.engine.plan import plan_run
 from durapipe.engine.record import record_run
 from durapipe.engine.run_step import run_step
-from durapipe.loading import load_target
-from durapipe.errors import NotFoundError
-from durapipe.records import PLANNED, read_run_record, run_key, step_key
-from durapipe.run_request import build_run_request
-from durapipe.stores.local import LocalStore
+from durapipe.load.targets import load_target
+from durapipe.core.errors import NotFoundError
+from durapipe.store.records import PLANNED, read_run_record, run_key, step_key
+from durapipe.engine.request import build_run_request
+from durapipe.store.local import LocalStore
 
 FLOW = dedent('''\
     import durapipe
@@ -190,7 +190,7 @@ def test_the_plan_result_names_every_step_and_carries_the_spec_only_of_steps_tha
 
 
 def test_a_request_with_its_spec_as_text_plans_as_one_with_the_spec_as_json(ran):
-    from durapipe.run_request import orchestration_input
+    from durapipe.engine.request import orchestration_input
 
     as_json = plan_run(ran["store"], ran["request"])
     started = orchestration_input({**ran["request"], "run_id": ran["request"]["run_id"] + "-t"})
@@ -203,7 +203,7 @@ def test_a_request_with_its_spec_as_text_plans_as_one_with_the_spec_as_json(ran)
 def test_a_spec_given_as_text_that_this_process_did_not_make_is_read_and_refused_when_it_lies(ran):
     import json
 
-    from durapipe.errors import UsageError
+    from durapipe.core.errors import UsageError
 
     lying = {**ran["request"]["spec"], "name": "other"}  # the version is of the spec named pair
     with pytest.raises(UsageError, match=r"spec says version .* but its content hashes to"):

@@ -37,7 +37,7 @@ def watched(self, step, outputs):
 plan_memo.recall, plan_memo.Recalled.fingerprint = recalling, watched
 atexit.register(lambda: sys.stderr.write("".join("trusted: " + ",".join(given) + "\\n" for given in plans)))
 sys.argv = ["durapipe", *sys.argv[2:]]
-from durapipe.cli import entry
+from durapipe.cli.main import entry
 entry()
 """
 
@@ -185,9 +185,9 @@ def test_a_commit_remade_with_other_outputs_is_not_recalled(project: Project) ->
     project.run()
     before, _ = project.plan()
     assert project.plan()[1]  # remembered
-    from durapipe.records import commit_step_record, step_key
-    from durapipe.stores.artifacts import put_artifact
-    from durapipe.stores.url import open_store
+    from durapipe.store.records import commit_step_record, step_key
+    from durapipe.store.artifacts import put_artifact
+    from durapipe.store.url import open_store
 
     store = open_store(str(project.root / "store"))
     key = step_key(before["first"][1])

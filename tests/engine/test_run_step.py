@@ -13,11 +13,11 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.engine.run_step import StepFailed, run_step
-from durapipe.executors.timeouts import REPORT_MARGIN_S
-from durapipe.loading import load_target
-from durapipe.records import write_run_record
-from durapipe.stores.artifacts import read_artifact_bytes
-from durapipe.stores.local import LocalStore
+from durapipe.model.timing import REPORT_MARGIN_S
+from durapipe.load.targets import load_target
+from durapipe.store.records import write_run_record
+from durapipe.store.artifacts import read_artifact_bytes
+from durapipe.store.local import LocalStore
 
 FLOW = dedent('''\
     import time

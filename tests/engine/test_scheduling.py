@@ -1,5 +1,5 @@
 """The pure dataflow decisions the orchestrator wires to Durable tasks."""
-from durapipe.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
+from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
 from durapipe.engine.scheduling import Dataflow, chunks, segment_dependencies, segments, step_inputs
 
 

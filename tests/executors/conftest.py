@@ -11,7 +11,7 @@ import pytest
 from durapipe.executors.base import StepCall
 from durapipe.executors.local import LocalExecutor
 from durapipe.fingerprint.code import code_components
-from durapipe.loading import resolve_step
+from durapipe.load.targets import resolve_step
 
 STEPS = '''
 import ctypes, os, subprocess, sys, time

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.errors import DurapipeError, UsageError
-from durapipe.executors import azureml_bootstrap
-from durapipe.executors.azureml import WORKSPACE_SETTINGS, AzureMLTarget, bundle_bytes, put_bundle
-from durapipe.executors.remote import remote_target
-from durapipe.spec import StepOptions
-from durapipe.stores.local import LocalStore
-from durapipe.stores.url import AZURITE_KEY
+from durapipe.core.errors import DurapipeError, UsageError
+from durapipe.executors.remote import azureml_bootstrap
+from durapipe.executors.remote.azureml import WORKSPACE_SETTINGS, AzureMLTarget, bundle_bytes, put_bundle
+from durapipe.executors.remote.targets import remote_target
+from durapipe.model.spec import StepOptions
+from durapipe.store.local import LocalStore
+from durapipe.store.url import AZURITE_KEY
 
 
 def test_azureml_compute_names_a_cluster_of_the_workspace(azureml_settings):

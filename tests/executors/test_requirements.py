@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from durapipe.errors import DefinitionError
-from durapipe.executors.requirements import read_requirements
+from durapipe.core.errors import DefinitionError
+from durapipe.model.requirements import read_requirements
 
 
 def test_a_list_of_requirements_is_kept_as_written(tmp_path):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from durapipe import Output, step
-from durapipe.executors.timeouts import function_timeout_s, parse_timespan, timeout_warning
+from durapipe.core.host_json import function_timeout_s, parse_timespan, timeout_warning
 
 
 def test_host_json_timespans_are_read_in_seconds():

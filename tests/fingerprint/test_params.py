@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from durapipe.canonical import canonical_json
-from durapipe.errors import DefinitionError, UsageError
+from durapipe.core.canonical import canonical_json
+from durapipe.core.errors import DefinitionError, UsageError
 from durapipe.fingerprint.params import canonical_params, coerce_param
 
 

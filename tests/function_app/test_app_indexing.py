@@ -16,7 +16,7 @@ WORKER_SCRIPT_PATTERN = r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*\.py$"  # the worker's chec
 # Indexed in a fresh interpreter, as the worker does, so no module of this test process interferes.
 INDEX_SCRIPT = """
 import json, sys
-from durapipe.local.app_loader import load_app
+from durapipe.host.app_loader import load_app
 app = load_app(sys.argv[1], "main.py")
 print(json.dumps({n: {"trigger": f.trigger_type, "bindings": f.bindings} for n, f in app.functions.items()}))
 """

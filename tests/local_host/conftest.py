@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.local.app_loader import LoadedApp, load_app
-from durapipe.local.host import LocalHost
+from durapipe.host.app_loader import LoadedApp, load_app
+from durapipe.host.local_host import LocalHost
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app"
 

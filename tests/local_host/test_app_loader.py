@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.errors import AppLoadError
-from durapipe.local.app_loader import load_app, resolve_script_file
+from durapipe.core.errors import AppLoadError
+from durapipe.host.app_loader import load_app, resolve_script_file
 
 
 def test_functions_are_indexed_by_name_with_trigger_types(loaded_app):

@@ -1,8 +1,8 @@
 """What the SDK receives for each history event: inputs it reads, never the inputs of work it scheduled."""
 import json
 
-from durapipe.local import history as h
-from durapipe.local.instance import event_text
+from durapipe.host import history as h
+from durapipe.host.instance import event_text
 
 NOW = "2026-11-29T10:00:00+00:00"
 

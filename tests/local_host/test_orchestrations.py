@@ -2,7 +2,7 @@
 import time
 from pathlib import Path
 
-from durapipe.local.sdk_compat import EventType
+from durapipe.host.sdk_compat import EventType
 
 
 def run(host, name, input=None, timeout=30):

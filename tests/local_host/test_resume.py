@@ -8,16 +8,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from durapipe.local.host import LocalHost
-from durapipe.local.journal import Journal
+from durapipe.host.local_host import LocalHost
+from durapipe.host.journal import Journal
 
 from tests.local_host.conftest import FIXTURE_APP
 
 HOST_SCRIPT = """
 import sys, time
 from pathlib import Path
-from durapipe.local.app_loader import load_app
-from durapipe.local.host import LocalHost
+from durapipe.host.app_loader import load_app
+from durapipe.host.local_host import LocalHost
 if __name__ == "__main__":
     app = load_app(Path(sys.argv[1]), "main.py")
     with LocalHost(app, Path(sys.argv[2]), max_parallel=1) as host:

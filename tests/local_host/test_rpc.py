@@ -10,9 +10,9 @@ import urllib.request
 import azure.functions as func
 import pytest
 
-from durapipe.local.http_server import KEY_HEADER, HttpServer
-from durapipe.local.invoker import FunctionInvoker, keyed_client_binding_json
-from durapipe.local.rpc import RPC_PREFIX, RpcRouter
+from durapipe.host.http_server import KEY_HEADER, HttpServer
+from durapipe.host.invoker import FunctionInvoker, keyed_client_binding_json
+from durapipe.host.rpc import RPC_PREFIX, RpcRouter
 
 KEY = "rpc-test-key"  # the system key: the rpc endpoints take no other
 FUNCTION_KEY = "rpc-test-function-key"

@@ -14,8 +14,8 @@ from dateutil.parser import parse as dateutil_parse
 from azure.durable_functions.models.actions import ActionType
 from azure.durable_functions.models.history import HistoryEventType
 
-from durapipe.local import history, sdk_compat
-from durapipe.local.sdk_compat import use_fast_timestamps
+from durapipe.host import history, sdk_compat
+from durapipe.host.sdk_compat import use_fast_timestamps
 
 SDK = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
 
@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent("""
     import asyncio, importlib, json, sys, threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import durapipe.local
+    import durapipe.host
     import azure.durable_functions as df
     client_module = importlib.import_module("azure.durable_functions.models.DurableOrchestrationClient")
 
@@ -70,7 +70,7 @@ def test_importing_the_sdk_under_the_host_does_not_import_aiohttp_and_the_client
 def test_other_attributes_of_the_deferred_module_load_the_sdk_module():
     script = textwrap.dedent("""
         import sys
-        import durapipe.local
+        import durapipe.host
         import azure.durable_functions
         name = "azure.durable_functions.models.utils.http_utils"
         stand_in = sys.modules[name]
@@ -87,7 +87,7 @@ def test_other_attributes_of_the_deferred_module_load_the_sdk_module():
 def test_werkzeug_submodules_work_without_its_package_init_which_runs_when_a_name_of_it_is_used():
     script = textwrap.dedent("""
         import json, sys
-        import durapipe.local
+        import durapipe.host
         import azure.functions as func
 
         loaded_early = "werkzeug.serving" in sys.modules or "werkzeug.test" in sys.modules

@@ -4,7 +4,7 @@ from pathlib import Path
 
 ORCHESTRATORS = Path(__file__).resolve().parents[2] / "orchestrators"
 FORBIDDEN_MODULES = {"random", "uuid", "time", "os", "socket", "requests", "urllib", "subprocess",
-                     "secrets", "threading", "pathlib", "shutil", "tempfile", "durapipe.stores"}
+                     "secrets", "threading", "pathlib", "shutil", "tempfile", "durapipe.store"}
 FORBIDDEN_CALLS = {"open", "print", "input"}
 FORBIDDEN_ATTRS = {"now", "utcnow", "today", "time", "uuid4", "random", "getenv"}
 

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any, Callable
 
-from durapipe.executors.remote import MAX_POLL_S, POLLS_PER_HISTORY, poll_delay
-from durapipe.local import history as h
-from durapipe.local.episode import build_context, run_episode
-from durapipe.local.sdk_compat import ActionType
+from durapipe.model.timing import MAX_POLL_S, POLLS_PER_HISTORY, poll_delay
+from durapipe.host import history as h
+from durapipe.host.episode import build_context, run_episode
+from durapipe.host.sdk_compat import ActionType
 from orchestrators.pipeline_run import remote_step
 
 HANDLE = remote_step._function.get_user_function()

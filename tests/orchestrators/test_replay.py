@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.contracts import step_state
-from durapipe.local.episode import build_context, run_episode
+from durapipe.model.contracts import step_state
+from durapipe.host.episode import build_context, run_episode
 from orchestrators.pipeline_run import map_partitions, pipeline_run
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.jsonl"))

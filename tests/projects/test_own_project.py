@@ -224,8 +224,8 @@ def _files_outside(root: Path, *inside: Path) -> set[Path]:
 
 
 def test_hostile_blob_names_start_nothing_write_nothing_and_block_no_other_blob(served, tmp_path):
-    from durapipe.errors import InvalidNameError
-    from durapipe.names import check_blob_name
+    from durapipe.core.errors import InvalidNameError
+    from durapipe.core.names import check_blob_name
 
     def hostile(key: str) -> bool:
         try:

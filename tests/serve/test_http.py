@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from durapipe.local.app_loader import load_app
-from durapipe.local.rpc import RPC_PREFIX
+from durapipe.host.app_loader import load_app
+from durapipe.host.rpc import RPC_PREFIX
 from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT, call, wait_for
 
 

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.local.settings import load_local_settings
+from durapipe.core.errors import UsageError
+from durapipe.host.settings import load_local_settings
 
 
 def test_values_fill_settings_missing_from_the_environment(tmp_path):

@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.local.app_loader import load_app
-from durapipe.local.blob_poller import BlobPoller, blob_watches
-from durapipe.local.http_server import compile_route
-from durapipe.local.invoker import keyed_client_binding_json
-from durapipe.local.keys import function_key, system_key
-from durapipe.local.timers import TimerScheduler, check_schedule, next_tick, resolve_settings, timer_schedules
-from durapipe.stores.local import LocalStore
+from durapipe.core.errors import UsageError
+from durapipe.host.app_loader import load_app
+from durapipe.host.blob_poller import BlobPoller, blob_watches
+from durapipe.host.http_server import compile_route
+from durapipe.host.invoker import keyed_client_binding_json
+from durapipe.host.function_key import function_key, system_key
+from durapipe.host.timers import TimerScheduler, check_schedule, next_tick, resolve_settings, timer_schedules
+from durapipe.store.local import LocalStore
 from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT
 
 

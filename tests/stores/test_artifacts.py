@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.canonical import canonical_json
-from durapipe.errors import IntegrityError, NotFoundError
-from durapipe.hashing import hash_path
-from durapipe.stores.artifacts import (
+from durapipe.core.canonical import canonical_json
+from durapipe.core.errors import IntegrityError, NotFoundError
+from durapipe.store.hashing import hash_path
+from durapipe.store.artifacts import (
     artifact_key,
     artifact_manifest,
     get_artifact,
     put_artifact,
     read_artifact_bytes,
 )
-from durapipe.stores.base import Store
+from durapipe.store.base import Store
 
 
 def _folder(root: Path) -> Path:
@@ -105,7 +105,7 @@ def test_a_manifest_escaping_the_destination_is_rejected(store: Store, tmp_path:
 
 
 def test_a_file_changed_after_hashing_is_not_stored_under_the_old_hash(store: Store, tmp_path: Path) -> None:
-    from durapipe.stores.artifacts import _upload_verified
+    from durapipe.store.artifacts import _upload_verified
 
     source = tmp_path / "f"
     source.write_bytes(b"before")

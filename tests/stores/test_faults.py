@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from durapipe.errors import StoreError
-from durapipe.records import commit_step_record, find_step_record
-from durapipe.stores import blob
-from durapipe.stores.blob import BlobStore
-from durapipe.stores.url import AZURITE_ACCOUNT, AZURITE_KEY
+from durapipe.core.errors import StoreError
+from durapipe.store.records import commit_step_record, find_step_record
+from durapipe.store import blob
+from durapipe.store.blob import BlobStore
+from durapipe.store.url import AZURITE_ACCOUNT, AZURITE_KEY
 
 FINGERPRINT = "f" * 64
 

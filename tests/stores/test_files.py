@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.stores.base import keep_newest, write_file_atomically
+from durapipe.core.files import keep_newest, write_file_atomically
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:

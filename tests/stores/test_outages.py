@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.errors import StoreError
-from durapipe.stores.blob import BlobStore
-from durapipe.stores.local import LocalStore
-from durapipe.stores.url import AZURITE_ACCOUNT, AZURITE_KEY, open_store
+from durapipe.core.errors import StoreError
+from durapipe.store.blob import BlobStore
+from durapipe.store.local import LocalStore
+from durapipe.store.url import AZURITE_ACCOUNT, AZURITE_KEY, open_store
 from tests.conftest import free_port
 
 WRONG_KEY = "d3Jvbmcga2V5IGZvciB0aGUgdGVzdHMgb25seSwgbm90IGEgc2VjcmV0IGF0IGFsbA=="

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.errors import InvalidNameError, NotFoundError
-from durapipe.stores.base import Store
-from durapipe.stores.url import open_store
+from durapipe.core.errors import InvalidNameError, NotFoundError
+from durapipe.store.base import Store
+from durapipe.store.url import open_store
 
 BAD_KEYS = ["", "/abs", "a/../b", "..", "a//b", "a/", ".hidden", "a/./b", "a\\b", "a\x00b", "a\nb", "a" * 1025]
 

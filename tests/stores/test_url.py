@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.errors import UsageError
-from durapipe.stores.blob import BlobStore
-from durapipe.stores.local import LocalStore
-from durapipe.stores.url import AZURITE_ACCOUNT, AZURITE_KEY, open_store
+from durapipe.core.errors import UsageError
+from durapipe.store.blob import BlobStore
+from durapipe.store.local import LocalStore
+from durapipe.store.url import AZURITE_ACCOUNT, AZURITE_KEY, open_store
 
 
 def test_a_plain_path_opens_a_local_store(tmp_path: Path) -> None:

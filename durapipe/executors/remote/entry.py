@@ -1,0 +1,95 @@
+"""`python -m durapipe.executors.remote.entry JOB`: a remote step's job, run on the compute target.
+
+Reads the step's inputs from the store by reference, runs the step with the local executor
+(its own process, log, timeout, cancel when the run's record says canceled), uploads its
+outputs and log content-addressed, and writes the result under result_key(job name). Exits
+0 when the step succeeded, 1 when it failed (printing its log, so the target's logs show it).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from durapipe.executors.base import StepCall
+from durapipe.executors.cancel import cancel_check
+from durapipe.executors.local import LocalExecutor
+from durapipe.executors.remote.base import RemoteJob, result_key
+
+
+def run_job(job: RemoteJob) -> dict[str, Any]:
+    """Run `job`'s step here and store its result; return the result."""
+    from durapipe.store.artifacts import get_artifact, put_artifact
+    from durapipe.store.url import open_store
+
+    store = open_store(job.store_url)
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="durapipe-remote-"))
+    executor = LocalExecutor()
+    try:
+        inputs = {}
+        for name, ref in job.inputs.items():
+            inputs[name] = str(scratch / "in" / name)
+            Path(inputs[name]).parent.mkdir(parents=True, exist_ok=True)
+            get_artifact(store, ref, inputs[name])
+        (scratch / "out").mkdir()
+        outputs = {name: str(scratch / "out" / name) for name in job.outputs}
+        log_path = scratch / "step.log"
+        # The job's working folder is its copy of the project (the target ships it there).
+        code_root = str(Path.cwd()) if job.code_root else None
+        python, error = _environment(job, log_path)
+        call = StepCall(step_ref=job.step_ref, code_root=code_root, params=job.params, inputs=inputs,
+                        outputs=outputs, log_path=str(log_path), code=job.code, timeout=job.timeout,
+                        python=python, env_vars=dict(job.env_vars))
+        if error is None:
+            error = executor.run(call, cancel_check(store, job.run_id)).error
+        if not log_path.exists():
+            log_path.write_bytes(b"")
+        log_ref = put_artifact(store, log_path)
+        missing = [n for n in job.outputs if not Path(outputs[n]).exists()]
+        if error is None and missing:
+            error = f"the step did not write its output{'s' if len(missing) > 1 else ''} " + \
+                    ", ".join(repr(m) for m in missing)
+        result = {"schema": 1, "ok": error is None, "error": error, "log": log_ref,
+                  "outputs": {} if error else {n: put_artifact(store, p) for n, p in outputs.items()},
+                  "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
+                  "duration_s": round(time.perf_counter() - clock, 6)}
+        if error:
+            sys.stdout.write(log_path.read_text(errors="replace"))
+        store.put(result_key(job.name), json.dumps(result, sort_keys=True).encode())
+        return result
+    finally:
+        executor.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _environment(job: RemoteJob, log_path: Path) -> tuple[str | None, str | None]:
+    """The interpreter of the step's own environment when this job builds it, or the installer's error."""
+    if not (job.build_environment and job.environment):
+        return None, None
+    from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir
+
+    try:
+        return str(ensure_environment(job.environment, environments_dir(None)).python), None
+    except EnvironmentBuildError as exc:
+        log_path.write_text(str(exc) + "\n")
+        return None, str(exc)
+
+
+def main() -> int:
+    """Decode the job from argv[1], run it, and say how it went."""
+    job = RemoteJob(**json.loads(base64.urlsafe_b64decode(sys.argv[1])))
+    result = run_job(job)
+    print(f"durapipe: step {job.step_ref} " + ("succeeded" if result["ok"] else f"failed: {result['error']}"))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Loading a project's Definitions: `module:attr` imported with the project's root first on sys.path."""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from durapipe.core.errors import DefinitionError, DurapipeError, UsageError
+from durapipe.core.paths import find_project_root
+
+
+def load_definitions(root: Path, ref: str) -> Any:
+    """Import `module:attr` with the project root on sys.path and return the Definitions it names."""
+    from durapipe.dsl.definitions import Definitions
+
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr or not all(p.isidentifier() for p in [*module_name.split("."), attr]):
+        raise UsageError(f"The definitions reference {ref!r} must look like module:attr, such as definitions:defs.")
+    root = Path(root).resolve()
+    # This project's folder first: a process that loaded another project (a notebook, a test run)
+    # must not find that project's module of the same name.
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+    sys.path.insert(0, str(root))
+    _forget_other_project(module_name.partition(".")[0], root)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"The definitions module {module_name!r} was not found in {root}.") from None
+        raise DefinitionError(f"Importing the definitions module {module_name!r} failed: {exc}.") from None
+    except DurapipeError:
+        raise
+    except Exception as exc:  # the user's module: any error is theirs to fix, reported in one sentence
+        raise DefinitionError(f"Importing the definitions module {module_name!r} failed: "
+                              f"{type(exc).__name__}: {exc}.") from None
+    found = getattr(module, attr, None)
+    if not isinstance(found, Definitions):
+        raise UsageError(f"{module_name}.{attr} must be a durapipe.Definitions object, "
+                         f"not {type(found).__name__ if found is not None else 'missing'}.")
+    return found
+
+
+def _forget_other_project(top_level: str, root: Path) -> None:
+    """Drop the modules of another project when one of them holds `top_level`, the name this project imports."""
+    cached = sys.modules.get(top_level)
+    path = getattr(cached, "__file__", None)
+    if not path or Path(path).resolve().is_relative_to(root):
+        return
+    other = find_project_root(Path(path))
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and "site-packages" not in file and Path(file).resolve().is_relative_to(other):
+            del sys.modules[name]

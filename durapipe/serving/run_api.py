@@ -1,0 +1,100 @@
+"""What the HTTP API answers about one run's parts: a step, its log, an artifact, the run's graph.
+
+Each function returns the answer or raises `RequestError` with the status that says why not,
+so the function app's handlers only parse and shape.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from durapipe.core.errors import DurapipeError, UsageError
+from durapipe.serving.service import RequestError, read_run
+
+GRAPH_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8",
+               "mermaid": "text/plain; charset=utf-8"}
+
+
+def recorded_run(store: Any, run_id: str) -> dict[str, Any]:
+    """The run record of `run_id`; 400 for a malformed id, 404 when there is none (yet)."""
+    try:
+        record = read_run(store, run_id)
+    except DurapipeError as exc:
+        raise RequestError(400, str(exc)) from None
+    if record is None:
+        raise RequestError(404, f"There is no recorded run {run_id!r} (yet).")
+    return record
+
+
+def step_view(store: Any, run_id: str, step: str) -> dict[str, Any]:
+    """One step of a run with its fingerprint components; 404 for an unknown step."""
+    from durapipe.views.run_details import step_detail
+
+    record = recorded_run(store, run_id)
+    try:
+        return step_detail(store, record, step)
+    except UsageError as exc:
+        raise RequestError(404, str(exc)) from None
+
+
+def step_log(store: Any, run_id: str, step: str, partition: str | None) -> bytes:
+    """What a step (or one partition of a mapped step) printed; 404 when it has no log."""
+    from durapipe.views.run_details import log_ref, mapped_hint, no_log_sentence, step_entry
+    from durapipe.store.artifacts import read_artifact_bytes
+
+    record = recorded_run(store, run_id)
+    try:
+        entry = step_entry(record, step, partition)
+    except UsageError as exc:
+        raise RequestError(404, str(exc)) from None
+    ref = log_ref(store, entry)
+    if ref is None:
+        if partition is None and mapped_hint(record, step):
+            raise RequestError(404, f"Step {step} of run {run_id} is mapped: ask for one partition's log "
+                                    "with ?partition=NAME.")
+        raise RequestError(404, no_log_sentence(run_id, step if partition is None else
+                                                f"{step} (partition {partition})", entry))
+    return read_artifact_bytes(store, ref)
+
+
+def artifact(store: Any, run_id: str, digest: str) -> tuple[str, bytes]:
+    """(file name, bytes) of an artifact the run names (a folder as a zip); 404 for one it does not name."""
+    from durapipe.views.run_details import artifact_download
+
+    record = recorded_run(store, run_id)
+    try:
+        return artifact_download(store, record, digest)
+    except UsageError as exc:
+        raise RequestError(404, str(exc)) from None
+
+
+def graph_format(fmt: str | None) -> str:
+    """The graph format a request asks for (default svg); 400 for another."""
+    fmt = fmt or "svg"
+    if fmt not in GRAPH_TYPES:
+        raise RequestError(400, f"'format' must be one of {', '.join(GRAPH_TYPES)}, not {fmt!r}.")
+    return fmt
+
+
+def run_graph(store: Any, run_id: str, live: dict[str, dict[str, Any]] | None, fmt: str | None) -> tuple[bytes, str]:
+    """(picture, content type) of a run's DAG, steps coloured by state; 501 where Graphviz is missing."""
+    from durapipe.views.graph import graph_of_run
+
+    fmt = graph_format(fmt)
+    return _rendered(graph_of_run(recorded_run(store, run_id), live), fmt), GRAPH_TYPES[fmt]
+
+
+def spec_graph(spec: dict[str, Any], fmt: str | None) -> tuple[bytes, str]:
+    """(picture, content type) of a pipeline spec's DAG; 501 where Graphviz is missing."""
+    from durapipe.views.graph import graph_of_spec
+
+    fmt = graph_format(fmt)
+    return _rendered(graph_of_spec(spec), fmt), GRAPH_TYPES[fmt]
+
+
+def _rendered(picture: Any, fmt: str) -> bytes:
+    from durapipe.views.graph import GraphvizMissing, render
+
+    try:
+        return render(picture, fmt)
+    except GraphvizMissing as exc:
+        raise RequestError(501, str(exc)) from None
