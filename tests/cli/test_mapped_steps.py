@@ -172,7 +172,7 @@ def test_plan_of_a_pipeline_whose_mapped_step_is_reused_says_reuse(tmp_path):
 def test_a_run_indexes_each_partition_so_planning_again_reads_no_partition_commit(tmp_path):
     from durapipe.store.records import StepIndex
     from durapipe.store.local import LocalStore
-    from tests.test_records import Counted
+    from tests.store.test_records import Counted
 
     project = _project(tmp_path, {"a.txt": "a", "b.txt": "b", "c.txt": "c"})
     run = _run_json(project)

@@ -14,9 +14,9 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.deploy.package import build_package
-from tests.api.conftest import KEY, App
+from tests.http_api.conftest import KEY, App
 from tests.projects.test_own_project import RUN_TIMEOUT_S, run_over_http
-from tests.serve.conftest import read_banner, wait_for
+from tests.host.serve.conftest import read_banner, wait_for
 
 INSTALL_TIMEOUT_S = 600
 # What the worker does: import PYTHON_SCRIPT_FILE_NAME from the script root and index its one app.

@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.api.conftest import App, start_app
-from tests.serve.conftest import wait_for
+from tests.http_api.conftest import App, start_app
+from tests.host.serve.conftest import wait_for
 
 RUN_TIMEOUT_S = 120.0
 

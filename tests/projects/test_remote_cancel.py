@@ -8,8 +8,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.api.conftest import start_app
-from tests.serve.conftest import wait_for
+from tests.http_api.conftest import start_app
+from tests.host.serve.conftest import wait_for
 
 PIPELINES = '''
 import time

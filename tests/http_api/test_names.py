@@ -7,8 +7,8 @@ from urllib.parse import quote
 import pytest
 
 from durapipe.host.rpc import RPC_PREFIX
-from tests.api.conftest import KEY, SYSTEM_KEY, start_app
-from tests.serve.conftest import call
+from tests.http_api.conftest import KEY, SYSTEM_KEY, start_app
+from tests.host.serve.conftest import call
 
 NAMES = ["../x", "/etc/passwd", "%2e%2e", "..%2f..%2fx", "a\x00b", "a#b", "a?b", "a\\b", "x" * 2000, "ünï",
          "a/../../b", " "]

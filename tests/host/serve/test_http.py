@@ -6,7 +6,7 @@ import pytest
 
 from durapipe.host.app_loader import load_app
 from durapipe.host.rpc import RPC_PREFIX
-from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT, call, wait_for
+from tests.host.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT, call, wait_for
 
 
 def fixture_routes():

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.serve.conftest import call, read_banner, stop_process, wait_for
+from tests.host.serve.conftest import call, read_banner, stop_process, wait_for
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixture_project"
 KEY = "web-test-key-0123456789abcdef"

@@ -3,7 +3,7 @@ import io
 
 from PIL import Image
 
-from tests.web.conftest import signed_in
+from tests.serving.web.conftest import signed_in
 
 # The fills the page's stylesheet gives a step box in each state (durapipe.css).
 STATE_FILL = {"ran": (0xc8, 0xe6, 0xc9), "reused": (0xbb, 0xde, 0xfb), "failed": (0xff, 0xcd, 0xd2),

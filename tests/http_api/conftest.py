@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.store.url import open_store
-from tests.serve.conftest import call, read_banner, stop_process, wait_for
+from tests.host.serve.conftest import call, read_banner, stop_process, wait_for
 
 RUN_TIMEOUT_S = 180.0
 KEY = "api-test-key-0123456789abcdef"

@@ -1,6 +1,6 @@
 """Timer triggers under `durapipe serve`: one invocation per tick of a six-field NCRONTAB schedule."""
 
-from tests.serve.conftest import wait_for
+from tests.host.serve.conftest import wait_for
 
 
 def test_a_one_second_schedule_fires_once_per_tick(served):

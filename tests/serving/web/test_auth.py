@@ -1,5 +1,5 @@
 """Pages need the function key: a sign-in sentence without it, a cookie from ?code= for what follows."""
-from tests.web.conftest import KEY, signed_in
+from tests.serving.web.conftest import KEY, signed_in
 
 
 def test_a_page_without_the_key_answers_401_saying_how_to_sign_in(page, web_app):

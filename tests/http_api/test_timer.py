@@ -5,8 +5,8 @@ import re
 
 from datetime import datetime, timedelta
 
-from tests.api.conftest import start_app
-from tests.serve.conftest import wait_for
+from tests.http_api.conftest import start_app
+from tests.host.serve.conftest import wait_for
 
 
 def test_a_one_second_schedule_starts_one_retraining_run_per_tick(tmp_path):

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from durapipe.store.url import open_store
-from tests.serve.conftest import POLL_INTERVAL_S, start_serve, wait_for
+from tests.host.serve.conftest import POLL_INTERVAL_S, start_serve, wait_for
 
 SETTLE_S = 10 * POLL_INTERVAL_S  # enough polls for a duplicate invocation to show up
 

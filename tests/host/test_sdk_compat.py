@@ -157,7 +157,7 @@ TEXTS = [
     '{"run_id": "r1", "steps": [{"name": "a", "outputs": {"out": {"hash": "ab", "size": 3}}}], "n": 1.5}',
     '[1, "two", null, true, {"x": {"y": []}}]',
     '"caf\\u00e9"',  # an escape: decoded the SDK's way
-    '{"\\u005f_class__": "Point", "__module__": "tests.local_host.test_sdk_compat", "__data__": [1, 2]}',
+    '{"\\u005f_class__": "Point", "__module__": "tests.host.test_sdk_compat", "__data__": [1, 2]}',
 ]
 
 

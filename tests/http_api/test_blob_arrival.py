@@ -9,8 +9,8 @@ import pytest
 
 import time
 
-from tests.api.conftest import App, start_app
-from tests.serve.conftest import wait_for
+from tests.http_api.conftest import App, start_app
+from tests.host.serve.conftest import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pipelines"))
 from ml.sample import write_sample  # noqa: E402

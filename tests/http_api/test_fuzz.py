@@ -10,7 +10,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from tests.api.conftest import KEY
+from tests.http_api.conftest import KEY
 
 EXAMPLES_PER_ROUTE = 40
 BUDGET_S = 90.0

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from durapipe.store.local import LocalStore
-from tests.serve.conftest import FIXTURE_APP, POLL_INTERVAL_S, call, serve_env, start_serve, wait_for
+from tests.host.serve.conftest import FIXTURE_APP, POLL_INTERVAL_S, call, serve_env, start_serve, wait_for
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -76,7 +76,7 @@ def test_a_blob_handled_before_a_restart_is_not_invoked_again(tmp_path):
 def test_an_unfinished_run_resumes_when_the_server_starts(tmp_path):
     from durapipe.host.app_loader import load_app
     from durapipe.host.local_host import LocalHost
-    from tests.serve.conftest import FIXTURE_SCRIPT
+    from tests.host.serve.conftest import FIXTURE_SCRIPT
 
     host = LocalHost(load_app(FIXTURE_APP, FIXTURE_SCRIPT), tmp_path / "home" / "host", max_parallel=1).start()
     with host.hold():  # journaled, never run: as if the process died right after the start
@@ -109,7 +109,7 @@ def test_a_second_server_on_the_same_state_folder_refuses_to_start(tmp_path):
 def test_a_server_does_not_resume_a_run_another_live_host_drives(tmp_path):
     from durapipe.host.app_loader import load_app
     from durapipe.host.local_host import LocalHost
-    from tests.serve.conftest import FIXTURE_SCRIPT
+    from tests.host.serve.conftest import FIXTURE_SCRIPT
 
     host = LocalHost(load_app(FIXTURE_APP, FIXTURE_SCRIPT), tmp_path / "home" / "host", max_parallel=1).start()
     try:

@@ -1,5 +1,5 @@
 """The pipelines page: the served pipelines, their parameters, and a form that starts a run."""
-from tests.web.conftest import signed_in
+from tests.serving.web.conftest import signed_in
 
 
 def test_the_served_pipelines_are_shown_with_their_parameters(page, web_app):

@@ -1,5 +1,5 @@
 """The runs page: newest first, filtered by pipeline and status."""
-from tests.web.conftest import signed_in
+from tests.serving.web.conftest import signed_in
 
 
 def _listed(page) -> list:

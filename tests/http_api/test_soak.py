@@ -5,8 +5,8 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.api.conftest import KEY, App
-from tests.serve.conftest import call
+from tests.http_api.conftest import KEY, App
+from tests.host.serve.conftest import call
 
 RUNS = 200
 AT_ONCE = 8

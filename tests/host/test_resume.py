@@ -11,7 +11,7 @@ from pathlib import Path
 from durapipe.host.local_host import LocalHost
 from durapipe.host.journal import Journal
 
-from tests.local_host.conftest import FIXTURE_APP
+from tests.host.conftest import FIXTURE_APP
 
 HOST_SCRIPT = """
 import sys, time

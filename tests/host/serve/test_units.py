@@ -15,7 +15,7 @@ from durapipe.host.invoker import keyed_client_binding_json
 from durapipe.host.function_key import function_key, system_key
 from durapipe.host.timers import TimerScheduler, check_schedule, next_tick, resolve_settings, timer_schedules
 from durapipe.store.local import LocalStore
-from tests.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT
+from tests.host.serve.conftest import FIXTURE_APP, FIXTURE_SCRIPT
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from durapipe.host.rpc import RPC_PREFIX
-from tests.api.conftest import KEY, SYSTEM_KEY, App
-from tests.serve.conftest import call, wait_for
+from tests.http_api.conftest import KEY, SYSTEM_KEY, App
+from tests.host.serve.conftest import call, wait_for
 
 
 def _rpc(app: App) -> str:
@@ -18,7 +18,7 @@ def _rpc(app: App) -> str:
 
 def _raw_request(run_id: str, **changes) -> bytes:
     from durapipe.serving.service import served_catalog, served_run_request
-    from tests.api.conftest import EXAMPLE_PROJECT
+    from tests.http_api.conftest import EXAMPLE_PROJECT
 
     catalog = served_catalog(EXAMPLE_PROJECT, env={})
     request = served_run_request(catalog, catalog.get("retrain"), {}, {}, run_id=run_id, trigger={"kind": "http"})

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tests.api.conftest import KEY, App, wait_for_run as _wait_for_run
-from tests.serve.conftest import call
+from tests.http_api.conftest import KEY, App, wait_for_run as _wait_for_run
+from tests.host.serve.conftest import call
 
 
 
