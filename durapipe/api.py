@@ -12,12 +12,16 @@ import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from durapipe.core.errors import DurapipeError, UsageError
+from durapipe.model.statuses import TERMINAL
+
+if TYPE_CHECKING:  # the store package is imported by the calls that open one, not by `import durapipe`
+    from durapipe.store.base import Store
 
 
-def _open(store: Any) -> Any:
+def _open(store: Store | str | None) -> Store:
     from durapipe.store.base import Store
     from durapipe.store.url import open_store
 
@@ -30,7 +34,7 @@ class RunOutput:
 
     name: str
     ref: dict[str, Any]
-    store: Any = field(repr=False)
+    store: Store = field(repr=False)
 
     @property
     def hash(self) -> str:
@@ -76,8 +80,8 @@ class RunOutput:
 
 
 @dataclass(frozen=True)
-class StepResult:
-    """What one step did in a run."""
+class RunStep:
+    """What one step did in a run (one of `Run.steps`)."""
 
     name: str
     status: str
@@ -90,9 +94,9 @@ class StepResult:
 
 
 class Run:
-    """A recorded run: `id`, `status`, `steps` (name to StepResult), `outputs` (name to RunOutput)."""
+    """A recorded run: `id`, `status`, `steps` (name to RunStep), `outputs` (name to RunOutput)."""
 
-    def __init__(self, record: dict[str, Any], store: Any) -> None:
+    def __init__(self, record: dict[str, Any], store: Store) -> None:
         self.record = record
         self.store = store
         self.id: str = record["run_id"]
@@ -101,10 +105,10 @@ class Run:
         self.error: str | None = record.get("error")
         self.params: dict[str, Any] = dict(record.get("params") or {})
         self.metrics: dict[str, Any] = dict(record.get("metrics") or {})
-        self.steps: dict[str, StepResult] = {
-            name: StepResult(name, s.get("status") or "", s.get("fingerprint"), float(s.get("duration_s") or 0.0),
-                             dict(s.get("metrics") or {}), dict(s.get("logged_params") or {}),
-                             dict(s.get("outputs") or {}), s.get("error"))
+        self.steps: dict[str, RunStep] = {
+            name: RunStep(name, s.get("status") or "", s.get("fingerprint"), float(s.get("duration_s") or 0.0),
+                          dict(s.get("metrics") or {}), dict(s.get("logged_params") or {}),
+                          dict(s.get("outputs") or {}), s.get("error"))
             for name, s in (record.get("steps") or {}).items()}
         self.outputs: dict[str, RunOutput] = {name: RunOutput(name, ref, store)
                                               for name, ref in (record.get("outputs") or {}).items()}
@@ -114,13 +118,16 @@ class Run:
 
 
 def run(pipeline_or_target: Any, params: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
-        store: Any = None, force: list[str] | None = None, max_parallel: int | None = None,
+        store: Store | str | None = None, force: list[str] | None = None, max_parallel: int | None = None,
         register_model: str | None = None, publish: dict[str, str] | None = None, progress: bool = True) -> Run:
     """Run a pipeline (a @pipeline, or "file.py:name" / "module:name") on the local host; return its Run.
 
     `inputs` are local paths or references (`data:NAME[:V]`, `model:NAME:champion`); a failed run
     is returned with status "failed" (its `error` says why), never raised.
     """
+    from durapipe.host.sdk_compat import defer_host_imports
+
+    defer_host_imports()  # this process hosts the app: before anything imports the SDK (see sdk_compat)
     from durapipe.engine.pipeline_request import pipeline_request
     from durapipe.views.progress import watch
     from durapipe.store.records import read_run_record
@@ -178,12 +185,12 @@ def _uses_main(request: dict[str, Any]) -> bool:
 def _wait(session: Any, run_id: str) -> dict[str, Any]:
     while True:
         status = session.host.get_status(run_id, show_input=False)
-        if status.get("runtimeStatus") in ("Completed", "Failed", "Terminated", "Canceled"):
+        if status.get("runtimeStatus") in TERMINAL:
             return status
         session.host.wait(run_id, 0.5, show_input=False)
 
 
-def get_run(run_id: str, store: Any = None) -> Run:
+def get_run(run_id: str, store: Store | str | None = None) -> Run:
     """The recorded run `run_id`; NotFoundError when the store has none."""
     from durapipe.store.records import read_run_record
 
@@ -192,70 +199,65 @@ def get_run(run_id: str, store: Any = None) -> Run:
 
 
 def register_data(name: str, source: str | Path, description: str | None = None,
-                  tags: dict[str, str] | None = None, store: Any = None) -> dict[str, Any]:
+                  tags: dict[str, str] | None = None, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe data register`: a local path or store key as the next version of data asset `name`."""
     from durapipe.catalog import data_assets
 
     return data_assets.register_source(_open(store), name, str(source), description=description, tags=tags)
 
 
-def list_data(store: Any = None) -> list[dict[str, Any]]:
+def list_data(store: Store | str | None = None) -> list[dict[str, Any]]:
     """`durapipe data list`: every data asset with its latest version."""
     from durapipe.catalog import data_assets
 
     return data_assets.list_assets(_open(store))
 
 
-def data_versions(name: str, store: Any = None) -> list[dict[str, Any]]:
+def data_versions(name: str, store: Store | str | None = None) -> list[dict[str, Any]]:
     """`durapipe data versions`: every version of data asset `name`, oldest first."""
     from durapipe.catalog import data_assets
 
     return data_assets.list_versions(_open(store), name)
 
 
-def get_data(name: str, version: int | None = None, store: Any = None) -> dict[str, Any]:
+def get_data(name: str, version: int | None = None, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe data show`: one version (default: the latest) of data asset `name`."""
     from durapipe.catalog import data_assets
 
     return data_assets.get_version(_open(store), name, version)
 
 
-def download_data(name: str, dest: str | Path, version: int | None = None, store: Any = None) -> Path:
+def download_data(name: str, dest: str | Path, version: int | None = None, store: Store | str | None = None) -> Path:
     """`durapipe data download`: write a data version into folder `dest`; return the written path."""
     from durapipe.catalog import data_assets
 
     return data_assets.download(_open(store), name, version, dest)[1]
 
 
-def register_model(run_id: str, name: str, store: Any = None) -> dict[str, Any]:
+def register_model(run_id: str, name: str, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe models register`: the model output of run `run_id` as a version of `name`; the policy decides the champion."""
-    from durapipe.catalog import registry
-    from durapipe.engine.pipeline_request import declared_policy
+    from durapipe.engine.model_registration import register_run_model
     from durapipe.store.records import read_run_record
 
     opened = _open(store)
-    record = read_run_record(opened, run_id)
-    policy = declared_policy(name, record.get("pipeline"))
-    entry, _ = registry.register_version(opened, policy, record)
-    registry.promote_if_better(opened, policy, entry)
-    return entry
+    return register_run_model(opened, read_run_record(opened, run_id), name)[0]
 
 
-def promote_model(name: str, version: int, store: Any = None) -> dict[str, Any]:
+def promote_model(name: str, version: int, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe models promote`: make version `version` of `name` the champion."""
     from durapipe.catalog import registry
 
     return registry.promote(_open(store), name, version)
 
 
-def list_models(store: Any = None) -> list[dict[str, Any]]:
+def list_models(store: Store | str | None = None) -> list[dict[str, Any]]:
     """`durapipe models list`: every model with its champion."""
     from durapipe.catalog import registry
 
     return registry.list_models(_open(store))
 
 
-def get_model(name: str, store: Any = None) -> dict[str, Any]:
+def get_model(name: str, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe models show`: one model's versions and champion."""
     from durapipe.catalog import registry
 

@@ -9,6 +9,7 @@ import azure.functions as func
 
 from activities import names
 from durapipe.core.errors import DurapipeError
+from durapipe.model.statuses import ACTIVE
 from durapipe.serving.openapi import openapi_document
 from durapipe.serving.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.engine.request import new_run_id
@@ -114,7 +115,7 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         status = await _instance_status(client, run_id)
         if status is None:
             raise RequestError(404, f"There is no run {run_id!r}.")
-        if status["runtimeStatus"] not in ("Pending", "Running"):
+        if status["runtimeStatus"] not in ACTIVE:
             raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
         await client.terminate(run_id, "canceled over the HTTP API")
         mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))

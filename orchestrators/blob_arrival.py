@@ -10,12 +10,12 @@ from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from durapipe.model import contracts as names
+from durapipe.model import contracts
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.BLOB_ARRIVAL)
+@bp.function_name(contracts.BLOB_ARRIVAL)
 @bp.orchestration_trigger(context_name="context")
 def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run the arrival's pipeline up to `tries` times (runs `<arrival>-1`, `-2`, ...); record poison after the last."""
@@ -27,7 +27,7 @@ def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         request = {**arrival["request"], "run_id": run_id,
                    "trigger": {**arrival["request"]["trigger"], "attempt": attempt}}
         try:
-            summary = yield context.call_sub_orchestrator(names.PIPELINE_RUN, request, run_id)
+            summary = yield context.call_sub_orchestrator(contracts.PIPELINE_RUN, request, run_id)
             return {"status": "completed", "run_id": run_id, "attempts": attempt, "summary": summary}
         except Exception as exc:  # a failed run is a failed try; the next one reuses what it committed
             errors.append({"run_id": run_id, "error": _reason(exc)})
@@ -37,7 +37,7 @@ def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     poison = {"schema": 1, "key": arrival["key"], "etag": arrival["etag"], "blob_trigger": arrival["blob_trigger"],
               "tries": tries, "reason": errors[-1]["error"], "attempts": errors,
               "at": context.current_utc_datetime.isoformat()}
-    yield context.call_activity(names.RECORD_POISON, poison)
+    yield context.call_activity(contracts.RECORD_POISON, poison)
     return {"status": "poisoned", "attempts": tries, "reason": errors[-1]["error"]}
 
 

@@ -5,15 +5,16 @@ Deterministic by construction: it reads only its input and task results, takes t
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any, Generator
 
 import azure.durable_functions as df
 
-from durapipe.model import contracts as names
+from durapipe.model import contracts
 from durapipe.model.contracts import FAILED, NOT_RUN, RUNNING, step_state
 from durapipe.model.compute import is_remote
+from durapipe.model.spec import step_options
+from durapipe.model.statuses import failure_reason
 from durapipe.model.timing import POLLS_PER_HISTORY, TIMEOUT_GRACE_S, poll_delay
 from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
 
@@ -25,10 +26,9 @@ PARTITIONS_PER_CHILD = 100
 # Above this many steps to run, a pipeline runs in segments of this many, each a sub-orchestration.
 SEGMENT_STEPS = 50
 DEFAULT_MAX_PARALLEL = 8
-_SUB_ORCHESTRATOR_FAILED = re.compile(r"^Orchestrator function '[^']*' failed: ")
 
 
-@bp.function_name(names.PIPELINE_RUN)
+@bp.function_name(contracts.PIPELINE_RUN)
 @bp.orchestration_trigger(context_name="context")
 def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run one pipeline: a planning activity, dataflow over the rest, then the run record.
@@ -38,7 +38,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     request = context.get_input()
     started = context.current_utc_datetime.isoformat()
 
-    plan = yield context.call_activity(names.PLAN_RUN, request)
+    plan = yield context.call_activity(contracts.PLAN_RUN, request)
     if "steps" in plan:
         # Only the steps that must run: the reused ones are the other names in `order`. The plan
         # carries the results of those a step to run reads (all of them, before `reused_in_record`).
@@ -66,7 +66,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
     status = "failed" if errors else "completed"
     record = {
-        "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "status": status,
+        "schema": contracts.SCHEMA_VERSION, "run_id": request["run_id"], "status": status,
         "started": started, "finished": context.current_utc_datetime.isoformat(),
         "states": flow.states, "results": results, "timing": timing, "errors": errors,
         "inputs": plan["inputs"], "request": _request_summary(request),
@@ -74,14 +74,14 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     }
     if plan.get("reused_in_record"):
         record["reused_in_record"] = True  # the other reused steps' results: in the run record planning wrote
-    summary = yield context.call_activity(names.RECORD_RUN, record)
+    summary = yield context.call_activity(contracts.RECORD_RUN, record)
     if errors:
         first = next(n for n in flow.order if n in errors)
         raise RuntimeError(f"step {first} failed: {errors[first]}")
     return summary
 
 
-@bp.function_name(names.PIPELINE_SEGMENT)
+@bp.function_name(contracts.PIPELINE_SEGMENT)
 @bp.orchestration_trigger(context_name="context")
 def pipeline_segment(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run one segment of a large pipeline's steps as a dataflow; step failures are returned, not raised."""
@@ -120,20 +120,21 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
         now = context.current_utc_datetime
         timing[name] = {"started": now.isoformat()}
         task_input = {
-            "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
+            "schema": contracts.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
             "step": step, "params": request["params"], "code_root": request.get("code_root"),
             "inputs": step_inputs(step, run_inputs, flow.outputs),
             "force": _forced(request, name),
         }
-        timeout = step["options"].get("timeout")
+        options = step_options(step)
+        timeout = options["timeout"]
         timer = None
         if step.get("map"):
             # Each partition has the step's timeout, enforced where it runs (its activity, or its job).
-            task = context.call_sub_orchestrator(names.MAP_PARTITIONS, task_input,
+            task = context.call_sub_orchestrator(contracts.MAP_PARTITIONS, task_input,
                                                  f"{context.instance_id}.{name}")
-        elif is_remote(step["options"].get("compute")):
+        elif is_remote(options["compute"]):
             # The job enforces the timeout where it runs; time queued on the cluster does not count.
-            task = context.call_sub_orchestrator(names.REMOTE_STEP, {"task": task_input},
+            task = context.call_sub_orchestrator(contracts.REMOTE_STEP, {"task": task_input},
                                                  f"{context.instance_id}.{name}")
         else:
             if timeout:
@@ -206,13 +207,13 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
                 flow.states[name] = RUNNING
             board.touch(groups[i])
             segment = {
-                "schema": names.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
+                "schema": contracts.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
                 "steps": [steps[n] for n in groups[i]], "params": request["params"],
                 "code_root": request.get("code_root"), "force": request.get("force") or [],
                 "max_parallel": request.get("max_parallel"), "inputs": run_inputs,
                 "resolved": {p: flow.outputs[p] for p in outside},
             }
-            running[i] = context.call_sub_orchestrator(names.PIPELINE_SEGMENT, segment,
+            running[i] = context.call_sub_orchestrator(contracts.PIPELINE_SEGMENT, segment,
                                                        f"{context.instance_id}.segment-{i}")
         if not running:
             break
@@ -240,7 +241,7 @@ def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, An
             board.touch(groups[i])
 
 
-@bp.function_name(names.MAP_PARTITIONS)
+@bp.function_name(contracts.MAP_PARTITIONS)
 @bp.orchestration_trigger(context_name="context")
 def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run a mapped step once per partition of its mapped input, then gather the outputs.
@@ -251,11 +252,12 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
     task_input = context.get_input()
     partitions = task_input.get("partitions")
     if partitions is None:
-        partitions = yield context.call_activity(names.LIST_PARTITIONS, task_input)
+        partitions = yield context.call_activity(contracts.LIST_PARTITIONS, task_input)
     if len(partitions) > PARTITIONS_PER_CHILD:
         groups = chunks(partitions, PARTITIONS_PER_CHILD)
         children = [
-            context.call_sub_orchestrator(names.MAP_PARTITIONS, {**task_input, "partitions": group, "gather": False},
+            context.call_sub_orchestrator(contracts.MAP_PARTITIONS,
+                                          {**task_input, "partitions": group, "gather": False},
                                           f"{context.instance_id}.{i}")
             for i, group in enumerate(groups)]
         try:
@@ -267,8 +269,8 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
     else:
         # A partition's task names its own partition, not the whole group's list.
         base = {k: v for k, v in task_input.items() if k not in ("partitions", "gather")}
-        remote = is_remote(task_input["step"]["options"].get("compute"))
-        tasks = [context.call_sub_orchestrator(names.REMOTE_STEP, {"task": {**base, "partition": p}},
+        remote = is_remote(step_options(task_input["step"])["compute"])
+        tasks = [context.call_sub_orchestrator(contracts.REMOTE_STEP, {"task": {**base, "partition": p}},
                                                f"{context.instance_id}.p{i}")
                  if remote else _call_step(context, task_input["step"], {**base, "partition": p})
                  for i, p in enumerate(partitions)]
@@ -280,10 +282,10 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
             raise RuntimeError(f"partition {part['name']} failed: {_error_text(task)}") from None
     if task_input.get("gather") is False:
         return {"partitions": parts}
-    return (yield context.call_activity(names.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
+    return (yield context.call_activity(contracts.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
 
 
-@bp.function_name(names.REMOTE_STEP)
+@bp.function_name(contracts.REMOTE_STEP)
 @bp.orchestration_trigger(context_name="context")
 def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
     """Run a step on remote compute: submit it, poll it between durable timers with backoff, collect it.
@@ -291,33 +293,34 @@ def remote_step(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
     No worker waits for the job: each poll is one short activity. Every POLLS_PER_HISTORY polls (five)
     the waiting continues as new, so a job of days keeps a history of a few dozen events.
     """
-    value = context.get_input()
+    value: contracts.RemoteStepInput = context.get_input()
     task, submitted, polls = value["task"], value.get("submitted"), int(value.get("polls") or 0)
     if submitted is None:
         # One job per execution of this orchestration: a failed run started again under its id
         # (`durapipe resume`) submits a new job rather than finding the one that failed.
         task = {**task, "attempt": str(context.new_uuid())[:8]}
-        submitted = yield context.call_activity(names.SUBMIT_STEP, task)
-        if submitted["status"] == names.REUSED:
+        submitted = yield context.call_activity(contracts.SUBMIT_STEP, task)
+        if submitted["status"] == contracts.REUSED:
             return submitted["result"]
     for _ in range(POLLS_PER_HISTORY):
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=poll_delay(polls)))
-        polled = yield context.call_activity(names.POLL_STEP, {"task": task, "submitted": submitted})
+        polled = yield context.call_activity(contracts.POLL_STEP, {"task": task, "submitted": submitted})
         polls += 1
         if polled["done"]:
-            return (yield context.call_activity(names.COLLECT_STEP, {"task": task, "submitted": submitted}))
+            return (yield context.call_activity(contracts.COLLECT_STEP, {"task": task, "submitted": submitted}))
     context.continue_as_new({"task": task, "submitted": submitted, "polls": polls})
     return None
 
 
 def _call_step(context: df.DurableOrchestrationContext, step: dict[str, Any], task_input: dict[str, Any]) -> Any:
-    retries = int(step["options"].get("retries") or 0)
+    options = step_options(step)
+    retries = int(options["retries"] or 0)
     if retries <= 0:
-        return context.call_activity(names.RUN_STEP, task_input)
-    options = df.RetryOptions(
-        first_retry_interval_in_milliseconds=max(1, int(float(step["options"]["retry_interval"]) * 1000)),
+        return context.call_activity(contracts.RUN_STEP, task_input)
+    retry = df.RetryOptions(
+        first_retry_interval_in_milliseconds=max(1, int(float(options["retry_interval"]) * 1000)),
         max_number_of_attempts=retries + 1)
-    return context.call_activity_with_retry(names.RUN_STEP, options, task_input)
+    return context.call_activity_with_retry(contracts.RUN_STEP, retry, task_input)
 
 
 def _forced(request: dict[str, Any], name: str) -> bool:
@@ -333,7 +336,7 @@ def _error_text(task: Any) -> str:
     # A TaskFailed reaches the orchestrator as Exception(f"{Reason} \n {Details}"): keep the reason.
     # A sub-orchestration's reason starts "Orchestrator function 'NAME' failed: ": keep its own message.
     reason = str(task.result).split(" \n ", 1)[0].strip()
-    return _SUB_ORCHESTRATOR_FAILED.sub("", reason, count=1)
+    return failure_reason(reason)
 
 
 def _request_summary(request: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import time
@@ -12,14 +13,72 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from durapipe.host.sdk_compat import defer_host_imports
 from durapipe.store.base import Store
 from durapipe.store.local import LocalStore
 from durapipe.store.url import AZURITE_ACCOUNT, open_store
+
+# This process hosts the app, as `durapipe run` does: the SDK's unused imports are deferred before a test imports it.
+defer_host_imports()
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_START_TIMEOUT_S = 30.0
 STORE_BACKENDS = ["local", "azurite"]
+
+
+# ---------------------------------------------------------------- test tiers
+
+# Markers a test gets from the real parts it uses (pyproject.toml registers them): a test whose fixtures
+# reach Azurite is `azurite`, the Ray head `ray`, headless Chromium `browser`. Each of these tiers is also
+# `slow`, so `pytest -m "not slow"` runs everything on the local store in a few minutes.
+TIER_FIXTURES = {"azurite": "azurite", "ray_head": "ray", "browser": "browser"}
+SLOW_TIERS = frozenset(TIER_FIXTURES.values())
+_SELECTED_TIERS = pytest.StashKey[frozenset]()
+
+
+def tiers_of(item: pytest.Item) -> set[str]:
+    """The tier markers `item` needs: by the fixtures it uses, and by a backend parameter named after one."""
+    tiers = {marker for fixture, marker in TIER_FIXTURES.items() if fixture in getattr(item, "fixturenames", ())}
+    # A backend fixture (`store`, `store_url`, ...) asks for Azurite only when its parameter is "azurite".
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "azurite" in callspec.params.values():
+        tiers.add("azurite")
+    return tiers
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tiers, and `slow` when it has one, before `-m` selects (this runs first)."""
+    for item in items:
+        own = {mark.name for mark in item.iter_markers()}
+        tiers = tiers_of(item) | (own & SLOW_TIERS)
+        for tier in sorted(tiers - own):
+            item.add_marker(tier)
+        if tiers and "slow" not in own:
+            item.add_marker("slow")
+
+
+class _SelectedTiers:
+    """Records, once `-m` has selected, the tiers of the selected tests."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        config.stash[_SELECTED_TIERS] = frozenset(
+            mark.name for item in items for mark in item.iter_markers() if mark.name in SLOW_TIERS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SelectedTiers(), "durapipe-selected-tiers")
+
+
+def require_tier(config: pytest.Config, tier: str, part: str) -> None:
+    """Fail when `part` starts although no selected test is marked `tier`: a test reaches it unmarked,
+    and the quick tier (`-m "not slow"`) would quietly start it."""
+    selected = config.stash.get(_SELECTED_TIERS, None)
+    if selected is not None and tier not in selected:
+        pytest.fail(f"A test started {part} but is not marked `{tier}`, so `-m \"not slow\"` runs it: "
+                    f"mark it `@pytest.mark.{tier}` (tests/conftest.py marks by fixture and backend parameter).")
 
 
 # ---------------------------------------------------------------- helpers
@@ -56,22 +115,12 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> No
     pytest.fail(f"Azurite did not listen on port {port} within {AZURITE_START_TIMEOUT_S:.0f}s; its output:\n{log.read_text()}")
 
 
-@pytest.fixture(autouse=True)
-def _process_serves_no_app() -> Iterator[None]:
-    """Each test starts in a process that serves no app: a catalog an earlier test built in this process
-    (which limits the code roots steps may come from, as in a host) does not carry over."""
-    from durapipe.engine.request import serve_code_roots
-
-    serve_code_roots(None)
-    yield
-    serve_code_roots(None)
-
-
 # ---------------------------------------------------------------- Azurite
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def azurite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The blob endpoint of a real Azurite started for this test session, e.g. http://127.0.0.1:PORT/devstoreaccount1."""
+    require_tier(request.config, "azurite", "Azurite")
     if not AZURITE_BIN.exists():
         pytest.fail(f"Azurite is not installed at {AZURITE_BIN}: run `npm ci` (or `bash scripts/setup.sh`) in {REPO_ROOT}.")
     workspace = tmp_path_factory.mktemp("azurite")
@@ -165,10 +214,17 @@ def init_project(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------- Ray
 
 RAY_START_TIMEOUT_S = 120.0
+RAY_PROBE_PREFIX = "joined "
+# The address a job's driver joins (the job supervisor sets RAY_ADDRESS for it), and the interpreter it runs.
+RAY_PROBE_JOB = f"python -c \"import os, sys; print('{RAY_PROBE_PREFIX}' + os.environ.get('RAY_ADDRESS', ''), sys.executable)\""
 
 
-def _wait_until_ray_takes_jobs(address: str, process: subprocess.Popen, log: Path) -> None:
-    """Run one trivial job: the head answers its API before its job agent is up, and refuses jobs until then."""
+def _wait_until_ray_takes_jobs(address: str, gcs_port: int, process: subprocess.Popen, log: Path) -> None:
+    """Run one trivial job: the head answers its API before its job agent is up, and refuses jobs until then.
+
+    The job prints the cluster its driver joins, which must be this head's (its GCS at `gcs_port`): with a
+    user's RAY_ADDRESS in effect, jobs submitted to this head's address ran on the user's own head.
+    """
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     deadline = time.monotonic() + RAY_START_TIMEOUT_S
@@ -177,8 +233,12 @@ def _wait_until_ray_takes_jobs(address: str, process: subprocess.Popen, log: Pat
         if process.poll() is not None:
             pytest.fail(f"The Ray head exited with code {process.returncode}; its output:\n{log.read_text()[-3000:]}")
         try:
-            job = job or client.submit_job(entrypoint="python -c pass")
+            job = job or client.submit_job(entrypoint=RAY_PROBE_JOB)
             if client.get_job_status(job) == JobStatus.SUCCEEDED:
+                joined = client.get_job_logs(job)
+                if not re.search(rf"^{RAY_PROBE_PREFIX}\S+:{gcs_port} ", joined, re.MULTILINE):
+                    pytest.fail(f"A job submitted to the test Ray head at {address} ran on another cluster, not on "
+                                f"the head's own (GCS port {gcs_port}); it printed:\n{joined[-3000:]}")
                 return
             if client.get_job_status(job) in (JobStatus.FAILED, JobStatus.STOPPED):
                 pytest.fail(f"A trivial job failed on the Ray head: {client.get_job_logs(job)[-3000:]}")
@@ -189,8 +249,9 @@ def _wait_until_ray_takes_jobs(address: str, process: subprocess.Popen, log: Pat
 
 
 @pytest.fixture(scope="session")
-def ray_head() -> Iterator[str]:
+def ray_head(request: pytest.FixtureRequest) -> Iterator[str]:
     """The job submission address of a real local Ray head started for this session, e.g. http://127.0.0.1:PORT."""
+    require_tier(request.config, "ray", "a Ray head")
     import shutil
     import signal
     import sys
@@ -206,6 +267,12 @@ def ray_head() -> Iterator[str]:
                      "--metrics-export-port", "--ray-client-server-port", "--node-manager-port",
                      "--object-manager-port")
     port, dashboard, *agent_ports = free_ports(2 + len(agent_options))
+    # None of the user's Ray settings, here or in the processes tests start: Ray's JobSubmissionClient takes
+    # RAY_API_SERVER_ADDRESS or RAY_ADDRESS over the address it is given, so with either pointing at a
+    # user's own head every job went there (or failed as "cannot be reached").
+    settings = pytest.MonkeyPatch()
+    for name in [name for name in os.environ if name.startswith("RAY_")]:
+        settings.delenv(name)
     env = {**os.environ, "PATH": f"{ray_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "RAY_USAGE_STATS_ENABLED": "0"}
     command = [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--dashboard-port", str(dashboard),
@@ -235,7 +302,7 @@ def ray_head() -> Iterator[str]:
                 pytest.fail(f"The Ray head did not answer within {RAY_START_TIMEOUT_S:.0f}s; its output:\n"
                             f"{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        _wait_until_ray_takes_jobs(address, process, log)
+        _wait_until_ray_takes_jobs(address, port, process, log)
         yield address
     finally:
         # `ray start --block` stops the head's processes when it is told to stop.
@@ -248,6 +315,7 @@ def ray_head() -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         shutil.rmtree(workspace, ignore_errors=True)
+        settings.undo()
 
 
 # ---------------------------------------------------------------- Azure ML (a double: Azure cannot be reached here)

@@ -11,7 +11,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import InvalidNameError, NotFoundError, UsageError
 from durapipe.store.keys import DATA, content_claim_key, data_prefix, data_version_key
@@ -19,8 +19,11 @@ from durapipe.core.names import check_blob_name, check_name
 from durapipe.store.artifacts import check_ref, get_artifact, put_artifact
 from durapipe.catalog.versioning import now_iso, register_once, version_numbers
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
-def register_artifact(store: Any, name: str, ref: dict[str, Any], source: dict[str, Any], *,
+
+def register_artifact(store: Store, name: str, ref: dict[str, Any], source: dict[str, Any], *,
                       description: str | None = None, tags: dict[str, str] | None = None) -> dict[str, Any]:
     """The version of data asset `name` that holds artifact `ref`, registered as the next version if none does."""
     check_name(name, "data asset name")
@@ -37,7 +40,7 @@ def register_artifact(store: Any, name: str, ref: dict[str, Any], source: dict[s
     return {**found, "created_now": created}
 
 
-def register_path(store: Any, name: str, path: str | Path, **details: Any) -> dict[str, Any]:
+def register_path(store: Store, name: str, path: str | Path, **details: Any) -> dict[str, Any]:
     """Register the local file or folder at `path` as a version of data asset `name`."""
     path = Path(path)
     if not path.exists():
@@ -46,7 +49,7 @@ def register_path(store: Any, name: str, path: str | Path, **details: Any) -> di
     return register_artifact(store, name, ref, {"kind": "path", "path": str(path.resolve())}, **details)
 
 
-def register_key(store: Any, name: str, key: str, **details: Any) -> dict[str, Any]:
+def register_key(store: Store, name: str, key: str, **details: Any) -> dict[str, Any]:
     """Register the blob `key` of the store as a version of data asset `name`."""
     check_blob_name(key, "blob name")
     if not store.exists(key):
@@ -62,7 +65,7 @@ def register_key(store: Any, name: str, key: str, **details: Any) -> dict[str, A
     return register_artifact(store, name, ref, {"kind": "blob", "key": key, "etag": etag}, **details)
 
 
-def register_source(store: Any, name: str, source: str, **details: Any) -> dict[str, Any]:
+def register_source(store: Store, name: str, source: str, **details: Any) -> dict[str, Any]:
     """Register `source`, a local path when one exists there, else a blob key of the store."""
     if Path(source).exists():
         return register_path(store, name, source, **details)
@@ -74,7 +77,7 @@ def register_source(store: Any, name: str, source: str, **details: Any) -> dict[
     return register_key(store, name, source, **details)
 
 
-def list_assets(store: Any) -> list[dict[str, Any]]:
+def list_assets(store: Store) -> list[dict[str, Any]]:
     """Every data asset: name, latest version, its hash, size and time, sorted by name."""
     names = sorted({key[len(DATA):].split("/", 1)[0] for key in store.list(DATA) if "/" in key[len(DATA):]})
     assets = []
@@ -88,7 +91,7 @@ def list_assets(store: Any) -> list[dict[str, Any]]:
     return assets
 
 
-def list_versions(store: Any, name: str) -> list[dict[str, Any]]:
+def list_versions(store: Store, name: str) -> list[dict[str, Any]]:
     """Every version of data asset `name`, oldest first; NotFoundError when it has none."""
     numbers = version_numbers(store, data_prefix(name))
     if not numbers:
@@ -96,7 +99,7 @@ def list_versions(store: Any, name: str) -> list[dict[str, Any]]:
     return [get_version(store, name, n) for n in numbers]
 
 
-def get_version(store: Any, name: str, version: int | None = None) -> dict[str, Any]:
+def get_version(store: Store, name: str, version: int | None = None) -> dict[str, Any]:
     """Version `version` of data asset `name` (None: the latest); NotFoundError naming what is missing."""
     numbers = version_numbers(store, data_prefix(name)) if version is None else None
     if version is None and numbers:
@@ -114,7 +117,7 @@ def get_version(store: Any, name: str, version: int | None = None) -> dict[str, 
         raise NotFoundError(f"Data asset {name} has no version {version}; it has versions 1 to {numbers[-1]}.") from None
 
 
-def download(store: Any, name: str, version: int | None, dest: str | Path) -> tuple[dict[str, Any], Path]:
+def download(store: Store, name: str, version: int | None, dest: str | Path) -> tuple[dict[str, Any], Path]:
     """Write a data version's content into folder `dest` (as `dest/<name>` of its source); return it and the path."""
     entry = get_version(store, name, version)
     target = Path(dest) / _file_name(entry)

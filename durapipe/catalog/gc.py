@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from durapipe.core.errors import NotFoundError, UsageError
 from durapipe.store.keys import ARTIFACTS, DATA, MODELS, RUNS, STEPS, producer_key
 from durapipe.store.records import iter_run_records
 from durapipe.store.artifacts import artifact_manifest
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 
 @dataclass
@@ -53,7 +56,7 @@ def _refs(value: Any) -> Iterable[dict[str, Any]]:
             yield from _refs(item)
 
 
-def collect(store: Any, older_than_days: float, now: datetime | None = None) -> Collection:
+def collect(store: Store, older_than_days: float, now: datetime | None = None) -> Collection:
     """Decide what `durapipe gc --older-than DAYS` deletes; deletes nothing."""
     if older_than_days < 0:
         raise UsageError("--older-than must be a number of days of at least 0.")
@@ -127,7 +130,7 @@ def _walk(value: Any) -> Iterable[Any]:
             yield from _walk(item)
 
 
-def _with_folder_files(store: Any, refs: list[dict[str, Any]]) -> set[str]:
+def _with_folder_files(store: Store, refs: list[dict[str, Any]]) -> set[str]:
     live: set[str] = set()
     for ref in refs:
         if ref["hash"] in live:
@@ -142,19 +145,19 @@ def _with_folder_files(store: Any, refs: list[dict[str, Any]]) -> set[str]:
     return live
 
 
-def _stat(store: Any, key: str) -> Any:
+def _stat(store: Store, key: str) -> Any:
     try:
         return store.stat(key)
     except NotFoundError:
         return None  # deleted meanwhile
 
 
-def _size(store: Any, key: str) -> int:
+def _size(store: Store, key: str) -> int:
     info = _stat(store, key)
     return info.size if info else 0
 
 
-def apply(store: Any, collection: Collection) -> None:
+def apply(store: Store, collection: Collection) -> None:
     """Delete what `collection` names: records first, artifacts last."""
     ordered = sorted(collection.delete, key=lambda item: item[0].startswith(ARTIFACTS))
     for key, _, _ in ordered:

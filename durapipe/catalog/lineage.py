@@ -8,11 +8,14 @@ registered data versions or external files.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import NotFoundError, UsageError
 from durapipe.store.keys import check_digest, producer_key
 from durapipe.store.records import iter_run_records, read_run_record
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 MAX_DEPTH = 50
 
@@ -32,7 +35,7 @@ def parse_subject(text: str) -> tuple[str, str, int | None]:
     raise UsageError(f"Lineage of {text!r} is not known: name artifact:HASH, data:NAME:V or model:NAME:V.")
 
 
-def lineage(store: Any, subject: str) -> dict[str, Any]:
+def lineage(store: Store, subject: str) -> dict[str, Any]:
     """The lineage tree of `subject` (see parse_subject) as JSON."""
     from durapipe.catalog import data_assets
     from durapipe.catalog import registry
@@ -58,7 +61,7 @@ def lineage(store: Any, subject: str) -> dict[str, Any]:
 class _Tracer:
     """Walks producers; caches run records, since one run usually made a whole chain."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.runs: dict[str, dict[str, Any]] = {}
         self._all_runs: list[dict[str, Any]] | None = None
@@ -147,7 +150,7 @@ def _find_output(run: dict[str, Any], digest: str, step: str | None) -> tuple[st
     return None
 
 
-def _data_versions_holding(store: Any, digest: str) -> list[dict[str, Any]]:
+def _data_versions_holding(store: Store, digest: str) -> list[dict[str, Any]]:
     found = []
     for key in store.list("index/data/"):
         if key.endswith(f"/{digest}.json"):

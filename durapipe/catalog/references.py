@@ -5,11 +5,14 @@ Resolving one is a pure lookup in the store; the run records what each reference
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.catalog import data_assets, registry
 from durapipe.core.errors import DurapipeError
 from durapipe.model.references import DATA, MODEL, NEWEST, data_parts, model_parts, check_reference
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class Resolved:
     note: dict[str, Any]
 
 
-def resolve_reference(store: Any, value: Any, what: str = "input") -> Resolved:
+def resolve_reference(store: Store, value: Any, what: str = "input") -> Resolved:
     """The input source `value` names in `store`; raises DurapipeError when it names nothing."""
     check_reference(value, what)
     if value.startswith(NEWEST):
@@ -57,7 +60,7 @@ def resolve_reference(store: Any, value: Any, what: str = "input") -> Resolved:
     return Resolved({"key": value}, {"reference": value, "key": value})
 
 
-def resolve_inputs(store: Any, inputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def resolve_inputs(store: Store, inputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sources for every declared input reference, and what each resolved to (by input name)."""
     sources: dict[str, Any] = {}
     notes: dict[str, Any] = {}

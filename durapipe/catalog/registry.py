@@ -10,7 +10,7 @@ concurrent promotions never both win on stale information.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import NotFoundError, UsageError
 from durapipe.store.keys import MODELS, champion_key, content_claim_key, model_prefix, model_version_key
@@ -18,19 +18,22 @@ from durapipe.core.names import check_name
 from durapipe.store.artifacts import read_artifact_bytes
 from durapipe.catalog.versioning import now_iso, register_once, version_numbers
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
+
 DEFAULT_POLICY = {"output": "model", "metrics": "metrics", "metric": "roc_auc", "direction": "max", "min_gain": 0.0}
 
 
-def _versions(store: Any, name: str) -> list[int]:
+def _versions(store: Store, name: str) -> list[int]:
     return version_numbers(store, model_prefix(name))
 
 
-def list_versions(store: Any, name: str) -> list[dict[str, Any]]:
+def list_versions(store: Store, name: str) -> list[dict[str, Any]]:
     """Every version of model `name`, oldest first."""
     return [json.loads(store.get(model_version_key(name, v))) for v in _versions(store, name)]
 
 
-def get_version(store: Any, name: str, version: int) -> dict[str, Any]:
+def get_version(store: Store, name: str, version: int) -> dict[str, Any]:
     """One version of model `name`; raises NotFoundError naming it."""
     try:
         return json.loads(store.get(model_version_key(name, int(version))))
@@ -38,13 +41,13 @@ def get_version(store: Any, name: str, version: int) -> dict[str, Any]:
         raise NotFoundError(f"Model {name} has no version {version}.") from None
 
 
-def champion(store: Any, name: str) -> dict[str, Any] | None:
+def champion(store: Store, name: str) -> dict[str, Any] | None:
     """The version of model `name` that serves, or None when none was promoted yet."""
     pointer = _pointer(store, name)[0]
     return None if pointer is None else get_version(store, name, pointer["version"])
 
 
-def _pointer(store: Any, name: str) -> tuple[dict[str, Any] | None, str | None]:
+def _pointer(store: Store, name: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         data, etag = store.get_with_etag(champion_key(name))
     except NotFoundError:
@@ -52,7 +55,7 @@ def _pointer(store: Any, name: str) -> tuple[dict[str, Any] | None, str | None]:
     return json.loads(data), etag
 
 
-def list_models(store: Any) -> list[dict[str, Any]]:
+def list_models(store: Store) -> list[dict[str, Any]]:
     """Every registered model: name, number of versions, champion version and its metric, sorted by name."""
     names = sorted({key[len(MODELS):].split("/", 1)[0] for key in store.list(MODELS) if "/" in key[len(MODELS):]})
     models = []
@@ -68,7 +71,7 @@ def list_models(store: Any) -> list[dict[str, Any]]:
     return models
 
 
-def describe_model(store: Any, name: str) -> dict[str, Any]:
+def describe_model(store: Store, name: str) -> dict[str, Any]:
     """Model `name` with every version and its champion; NotFoundError when it has no versions."""
     versions = list_versions(store, name)
     if not versions:
@@ -97,7 +100,7 @@ def beats(candidate: float, current: float | None, direction: str = "max", min_g
     return gain > min_gain
 
 
-def run_metrics(store: Any, run: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
+def run_metrics(store: Store, run: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
     """The metrics a run offers the registry: its JSON file output `metrics`, else what its steps logged."""
     outputs = run.get("outputs") or {}
     if policy.get("metrics") and policy["metrics"] in outputs:
@@ -111,7 +114,7 @@ def _metric_of(entry: dict[str, Any] | None, metric: str) -> float | None:
     return float(entry["metrics"][metric])
 
 
-def register_version(store: Any, policy: dict[str, Any], run: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def register_version(store: Store, policy: dict[str, Any], run: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The version of the model holding this run's model output, registered now if none does; and whether it was."""
     policy = registration_policy(policy)
     name, output = policy["model"], policy["output"]
@@ -133,7 +136,7 @@ def register_version(store: Any, policy: dict[str, Any], run: dict[str, Any]) ->
                          lambda v: model_version_key(name, v), entry, digest, owner=run["run_id"])
 
 
-def promote_if_better(store: Any, policy: dict[str, Any], entry: dict[str, Any]) -> bool:
+def promote_if_better(store: Store, policy: dict[str, Any], entry: dict[str, Any]) -> bool:
     """Make `entry` the champion when it beats the current one under `policy`; conditional on the pointer read."""
     policy = registration_policy(policy)
     value = _metric_of(entry, policy["metric"])
@@ -150,7 +153,7 @@ def promote_if_better(store: Any, policy: dict[str, Any], entry: dict[str, Any])
             return True
 
 
-def promote(store: Any, name: str, version: int) -> dict[str, Any]:
+def promote(store: Store, name: str, version: int) -> dict[str, Any]:
     """Make version `version` of model `name` the champion by hand, whatever its metric; return it."""
     entry = get_version(store, name, version)
     while True:
@@ -161,7 +164,7 @@ def promote(store: Any, name: str, version: int) -> dict[str, Any]:
             return entry
 
 
-def _move_pointer(store: Any, name: str, version: int, pointer: dict[str, Any] | None, etag: str | None,
+def _move_pointer(store: Store, name: str, version: int, pointer: dict[str, Any] | None, etag: str | None,
                   reason: str) -> bool:
     body = json.dumps({"version": version, "previous": pointer["version"] if pointer else None,
                        "reason": reason, "updated": now_iso()}).encode()
@@ -170,7 +173,7 @@ def _move_pointer(store: Any, name: str, version: int, pointer: dict[str, Any] |
     return store.put(champion_key(name), body, if_match=etag)
 
 
-def register_from_run(store: Any, model: str | dict[str, Any], run: dict[str, Any],
+def register_from_run(store: Store, model: str | dict[str, Any], run: dict[str, Any],
                       metric: str | None = None) -> dict[str, Any] | None:
     """Add a version from a completed run when its model beats the champion under the model's policy; return it, or None.
 

@@ -12,9 +12,12 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from durapipe.core.errors import NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 STALE_CLAIM_S = 120.0
 WAIT_FOR_CLAIM_S = 60.0
@@ -25,7 +28,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def version_numbers(store: Any, prefix: str) -> list[int]:
+def version_numbers(store: Store, prefix: str) -> list[int]:
     """The version numbers stored under `prefix` (keys `<prefix><n>.json`), ascending."""
     found = []
     for key in store.list(prefix):
@@ -35,7 +38,7 @@ def version_numbers(store: Any, prefix: str) -> list[int]:
     return sorted(found)
 
 
-def register_once(store: Any, claim_key: str, prefix: str, version_key: Callable[[int], str],
+def register_once(store: Store, claim_key: str, prefix: str, version_key: Callable[[int], str],
                   make_entry: Callable[[int], dict[str, Any]], content_hash: str,
                   owner: str | None = None) -> tuple[dict[str, Any], bool]:
     """The version holding `content_hash`, created by `make_entry(n)` if none does; and whether this call created it.
@@ -68,7 +71,7 @@ def register_once(store: Any, claim_key: str, prefix: str, version_key: Callable
         pause = min(pause * 2, 0.5)
 
 
-def _number(store: Any, claim_key: str, prefix: str, version_key: Callable[[int], str],
+def _number(store: Store, claim_key: str, prefix: str, version_key: Callable[[int], str],
             make_entry: Callable[[int], dict[str, Any]], content_hash: str,
             owner: str) -> tuple[dict[str, Any], bool]:
     numbers = version_numbers(store, prefix)
@@ -87,5 +90,5 @@ def _number(store: Any, claim_key: str, prefix: str, version_key: Callable[[int]
         numbers = version_numbers(store, prefix)
 
 
-def _finish_claim(store: Any, claim_key: str, owner: str, version: int) -> None:
+def _finish_claim(store: Store, claim_key: str, owner: str, version: int) -> None:
     store.put(claim_key, json.dumps({"owner": owner, "version": version, "claimed": now_iso()}).encode())

@@ -1,4 +1,4 @@
-"""What each `durapipe data` command does; cli.py only parses arguments."""
+"""What each `durapipe data` command does; main.py only parses arguments."""
 from __future__ import annotations
 
 import json

@@ -98,12 +98,12 @@ def run(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url
         max_parallel: int | None, force: tuple[str, ...], register_model: str | None, publish: tuple[str, ...],
         as_json: bool) -> None:
     """Run the pipeline TARGET (path/file.py:name or module:name) on the local host."""
-    from durapipe.cli import commands
+    from durapipe.cli import run as run_commands
 
-    sys.exit(commands.run_pipeline(target, parse_assignments(params, "--param", True),
-                                   parse_assignments(inputs, "--input", False), store_url, max_parallel,
-                                   list(force), as_json, register_model,
-                                   parse_assignments(publish, "--publish", False)))
+    sys.exit(run_commands.run_pipeline(target, parse_assignments(params, "--param", True),
+                                       parse_assignments(inputs, "--input", False), store_url, max_parallel,
+                                       list(force), as_json, register_model,
+                                       parse_assignments(publish, "--publish", False)))
 
 
 @main.command()
@@ -117,10 +117,11 @@ def run(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url
 def plan(target: str, params: tuple[str, ...], inputs: tuple[str, ...], store_url: str | None,
          force: tuple[str, ...], as_json: bool) -> None:
     """Show what a run of TARGET would reuse and what would run, and why; runs nothing."""
-    from durapipe.cli import commands
+    from durapipe.cli import plan as plan_commands
 
-    sys.exit(commands.plan_pipeline(target, parse_assignments(params, "--param", True),
-                                    parse_assignments(inputs, "--input", False), store_url, list(force), as_json))
+    sys.exit(plan_commands.plan_pipeline(target, parse_assignments(params, "--param", True),
+                                         parse_assignments(inputs, "--input", False), store_url, list(force),
+                                         as_json))
 
 
 partition_option = click.option("--partition", metavar="NAME", default=None,
@@ -136,9 +137,9 @@ partition_option = click.option("--partition", metavar="NAME", default=None,
 @friendly
 def explain(run_id: str, step: str, partition: str | None, store_url: str | None, as_json: bool) -> None:
     """Explain why STEP ran in RUN_ID: what changed since the previous run of its pipeline."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.explain_step(run_id, step, store_url, as_json, partition))
+    sys.exit(runs_commands.explain_step(run_id, step, store_url, as_json, partition))
 
 
 @main.command()
@@ -149,9 +150,9 @@ def explain(run_id: str, step: str, partition: str | None, store_url: str | None
 @friendly
 def logs(run_id: str, step: str, partition: str | None, store_url: str | None) -> None:
     """Print what STEP wrote (stdout, stderr, traceback) when it ran for RUN_ID."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.show_log(run_id, step, store_url, partition))
+    sys.exit(runs_commands.show_log(run_id, step, store_url, partition))
 
 
 @main.command()
@@ -164,9 +165,9 @@ def logs(run_id: str, step: str, partition: str | None, store_url: str | None) -
 @friendly
 def graph(target: str, fmt: str, store_url: str | None, out: Path | None) -> None:
     """Draw the DAG of TARGET (path/file.py:name or module:name) or of run RUN_ID, its steps coloured by state."""
-    from durapipe.cli import commands
+    from durapipe.cli import graph as graph_commands
 
-    sys.exit(commands.draw_graph(target, fmt, store_url, out))
+    sys.exit(graph_commands.draw_graph(target, fmt, store_url, out))
 
 
 @main.command()
@@ -176,9 +177,9 @@ def graph(target: str, fmt: str, store_url: str | None, out: Path | None) -> Non
 @friendly
 def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
     """Resume an unfinished run where it stopped; completed steps do not run again."""
-    from durapipe.cli import commands
+    from durapipe.cli import run as run_commands
 
-    sys.exit(commands.resume_run(run_id, max_parallel, as_json))
+    sys.exit(run_commands.resume_run(run_id, max_parallel, as_json))
 
 
 @main.command()
@@ -191,9 +192,9 @@ def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
 @friendly
 def outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | None, as_json: bool) -> None:
     """List the outputs of RUN_ID (or only NAME); with --to DIR, write them there."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.show_outputs(run_id, name, dest, store_url, as_json))
+    sys.exit(runs_commands.show_outputs(run_id, name, dest, store_url, as_json))
 
 
 @main.command()
@@ -205,9 +206,9 @@ def outputs(run_id: str, name: str | None, dest: Path | None, store_url: str | N
 @friendly
 def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int | None, as_json: bool) -> None:
     """Run RUN_ID's pipeline again with the same parameters and the same resolved input versions."""
-    from durapipe.cli import commands
+    from durapipe.cli import run as run_commands
 
-    sys.exit(commands.rerun(run_id, plan_only, store_url, max_parallel, as_json))
+    sys.exit(run_commands.rerun(run_id, plan_only, store_url, max_parallel, as_json))
 
 
 @main.command()
@@ -217,9 +218,9 @@ def rerun(run_id: str, plan_only: bool, store_url: str | None, max_parallel: int
 @friendly
 def lineage(subject: str, store_url: str | None, as_json: bool) -> None:
     """Show where an artifact, data version or model version came from: runs, steps, code, inputs."""
-    from durapipe.cli import commands
+    from durapipe.cli import lineage as lineage_commands
 
-    sys.exit(commands.show_lineage(subject, store_url, as_json))
+    sys.exit(lineage_commands.show_lineage(subject, store_url, as_json))
 
 
 @main.command()
@@ -231,9 +232,9 @@ def lineage(subject: str, store_url: str | None, as_json: bool) -> None:
 @friendly
 def gc(older_than: float, do_apply: bool, store_url: str | None, as_json: bool) -> None:
     """Delete old runs, step results and artifacts that no kept run, data version or model version needs."""
-    from durapipe.cli import commands
+    from durapipe.cli import gc as gc_commands
 
-    sys.exit(commands.collect_garbage(older_than, do_apply, store_url, as_json))
+    sys.exit(gc_commands.collect_garbage(older_than, do_apply, store_url, as_json))
 
 
 @main.group()
@@ -249,9 +250,9 @@ def runs() -> None:
 @friendly
 def runs_list(store_url: str | None, pipeline: str | None, status: str | None, as_json: bool) -> None:
     """List runs, newest first."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.list_runs(store_url, pipeline, status, as_json))
+    sys.exit(runs_commands.list_runs(store_url, pipeline, status, as_json))
 
 
 @runs.command("show")
@@ -261,9 +262,9 @@ def runs_list(store_url: str | None, pipeline: str | None, status: str | None, a
 @friendly
 def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
     """Show one run: each step's status, fingerprint, duration and outputs."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.show_run(run_id, store_url, as_json))
+    sys.exit(runs_commands.show_run(run_id, store_url, as_json))
 
 
 @runs.command("compare")
@@ -274,9 +275,9 @@ def runs_show(run_id: str, store_url: str | None, as_json: bool) -> None:
 @friendly
 def runs_compare(first: str, second: str, store_url: str | None, as_json: bool) -> None:
     """Compare runs A and B: parameters, metrics, and which steps differed and why."""
-    from durapipe.cli import commands
+    from durapipe.cli import runs as runs_commands
 
-    sys.exit(commands.compare_runs(first, second, store_url, as_json))
+    sys.exit(runs_commands.compare_runs(first, second, store_url, as_json))
 
 
 @main.group()
@@ -318,11 +319,11 @@ def models() -> None:
 @friendly
 def models_list(name: str | None, store_url: str | None, as_json: bool) -> None:
     """List the registered models; with NAME, the versions of model NAME, marking the champion."""
-    from durapipe.cli import commands
+    from durapipe.cli import models as models_commands
 
     if name is None:
-        sys.exit(commands.list_all_models(store_url, as_json))
-    sys.exit(commands.list_models(name, store_url, as_json))
+        sys.exit(models_commands.list_all_models(store_url, as_json))
+    sys.exit(models_commands.list_models(name, store_url, as_json))
 
 
 @models.command("show")
@@ -332,9 +333,9 @@ def models_list(name: str | None, store_url: str | None, as_json: bool) -> None:
 @friendly
 def models_show(name: str, store_url: str | None, as_json: bool) -> None:
     """Show model NAME: every version with its run and metrics, and the champion."""
-    from durapipe.cli import commands
+    from durapipe.cli import models as models_commands
 
-    sys.exit(commands.show_model(name, store_url, as_json))
+    sys.exit(models_commands.show_model(name, store_url, as_json))
 
 
 @models.command("register")
@@ -345,9 +346,9 @@ def models_show(name: str, store_url: str | None, as_json: bool) -> None:
 @friendly
 def models_register(run_id: str, name: str, store_url: str | None, as_json: bool) -> None:
     """Register the model output of completed run RUN_ID as a version of NAME; its policy decides the champion."""
-    from durapipe.cli import commands
+    from durapipe.cli import models as models_commands
 
-    sys.exit(commands.register_model(run_id, name, store_url, as_json))
+    sys.exit(models_commands.register_model(run_id, name, store_url, as_json))
 
 
 @models.command("promote")
@@ -358,9 +359,9 @@ def models_register(run_id: str, name: str, store_url: str | None, as_json: bool
 @friendly
 def models_promote(name: str, version: int, store_url: str | None, as_json: bool) -> None:
     """Make version VERSION of model NAME the champion, whatever its metric."""
-    from durapipe.cli import commands
+    from durapipe.cli import models as models_commands
 
-    sys.exit(commands.promote_model(name, version, store_url, as_json))
+    sys.exit(models_commands.promote_model(name, version, store_url, as_json))
 
 
 @models.command("export")
@@ -371,9 +372,9 @@ def models_promote(name: str, version: int, store_url: str | None, as_json: bool
 @friendly
 def models_export(name: str, dest: str, version: int | None, store_url: str | None) -> None:
     """Write the artifacts of a model version (default: the champion) into folder DEST."""
-    from durapipe.cli import commands
+    from durapipe.cli import models as models_commands
 
-    sys.exit(commands.export_model(name, Path(dest), version, store_url))
+    sys.exit(models_commands.export_model(name, Path(dest), version, store_url))
 
 
 @main.group()
@@ -506,15 +507,12 @@ def package(out: Path | None, parameters: Path | None) -> None:
                f"blob triggers: {triggers}")
 
 
-def console() -> Any:
-    """The console for human output (stderr stays free for errors)."""
-    from rich.console import Console  # rich is slow to import; `--json` and most commands never need it
-
-    return Console(highlight=False)
-
-
 def entry() -> None:
     """The `durapipe` console script: run the command, then leave without tearing the interpreter down."""
+    from durapipe.host.sdk_compat import defer_host_imports
+
+    # Before any command imports the SDK to host the app (`run` starts the fork server first): see sdk_compat.
+    defer_host_imports()
     try:
         main()  # click's standalone mode ends every command with SystemExit
     except SystemExit as exc:

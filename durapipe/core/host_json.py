@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
+import time
 from pathlib import Path
 from typing import Any
+
+from durapipe.core.file_signature import FileSignature, settled
 
 # The host.json `durapipe package` deploys when the project has none of its own (durapipe.deploy.TEMPLATES).
 TEMPLATE_HOST_JSON = Path(__file__).resolve().parent.parent / "deploy" / "templates" / "host.json"
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d{2}):(\d{2})")
-_read: dict[str, tuple[tuple[int, int], float | None]] = {}
+_read: dict[str, tuple[FileSignature, float | None]] = {}
 
 
 def parse_timespan(text: str) -> float | None:
@@ -31,11 +33,9 @@ def deployed_host_json(project_root: str | Path | None) -> Path:
 def function_timeout_s(host_json: str | Path = TEMPLATE_HOST_JSON) -> float | None:
     """The functionTimeout of `host_json` in seconds (None: absent, unreadable, or unbounded)."""
     path = str(host_json)
-    try:
-        stat = os.stat(path)
-    except OSError:
+    signature = FileSignature.of(path)
+    if signature is None:
         return None
-    signature = (stat.st_mtime_ns, stat.st_size)
     known = _read.get(path)
     if known is not None and known[0] == signature:
         return known[1]
@@ -44,7 +44,8 @@ def function_timeout_s(host_json: str | Path = TEMPLATE_HOST_JSON) -> float | No
     except (OSError, ValueError, AttributeError):
         value = None
     seconds = parse_timespan(value) if isinstance(value, str) else None
-    _read[path] = (signature, seconds)
+    if settled(signature, time.time()):  # else an edit within the same tick could hide behind it
+        _read[path] = (signature, seconds)
     return seconds
 
 

@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Mapping
 
 from durapipe.core.errors import UsageError
+from durapipe.core.file_signature import FileSignature
 
 STATE_FOLDER = ".durapipe"
 _MARKERS = ("pyproject.toml", ".git")
 # folder as given -> the resolved folders searched, nearest first, the last one the answer.
 _searched: dict[str, tuple[tuple[str, ...], bool]] = {}
+
+
+def library_folder() -> Path:
+    """durapipe's own package folder (what a remote job ships as `durapipe`), wherever this module sits in it."""
+    return Path(__file__).resolve().parent.parent
 
 
 def user_cache_folder() -> Path:
@@ -98,28 +104,19 @@ def export_project(root: Path, explicit: str | None = None) -> str:
     return ref
 
 
-def project_modules(root: Path) -> dict[str, tuple[str, tuple[int, int, int, int]]]:
-    """Every imported module whose file is inside the project `root`, with the (size, mtime, ctime, inode) it had."""
+def project_modules(root: Path) -> dict[str, tuple[str, FileSignature]]:
+    """Every imported module whose file is inside the project `root`, with the signature its file had."""
     base = str(Path(root).resolve()) + os.sep
     found = {}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if path and os.path.abspath(path).startswith(base) and "site-packages" not in path:
-            try:
-                info = os.stat(path)
-            except OSError:
-                continue
-            found[name] = (path, (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+            signature = FileSignature.of(path)
+            if signature is not None:
+                found[name] = (path, signature)
     return found
 
 
-def modules_changed(snapshot: dict[str, tuple[str, tuple[int, int, int, int]]]) -> bool:
+def modules_changed(snapshot: dict[str, tuple[str, FileSignature]]) -> bool:
     """Whether any module file of `snapshot` changed (or went) on disk since the snapshot was taken."""
-    for path, seen in snapshot.values():
-        try:
-            info = os.stat(path)
-        except OSError:
-            return True
-        if (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) != seen:
-            return True
-    return False
+    return any(FileSignature.of(path) != seen for path, seen in snapshot.values())

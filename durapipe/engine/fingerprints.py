@@ -13,7 +13,8 @@ from typing import Any, Iterator
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
 from durapipe.core.paths import find_project_root
 from durapipe.load.targets import locate_step, resolve_step
-from durapipe.engine.request import check_task_code_root
+from durapipe.engine.request import ANY_FOLDER, CodePolicy, check_task_code_root
+from durapipe.model.spec import step_options, step_params
 
 
 @dataclass(frozen=True)
@@ -32,21 +33,6 @@ class StepIdentity:
     def func(self) -> Any:
         """The step's function, imported now if it was fingerprinted from its location alone."""
         return self.resolved if self.resolved is not None else resolve_step(self.ref, self.code_root).func
-
-
-def concrete_params(step: dict[str, Any], run_params: dict[str, Any]) -> dict[str, Any]:
-    """The parameter values one step is called with: its literals and the pipeline's bound params."""
-    values: dict[str, Any] = {}
-    for name, binding in step["params"].items():
-        if "param" in binding:
-            values[name] = run_params[binding["param"]]
-            if "index" in binding:  # one element of a list parameter iterated at definition time
-                values[name] = values[name][binding["index"]]
-        elif "value" in binding:
-            values[name] = binding["value"]
-        elif "default" in binding:
-            values[name] = binding["default"]
-    return values
 
 
 def task_inputs(task: dict[str, Any]) -> dict[str, Any]:
@@ -112,16 +98,18 @@ def code_location(code: Any) -> tuple[str, str, int] | None:
     return None if found is None else (found.co_filename, func.__qualname__, found.co_firstlineno)
 
 
-def identify_step(task: dict[str, Any]) -> StepIdentity:
-    """Resolve the step's code (only durapipe steps, never arbitrary callables) and fingerprint it."""
+def identify_step(task: dict[str, Any], *, code: CodePolicy = ANY_FOLDER) -> StepIdentity:
+    """Resolve the step's code (only durapipe steps, never arbitrary callables, from a folder `code` allows
+    unless the local CLI signed the run) and fingerprint it."""
     step = task["step"]
     # Step tasks reach activities from any orchestrator, and the durable endpoints can start those directly.
-    check_task_code_root(task.get("code_root"))
+    check_task_code_root(task.get("code_root"), code=code)
     func, code, project_root = step_code(step["ref"], task.get("code_root"))
-    params = concrete_params(step, task["params"])
+    params = step_params(step, task["params"])
+    options = step_options(step)
     inputs = task_inputs(task)
     components = step_components(
         code, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
-        step["options"].get("version"), step["options"].get("environment"))
+        options["version"], options["environment"])
     return StepIdentity(ref=step["ref"], code_root=task.get("code_root"), params=params, inputs=inputs,
                         components=components, fingerprint=compute_fingerprint(components), resolved=func)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import UsageError
 from durapipe.store.hashing import HashCache
@@ -12,14 +12,17 @@ from durapipe.engine.request import check_inputs
 from durapipe.core.scratch import new_scratch_dir
 from durapipe.store.artifacts import put_artifact
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
-def bind_inputs(store: Any, spec: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+
+def bind_inputs(store: Store, spec: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
     """Artifact refs for the pipeline's inputs; a missing required input is an error naming it."""
     check_inputs(spec, [name for name, source in sources.items() if source is not None])
     return {name: bind_input(store, name, source) for name, source in sources.items() if source is not None}
 
 
-def bind_input(store: Any, name: str, source: dict[str, Any]) -> dict[str, Any]:
+def bind_input(store: Store, name: str, source: dict[str, Any]) -> dict[str, Any]:
     """One input source as an artifact ref (uploaded content-addressed when new)."""
     if "artifact" in source:
         return source["artifact"]

@@ -1,7 +1,7 @@
 """Mapped steps: list the partitions of the mapped input, and gather per-partition outputs."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.model.contracts import Partition, PartitionEntry, StepResult, StepTask
 from durapipe.core.canonical import canonical_json, hash_value, sha256_text
@@ -9,8 +9,11 @@ from durapipe.core.errors import DurapipeError
 from durapipe.store.artifacts import artifact_manifest, put_manifest_bytes
 from durapipe.engine.fingerprints import task_inputs
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
-def list_partitions(store: Any, task: StepTask) -> list[Partition]:
+
+def list_partitions(store: Store, task: StepTask) -> list[Partition]:
     """The files of the mapped input folder, sorted by name, each as {"name", "ref"}."""
     mapped = task["step"]["map"]
     ref = task_inputs({**task, "partition": None})[mapped]
@@ -22,7 +25,7 @@ def list_partitions(store: Any, task: StepTask) -> list[Partition]:
             for name, f in sorted(files.items())]
 
 
-def gather_partitions(store: Any, task: StepTask) -> StepResult:
+def gather_partitions(store: Store, task: StepTask) -> StepResult:
     """Combine per-partition results: each output becomes a folder with one entry per partition."""
     parts = task["partitions"]
     step = task["step"]
@@ -53,7 +56,7 @@ def partition_entry(part: StepResult) -> PartitionEntry:
             "duration_s": part.get("duration_s") or 0.0, "log": part.get("log")}
 
 
-def put_manifest(store: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+def put_manifest(store: Store, manifest: dict[str, Any]) -> dict[str, Any]:
     """Store a folder manifest content-addressed and return the folder's artifact ref."""
     text = canonical_json(manifest)
     digest = sha256_text(text)

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from durapipe.core.errors import UsageError
 from durapipe.core.names import check_name
 from durapipe.engine.request import build_run_request, new_run_id
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
+
 
 def pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any], force: list[str],
-                      max_parallel: int | None, store: Any, run_id: str | None = None,
+                      max_parallel: int | None, store: Store, run_id: str | None = None,
                       register_model: str | None = None, kind: str = "cli",
                       publish: dict[str, str] | None = None,
                       before_import: Callable[[], None] | None = None) -> dict[str, Any]:

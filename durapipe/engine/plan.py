@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.model.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
+from durapipe.model.spec import step_options
 from durapipe.engine import plan_memo
 from durapipe.engine.fingerprints import identify_step, one_code_lookup
 from durapipe.engine.inputs import bind_inputs
@@ -18,8 +19,11 @@ from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.fingerprint.code import collecting_closures
 from durapipe.engine.run_step import step_result
 from durapipe.store.records import PLANNED, StepIndex, create_run_record
-from durapipe.engine.request import LOCAL_RUN_KEY_ENV, check_run_request
+from durapipe.engine.request import ANY_FOLDER, LOCAL_RUN_KEY_ENV, CodePolicy, check_run_request
 from durapipe.engine.scheduling import step_inputs
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 
 @dataclass
@@ -46,11 +50,12 @@ class Plan:
         return {p.name: p.reused for p in self.steps if p.reused is not None}
 
 
-def make_plan(store: Any, request: RunRequest, *, recall: bool = True) -> Plan:
+def make_plan(store: Store, request: RunRequest, *, recall: bool = True, code: CodePolicy = ANY_FOLDER) -> Plan:
     """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step.
 
     With `recall=False` every step is fingerprinted, none taken from a remembered plan, so each
-    has its components (to explain a change).
+    has its components (to explain a change). Steps are imported only from folders `code` allows,
+    unless the local CLI signed the run.
     """
     spec = request["spec"]
     plan = Plan(inputs=bind_inputs(store, spec, request.get("inputs") or {}))
@@ -64,15 +69,16 @@ def make_plan(store: Any, request: RunRequest, *, recall: bool = True) -> Plan:
         recalled = plan_memo.recall(request, plan.inputs) if memo and recall else None
         with collecting_closures() as closures:
             for step in spec["steps"]:
-                _plan_step(store, request, plan, step, index, outputs, force, recalled)
+                _plan_step(store, request, plan, step, index, outputs, force, recalled, code)
         # Written unless the memo already says exactly this plan (a no-change run after a no-change run).
         if memo and all(p.reused is not None for p in plan.steps) and not (recalled and recalled.says(plan)):
             plan_memo.remember(request, plan.inputs, plan, closures, recalled)
     return plan
 
 
-def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any], index: StepIndex,
-               outputs: dict[str, dict[str, Any]], force: set[str], recalled: plan_memo.Recalled | None) -> None:
+def _plan_step(store: Store, request: RunRequest, plan: Plan, step: dict[str, Any], index: StepIndex,
+               outputs: dict[str, dict[str, Any]], force: set[str], recalled: plan_memo.Recalled | None,
+               code: CodePolicy) -> None:
     """Decide one step (appended to `plan`): reused with its result, or why it runs."""
     spec = request["spec"]
     name = step["name"]
@@ -85,19 +91,19 @@ def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any]
     task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
             "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
     if step.get("map"):
-        result = _resolve_mapped(store, task, index)
+        result = _resolve_mapped(store, task, index, code)
         step_plan.fingerprint = result["fingerprint"] if result else None
     else:
         fingerprint = recalled.fingerprint(step, outputs) if recalled is not None else None
         if fingerprint is None:
-            identity = identify_step(task)
+            identity = identify_step(task, code=code)
             fingerprint, step_plan.components = identity.fingerprint, identity.components
         step_plan.fingerprint = fingerprint
         record = index.find(fingerprint)
         result = None if record is None else step_result(record, "reused", task)
     if "all" in force or name in force:
         step_plan.reason = "it was forced with --force"
-    elif not step["options"].get("cache", True):
+    elif not step_options(step)["cache"]:
         step_plan.reason = "it has cache=False, so it always runs"
     elif result is None:
         step_plan.reason = "no result is committed for its fingerprint"
@@ -106,19 +112,20 @@ def _plan_step(store: Any, request: RunRequest, plan: Plan, step: dict[str, Any]
         outputs[name] = result["outputs"]
 
 
-def plan_run(store: Any, request: RunRequest) -> PlanResult:
+def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER) -> PlanResult:
     """Check the request, make the plan and record the run as started (created only if absent).
 
     Returns the bound inputs, every step's name in spec order, the specs of the steps that are not
     reused, and the results of the reused steps that the orchestrator needs: all it needs of the spec.
     The started run record holds every reused step's result (`planned`); the plan result carries
     only those a step to run reads (`reused_in_record`), unless the record was there already (a
-    plan made again for a run already started, or canceled): then it carries them all.
+    plan made again for a run already started, or canceled): then it carries them all. `code` is the
+    serving app's policy for code roots (`Catalog.code_policy`).
     """
     # The orchestrator can be started by anyone holding the durable endpoints' key: nothing is
     # read or written for a request that any trigger of ours could not have built.
-    request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV))  # its spec as JSON
-    plan = make_plan(store, request)
+    request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV), code=code)  # its spec as JSON
+    plan = make_plan(store, request, code=code)
     spec = request["spec"]
     reused = {name: abridged(result) for name, result in plan.reused.items()}
     to_run = [s for s in spec["steps"] if s["name"] not in reused]
@@ -155,11 +162,11 @@ def abridged(result: StepResult) -> StepResult | ReusedStep:
             "outputs": result["outputs"], "duration_s": 0.0}
 
 
-def _resolve_mapped(store: Any, task: StepTask, index: StepIndex) -> StepResult | None:
+def _resolve_mapped(store: Store, task: StepTask, index: StepIndex, code: CodePolicy) -> StepResult | None:
     """A mapped step is reused when every one of its partitions is committed."""
     parts = []
     for partition in list_partitions(store, task):
-        identity = identify_step({**task, "partition": partition})
+        identity = identify_step({**task, "partition": partition}, code=code)
         record = index.find(identity.fingerprint)
         if record is None:
             return None

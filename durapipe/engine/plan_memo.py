@@ -24,18 +24,19 @@ from a file written in the last seconds) plans the usual way and writes no memo.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from durapipe.cache import folders
+from durapipe.cache.entries import EntryFolder
 from durapipe.core.canonical import hash_value
+from durapipe.core.paths import find_project_root
 from durapipe.fingerprint.closure_cache import Dependencies, analyser_hash
 from durapipe.fingerprint.code import Collected
 from durapipe.fingerprint.resolve import distributions_of, spec_signature
-from durapipe.core.paths import STATE_FOLDER, find_project_root
+from durapipe.model.spec import step_options
 
 FORMAT = 2
 FOLDER = "plans"
@@ -79,7 +80,7 @@ def applies(request: dict[str, Any]) -> bool:
     """Whether a plan of `request` may be remembered or recalled: nothing forced, no uncached or mapped step."""
     steps = request["spec"]["steps"]
     return (bool(request.get("code_root")) and bool(request["spec"].get("version")) and not request.get("force")
-            and all(not s.get("map") and s["options"].get("cache", True) for s in steps))
+            and all(not s.get("map") and step_options(s)["cache"] for s in steps))
 
 
 def memo_key(request: dict[str, Any], inputs: dict[str, Any]) -> str:
@@ -92,8 +93,9 @@ def memo_key(request: dict[str, Any], inputs: dict[str, Any]) -> str:
                        request["params"], inputs, request["code_root"]])
 
 
-def memo_path(request: dict[str, Any], key: str) -> Path:
-    return find_project_root(request["code_root"]) / STATE_FOLDER / "cache" / FOLDER / f"{key[:40]}.json"
+def memos_of(request: dict[str, Any]) -> EntryFolder:
+    """The remembered plans of the project `request`'s code is in."""
+    return EntryFolder(folders.in_project(find_project_root(request["code_root"]), FOLDER), KEEP)
 
 
 def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
@@ -101,10 +103,10 @@ def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
     from durapipe.engine.fingerprints import code_location, step_code
 
     key = memo_key(request, inputs)
+    memo = memos_of(request).read(key)
+    if memo is None:
+        return None
     try:
-        memo = json.loads(memo_path(request, key).read_text())
-        if memo.get("key") != key:
-            return None
         steps = request["spec"]["steps"]
         if [s["name"] for s in steps] != [m[0] for m in memo["steps"]]:
             return None
@@ -126,7 +128,7 @@ def recall(request: dict[str, Any], inputs: dict[str, Any]) -> Recalled | None:
                 recalled.closures[name] = holds[number]
         return recalled
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return None  # no memo, or one this durapipe cannot read: plan the usual way
+        return None  # a memo this durapipe cannot read: plan the usual way
 
 
 def _closure_holding(closure: dict[str, Any], signatures: Dependencies, remembered_packages: dict[str, Any],
@@ -191,17 +193,8 @@ def remember(request: dict[str, Any], inputs: dict[str, Any], plan: Any,
         steps.append([planned.name, planned.fingerprint, list(location), str(project_root), numbers[key],
                       output_hashes(planned.reused["outputs"])])
     key = memo_key(request, inputs)
-    memo = {"key": key, "steps": steps, "closures": kept, "files": files, "entries": entries,
-            "packages": {top: distributions_of(top) for top in sorted(external)}}
-    _write(memo_path(request, key), json.dumps(memo, separators=(",", ":")))
-
-
-def _write(path: Path, text: str) -> None:
+    memo = {"steps": steps, "closures": kept, "files": {path: signature and signature.to_json()
+                                                        for path, signature in files.items()},
+            "entries": entries, "packages": {top: distributions_of(top) for top in sorted(external)}}
     # A project folder that cannot be written (a read-only app on Azure) only costs speed.
-    from durapipe.core.files import keep_newest, write_file_atomically
-
-    try:
-        write_file_atomically(path, iter([text.encode()]))
-        keep_newest(path.parent, KEEP)
-    except OSError:
-        pass
+    memos_of(request).write(key, memo)

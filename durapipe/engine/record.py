@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome
+from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, RunOutcome, step_state
+from durapipe.model.records import RecordedStep, RunRecord, recorded_step
+from durapipe.model.spec import step_options
 from durapipe.engine.run_step import step_result
 from durapipe.store.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.core.errors import NotFoundError
@@ -14,22 +16,24 @@ from durapipe.core.scratch import new_scratch_dir
 from durapipe.store.artifacts import get_artifact
 from durapipe.store.keys import check_delivery_key
 
-# Orchestrator states -> the step statuses a run record keeps: a step still waiting or running
-# when the run ended did not run. "done" is how histories before one vocabulary said "ran".
-STEP_STATUS = {REUSED: REUSED, RAN: RAN, "done": RAN, FAILED: FAILED, NOT_RUN: NOT_RUN,
-               WAITING: NOT_RUN, RUNNING: NOT_RUN}
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
+
+# Orchestrator states (as `step_state` reads them) -> the step statuses a run record keeps: a step
+# still waiting or running when the run ended did not run.
+STEP_STATUS = {REUSED: REUSED, RAN: RAN, FAILED: FAILED, NOT_RUN: NOT_RUN, WAITING: NOT_RUN, RUNNING: NOT_RUN}
 
 
-def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None) -> dict[str, Any]:
+def build_run_record(outcome: RunOutcome, started_record: RunRecord | None) -> RunRecord:
     """Merge the orchestrator's outcome into the run record written at planning time."""
     request = outcome["request"]
     spec = request["spec"]
-    base = started_record or {}
-    steps: dict[str, Any] = {}
-    compute = {s["name"]: s.get("options", {}).get("compute") or "local" for s in spec.get("steps", [])}
+    base: RunRecord | dict[str, Any] = started_record or {}
+    steps: dict[str, RecordedStep] = {}
+    compute = {s["name"]: step_options(s)["compute"] or "local" for s in spec.get("steps", [])}
     for name, state in outcome["states"].items():
         result = outcome["results"].get(name) or {}
-        status = STEP_STATUS[state]
+        status = STEP_STATUS[step_state(state)]  # an old history's "done" is "ran"
         if status == "ran" and result.get("status") == "reused":
             status = "reused"  # committed by a concurrent run between planning and running
         steps[name] = {
@@ -69,7 +73,7 @@ def build_run_record(outcome: RunOutcome, started_record: dict[str, Any] | None)
     }
 
 
-def _merged(steps: dict[str, Any], field: str) -> dict[str, Any]:
+def _merged(steps: dict[str, RecordedStep], field: str) -> dict[str, Any]:
     """The values every step logged, by name; a later step (in spec order) wins a name two steps log."""
     merged: dict[str, Any] = {}
     for step in steps.values():
@@ -77,10 +81,10 @@ def _merged(steps: dict[str, Any], field: str) -> dict[str, Any]:
     return merged
 
 
-def run_summary(record: dict[str, Any]) -> dict[str, Any]:
+def run_summary(record: RunRecord) -> dict[str, Any]:
     """The run as `durapipe run --json` prints it."""
     order = [s["name"] for s in record.get("spec", {}).get("steps", [])]
-    steps = record.get("steps", {})
+    steps = {name: recorded_step(s) for name, s in record.get("steps", {}).items()}
     ordered = {name: steps[name] for name in order if name in steps} | steps
     return {
         "run_id": record["run_id"], "pipeline": record["pipeline"], "status": record["status"],
@@ -91,14 +95,14 @@ def run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "git": record.get("git"),
         "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
-                  | {"metrics": s.get("metrics") or {}, "logged_params": s.get("logged_params") or {}}
+                  | {"metrics": s["metrics"] or {}, "logged_params": s["logged_params"] or {}}
                   | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
-                  | ({"compute": s["compute"]} if s.get("compute", "local") != "local" else {})
+                  | ({"compute": s["compute"]} if s["compute"] != "local" else {})
                   for name, s in ordered.items()},
     }
 
 
-def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
+def record_run(store: Store, outcome: RunOutcome) -> dict[str, Any]:
     """Write the final run record and return its summary."""
     try:
         started = read_run_record(store, outcome["run_id"])
@@ -124,7 +128,7 @@ def record_run(store: Any, outcome: RunOutcome) -> dict[str, Any]:
     return run_summary(record)
 
 
-def ran_fingerprints(record: dict[str, Any]) -> list[str]:
+def ran_fingerprints(record: RunRecord) -> list[str]:
     """The fingerprints of the commits this run made: each step that ran, each partition that ran."""
     found = []
     for step in record["steps"].values():
@@ -135,7 +139,7 @@ def ran_fingerprints(record: dict[str, Any]) -> list[str]:
     return found
 
 
-def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> RunOutcome:
+def with_spec(outcome: RunOutcome, started_record: RunRecord | None) -> RunOutcome:
     """The outcome with its run's spec in `request`: its own (histories before it left it out), else the run record's.
 
     Raises NotFoundError when the record planning wrote is gone, or holds another pipeline or version.
@@ -152,7 +156,7 @@ def with_spec(outcome: RunOutcome, started_record: dict[str, Any] | None) -> Run
     return {**outcome, "request": {**request, "spec": spec}}
 
 
-def with_planned(outcome: RunOutcome, started_record: dict[str, Any] | None) -> RunOutcome:
+def with_planned(outcome: RunOutcome, started_record: RunRecord | None) -> RunOutcome:
     """The outcome with a result for every reused step: those the plan did not carry are in the run record it wrote.
 
     Recording may run twice (an activity is delivered at least once): the second finds the final
@@ -177,8 +181,9 @@ def with_planned(outcome: RunOutcome, started_record: dict[str, Any] | None) -> 
     return {**outcome, "results": results}
 
 
-def _recorded_result(name: str, step: dict[str, Any]) -> dict[str, Any]:
+def _recorded_result(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     """The result of a reused step as a final run record holds it (build_run_record makes the same entry of it)."""
+    step = recorded_step(entry)
     result = {"step": name, "status": REUSED, "duration_s": 0.0,
               **{k: step.get(k) for k in ("fingerprint", "outputs", "components", "log", "metrics", "logged_params")}}
     return result | {k: step[k] for k in ("partitions", "by_partition") if step.get(k)}
@@ -202,7 +207,7 @@ def complete_reused(results: dict[str, Any], index: StepIndex) -> dict[str, Any]
     return completed
 
 
-def index_producers(store: Any, record: dict[str, Any]) -> None:
+def index_producers(store: Store, record: RunRecord) -> None:
     """Remember which run and step first produced each artifact a step of this run made (lineage reads it)."""
     import json
 
@@ -216,7 +221,7 @@ def index_producers(store: Any, record: dict[str, Any]) -> None:
             store.put(producer_key(ref["hash"]), json.dumps(entry).encode(), if_absent=True)
 
 
-def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str]) -> dict[str, Any]:
+def publish_outputs(store: Store, record: RunRecord, publish: dict[str, str]) -> dict[str, Any]:
     """Register each output named in `publish` as a version of its data asset; what each became, by output."""
     from durapipe.catalog.data_assets import register_artifact
 
@@ -228,7 +233,7 @@ def publish_outputs(store: Any, record: dict[str, Any], publish: dict[str, str])
     return published
 
 
-def deliver_output(store: Any, ref: dict[str, Any], key: str) -> None:
+def deliver_output(store: Store, ref: dict[str, Any], key: str) -> None:
     """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`), never onto
     one of durapipe's own keys."""
     key = check_delivery_key(key)

@@ -10,11 +10,14 @@ import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.canonical import sha256_text
-from durapipe.model.contracts import REUSED, RemotePoll, RemoteSubmission, StepResult, StepTask
+from durapipe.model.contracts import REUSED, RemoteJobResult, RemotePoll, RemoteSubmission, StepResult, StepTask
+from durapipe.model.records import StepRecord
+from durapipe.model.spec import step_options
 from durapipe.engine.fingerprints import identify_step
+from durapipe.engine.request import ANY_FOLDER, CodePolicy
 from durapipe.engine.run_step import StepFailed, committed_result, step_result
 from durapipe.core.errors import NotFoundError
 from durapipe.executors.cancel import run_canceled
@@ -22,6 +25,9 @@ from durapipe.executors.remote.base import TERMINAL, RemoteJob, result_key
 from durapipe.executors.remote.targets import remote_target
 from durapipe.store.records import commit_step_record
 from durapipe.store.artifacts import put_artifact
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 
 def job_name(task: StepTask, fingerprint: str = "") -> str:
@@ -37,26 +43,28 @@ def job_name(task: StepTask, fingerprint: str = "") -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", raw)[:110] + "-" + digest
 
 
-def submit_step(store: Any, task: StepTask) -> RemoteSubmission:
-    """Reuse the step's commit when it has one; else submit it to its compute target."""
-    identity = identify_step(task)
+def submit_step(store: Store, task: StepTask, *, code: CodePolicy = ANY_FOLDER) -> RemoteSubmission:
+    """Reuse the step's commit when it has one; else submit it to its compute target (its code from a folder
+    `code` allows, unless the local CLI signed the run)."""
+    identity = identify_step(task, code=code)
     step = task["step"]
     reused = committed_result(store, task, identity)
     if reused is not None:
         return {"status": REUSED, "result": reused}
     if run_canceled(store, task.get("run_id")):
         raise StepFailed("the run was canceled before the step started")
-    compute = step["options"]["compute"]
+    options = step_options(step)
+    compute = options["compute"]
     job = RemoteJob(name=job_name(task, identity.fingerprint), step_ref=step["ref"], params=dict(identity.params),
                     inputs=dict(identity.inputs), outputs=list(step["outputs"]), store_url=store.url,
                     code=identity.components["code"], code_root=task.get("code_root"), run_id=task.get("run_id"),
-                    timeout=step["options"].get("timeout"), environment=step["options"].get("environment"))
+                    timeout=options["timeout"], environment=options["environment"])
     job_id = remote_target(compute).submit(job)
     return {"status": "submitted", "compute": compute, "job_id": job_id, "job_name": job.name,
             "fingerprint": identity.fingerprint, "started": datetime.now(timezone.utc).isoformat()}
 
 
-def poll_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> RemotePoll:
+def poll_step(store: Store, task: StepTask, submitted: RemoteSubmission) -> RemotePoll:
     """The remote job's status; a job of a canceled run is stopped here."""
     target = remote_target(submitted["compute"])
     status = target.status(submitted["job_id"])
@@ -66,11 +74,13 @@ def poll_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> Remote
     return {"done": status in TERMINAL, "status": status}
 
 
-def collect_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> StepResult:
+def collect_step(store: Store, task: StepTask, submitted: RemoteSubmission, *,
+                 code: CodePolicy = ANY_FOLDER) -> StepResult:
     """Commit the remote step's outputs (already in the store), or fail with its error and remote logs."""
-    identity = identify_step(task)
+    identity = identify_step(task, code=code)
     if identity.fingerprint != submitted["fingerprint"]:
         raise StepFailed("the step's code or inputs changed while it ran remotely; run the pipeline again")
+    result: RemoteJobResult | None
     try:
         result = json.loads(store.get(result_key(submitted["job_name"])))
     except NotFoundError:
@@ -79,14 +89,14 @@ def collect_step(store: Any, task: StepTask, submitted: RemoteSubmission) -> Ste
         log_ref = _remote_log(store, submitted)
         reason = (result or {}).get("error") or f"the remote job ended {_status(submitted)} before the step finished"
         raise StepFailed(f"{reason} (log artifact {log_ref['hash'][:12]})")
-    record = {
+    record: StepRecord = {
         "schema": 1, "fingerprint": identity.fingerprint, "step": task["step"]["name"],
         "pipeline": task.get("pipeline"), "components": identity.components, "outputs": result["outputs"],
         "log": result["log"], "run_id": task.get("run_id"), "partition": task.get("partition"),
         "started": result["started"], "finished": result["finished"], "duration_s": result["duration_s"],
         "compute": submitted["compute"],
     }
-    if task["step"]["options"].get("cache", True):
+    if step_options(task["step"])["cache"]:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))
     return step_result(record, "ran", task)
 
@@ -98,7 +108,7 @@ def _status(submitted: RemoteSubmission) -> str:
         return "unknown"
 
 
-def _remote_log(store: Any, submitted: RemoteSubmission) -> dict[str, Any]:
+def _remote_log(store: Store, submitted: RemoteSubmission) -> dict[str, Any]:
     """The job's logs on its target, stored as an artifact (what `durapipe logs` shows)."""
     try:
         text = remote_target(submitted["compute"]).logs(submitted["job_id"])

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -22,39 +23,53 @@ LOCAL_TRIGGER_KINDS = frozenset({"cli", "python"})  # runs a local session signs
 LOCAL_RUN_KEY_ENV = "DURAPIPE_LOCAL_RUN_KEY"
 MARK_FIELD = "local_mark"
 MAX_PARALLEL_LIMIT = 1024
-# The folders the served app's steps import from, set when this process builds the app's catalog
-# (`serve_code_roots`); None in a process that serves no app (the library called directly).
-_served_code_roots: frozenset[str] | None = None
 
 
-def serve_code_roots(roots: Iterable[str | os.PathLike[str]] | None) -> None:
-    """Accept from now on only these code roots (or none) in run requests and step tasks the local CLI did not sign."""
-    global _served_code_roots
-    _served_code_roots = None if roots is None else frozenset(_resolved(str(root)) for root in roots)
+@dataclass(frozen=True)
+class CodePolicy:
+    """The folders steps may be imported from for a run request or step task the local CLI did not sign.
+
+    `served` holds the resolved folders of the pipelines an app serves; None allows any folder (a process
+    that serves no app: the library called directly, `durapipe plan`). A served app's catalog makes its own
+    (`Catalog.code_policy`) and hands it to every check, so nothing about it lives in this module.
+    """
+
+    served: frozenset[str] | None = None
+
+    @classmethod
+    def serving(cls, roots: Iterable[str | os.PathLike[str]]) -> "CodePolicy":
+        """Only the folders `roots` (resolved now), as an app serving pipelines from them allows."""
+        return cls(frozenset(_resolved(str(root)) for root in roots))
+
+    def allows(self, code_root: str) -> bool:
+        """Whether steps of an unsigned request may be imported from `code_root`."""
+        return self.served is None or _resolved(code_root) in self.served
 
 
-def check_code_root(code_root: object, signed: bool = False) -> None:
-    """Raise UsageError unless steps may be imported from `code_root` here.
+ANY_FOLDER = CodePolicy()  # the library called directly, where no app is served
+
+
+def check_code_root(code_root: object, signed: bool = False, *, code: CodePolicy = ANY_FOLDER) -> None:
+    """Raise UsageError unless steps may be imported from `code_root` under `code`.
 
     A request signed by the local CLI (`signed`) may name any folder; any other may name only a
-    folder of the pipelines the app serves, or none, so the durable endpoints' key cannot point
-    a run at another folder of code.
+    folder `code` allows (a served app's: its pipelines' folders), or none, so the durable endpoints'
+    key cannot point a run at another folder of code.
     """
     if code_root is None:
         return
     if not isinstance(code_root, str) or not code_root:
         raise UsageError("The run request's 'code_root' must be a folder name.")
-    if signed or _served_code_roots is None:
+    if signed or code.allows(code_root):
         return
-    if _resolved(code_root) not in _served_code_roots:
-        raise UsageError(f"The run request's code root {code_root!r} is not the folder of a pipeline this app "
-                         "serves; only `durapipe run` on this host may run steps from another folder.")
+    raise UsageError(f"The run request's code root {code_root!r} is not the folder of a pipeline this app "
+                     "serves; only `durapipe run` on this host may run steps from another folder.")
 
 
-def check_task_code_root(code_root: object) -> None:
+def check_task_code_root(code_root: object, *, code: CodePolicy = ANY_FOLDER) -> None:
     """`check_code_root` for a step task: any folder in a local CLI session's processes (they hold its key, and
-    only that CLI starts runs there, each planned from a signed request), else only a served pipeline's folder."""
-    check_code_root(code_root, signed=bool(os.environ.get(LOCAL_RUN_KEY_ENV)))
+    only that CLI starts runs there, each planned from a signed request), else only a folder `code` allows."""
+    check_code_root(code_root, signed=bool(os.environ.get(LOCAL_RUN_KEY_ENV)), code=code)
 
 
 def _resolved(folder: str) -> str:
@@ -124,14 +139,14 @@ def mark_local_request(request: dict[str, Any], key: str) -> dict[str, Any]:
     return {**request, MARK_FIELD: local_mark(key, request)}
 
 
-def check_run_request(request: Any, local_key: str | None = None) -> dict[str, Any]:
+def check_run_request(request: Any, local_key: str | None = None, *, code: CodePolicy = ANY_FOLDER) -> dict[str, Any]:
     """Return `request`, its spec as JSON, when it is a valid run request, else raise UsageError with one sentence.
 
     The spec may be given as JSON or as its text (`orchestration_input`).
 
     Inputs are store keys, artifact references or (registry resolved) artifacts; a host path, or a
-    code root other than a served pipeline's, is accepted only from a CLI run whose request carries
-    the mark of `local_key`. Deliveries go to
+    code root `code` does not allow (a served app's: other than its pipelines' folders), is accepted
+    only from a CLI run whose request carries the mark of `local_key`. Deliveries go to
     keys outside durapipe's own prefixes; the model to register is a valid name.
     """
     from durapipe.model.spec import checked_spec_json
@@ -177,7 +192,7 @@ def check_run_request(request: Any, local_key: str | None = None) -> dict[str, A
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or not 1 <= limit <= MAX_PARALLEL_LIMIT):
             raise UsageError(f"The run request's 'max_parallel' must be a whole number from 1 to {MAX_PARALLEL_LIMIT}.")
-        check_code_root(request.get("code_root"), signed)
+        check_code_root(request.get("code_root"), signed, code=code)
     except UsageError:
         raise
     except DurapipeError as exc:

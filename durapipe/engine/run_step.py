@@ -12,11 +12,14 @@ import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.dsl import tracking
 from durapipe.model.contracts import StepResult, StepTask
+from durapipe.model.records import StepRecord
+from durapipe.model.spec import step_options
 from durapipe.engine.fingerprints import StepIdentity, identify_step
+from durapipe.engine.request import ANY_FOLDER, CodePolicy
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
@@ -24,6 +27,9 @@ from durapipe.model.timing import REPORT_MARGIN_S
 from durapipe.store.records import commit_step_record, find_step_record
 from durapipe.core.scratch import new_scratch_dir
 from durapipe.store.artifacts import get_artifact, put_artifact
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 
 # A crash point for the tests: when this names a file, the first process to reach the point between
@@ -35,10 +41,11 @@ class StepFailed(Exception):
     """The user's step raised, or did not produce what it declared."""
 
 
-def run_step(store: Any, task: StepTask) -> StepResult:
-    """Execute the step described by `task` (or reuse its commit) and return its result."""
-    identity = identify_step(task)
-    cache = task["step"]["options"].get("cache", True)
+def run_step(store: Store, task: StepTask, *, code: CodePolicy = ANY_FOLDER) -> StepResult:
+    """Execute the step described by `task` (or reuse its commit) and return its result; its code from a folder
+    `code` allows, unless the local CLI signed the run."""
+    identity = identify_step(task, code=code)
+    cache = step_options(task["step"])["cache"]
     reused = committed_result(store, task, identity)
     if reused is not None:
         return reused
@@ -49,7 +56,7 @@ def run_step(store: Any, task: StepTask) -> StepResult:
     return step_result(record, "ran", task)
 
 
-def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, Any]:
+def _execute(store: Store, task: StepTask, identity: StepIdentity) -> StepRecord:
     step = task["step"]
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
@@ -94,14 +101,15 @@ def _execute(store: Any, task: StepTask, identity: StepIdentity) -> dict[str, An
     }
 
 
-def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[str, Any],
+def _call_step(store: Store, task: StepTask, identity: StepIdentity, kwargs: dict[str, Any],
                log_path: Path, logged: Path) -> str | None:
     """Run the step through the executor of its compute target; return the error sentence, or None."""
     step = task["step"]
+    options = step_options(step)
     if run_canceled(store, task.get("run_id")):
         raise StepFailed("the run was canceled before the step started")
     python = None
-    requirements = step["options"].get("environment")
+    requirements = options["environment"]
     if requirements:
         # Here, not at the top: with filelock it costs ~20 ms of every `durapipe run` that builds none.
         from durapipe.executors.environments import EnvironmentBuildError, ensure_environment, environments_dir, \
@@ -114,7 +122,7 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
             return str(exc)
         mark_used(env)
         python = str(env.python)
-    timeout = step["options"].get("timeout")
+    timeout = options["timeout"]
     limit = _run_time_left(task, timeout)
     paths = {name: str(value) for name, value in kwargs.items() if isinstance(value, Path)}
     call = StepCall(
@@ -124,7 +132,7 @@ def _call_step(store: Any, task: StepTask, identity: StepIdentity, kwargs: dict[
         log_path=str(log_path), code=identity.components["code"], timeout=limit,
         memory_mb=step_memory_mb(), python=python, fan_in=step.get("fan_in") or {},
         env_vars={tracking.METRICS_FILE_ENV: str(logged)})
-    outcome = executor_for(step["options"].get("compute")).run(call, cancel_check(store, task.get("run_id")))
+    outcome = executor_for(options["compute"]).run(call, cancel_check(store, task.get("run_id")))
     if not log_path.exists():
         log_path.write_bytes(b"")
     if outcome.timed_out and timeout and limit is not None and limit < timeout:
@@ -163,15 +171,15 @@ def _run_time_left(task: StepTask, timeout: float | None) -> float | None:
     return min(timeout, left)
 
 
-def committed_result(store: Any, task: StepTask, identity: StepIdentity) -> StepResult | None:
+def committed_result(store: Store, task: StepTask, identity: StepIdentity) -> StepResult | None:
     """The reused result of the step's commit, when its cache allows reuse and it is not forced; else None."""
-    if not task["step"]["options"].get("cache", True) or task.get("force"):
+    if not step_options(task["step"])["cache"] or task.get("force"):
         return None
     record = find_step_record(store, identity.fingerprint)
     return None if record is None else step_result(record, "reused", task)
 
 
-def step_result(record: dict[str, Any], status: str, task: StepTask) -> StepResult:
+def step_result(record: StepRecord, status: str, task: StepTask) -> StepResult:
     """What a step task returns to the orchestrator, from the commit record it ran or reused.
 
     The step name and partition are the task's own: a reused record may have been committed by

@@ -10,19 +10,21 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
+
+from durapipe.core.file_signature import FileSignature, settled
 
 _INSTALLED_PARTS = {"site-packages", "dist-packages"}
 _DURAPIPE = Path(__file__).resolve().parents[1]
 
 # source path -> sha256 of the bytes it was compiled from, in this process
 compiled: dict[str, str] = {}
-# source path -> (inode, size, mtime, ctime) when its bytes last matched; a change of any re-hashes it.
+# source path -> its signature when its bytes last matched; a change of any part re-hashes it.
 # ctime cannot be set back by a program, so an edit is always seen.
-_matched_at: dict[str, tuple[int, int, int, int]] = {}
+_matched_at: dict[str, FileSignature] = {}
 
 
 def is_user_source(path: str | Path) -> bool:
@@ -76,12 +78,10 @@ def changed_sources() -> list[str]:
     """The user's source files whose bytes on disk differ from those this process compiled."""
     changed = []
     for path, digest in compiled.items():
-        try:
-            info = os.stat(path)
-        except OSError:
+        signature = FileSignature.of(path)
+        if signature is None:
             changed.append(path)
             continue
-        signature = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         if _matched_at.get(path) == signature:
             continue
         try:
@@ -90,6 +90,6 @@ def changed_sources() -> list[str]:
             current = None
         if current != digest:
             changed.append(path)
-        else:
+        elif settled(signature, time.time()):  # else an edit within the same tick could hide behind it
             _matched_at[path] = signature
     return changed

@@ -14,35 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from durapipe.cache import folders
+from durapipe.cache.sqlite import open_cache_database, while_locked
 from durapipe.core.canonical import canonical_json, sha256_text
-from durapipe.fingerprint import modules
-from durapipe.store.hashing import open_cache_database, while_locked
-from durapipe.core.paths import STATE_FOLDER
+from durapipe.core import file_signature
+from durapipe.core.file_signature import FileSignature, settled
 
 # Bump when what a closure holds, or how it is derived, changes (the analyser's own source counts too).
 FORMAT = 4
 _TABLE = "CREATE TABLE IF NOT EXISTS closures (key TEXT PRIMARY KEY, value TEXT)"
 _ANALYSER = ("code.py", "modules.py", "resolve.py", "scopes.py", "syntax.py", "closure_cache.py")
 
-# (file type bits, size, mtime_ns, ctime_ns, inode) from lstat, or None for a missing path.
-Signature = tuple[int, int, int, int, int] | None
+# A path's FileSignature from lstat, or None for a missing path.
+Signature = FileSignature | None
 
 
 def path_signature(path: str) -> Signature:
     """What identifies one version of the file or folder entry at `path` (a symlink itself, not its target)."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    return (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-
-
-def settled(signature: Signature, now: float) -> bool:
-    """True when the entry changed long enough ago that an equal signature vouches for equal content."""
-    if signature is None:
-        return True
-    # ctime moves on every write and cannot be set back by the user, unlike mtime.
-    return now - max(signature[2], signature[3]) / 1e9 >= modules.RACY_SECONDS
+    return FileSignature.of(path, follow_symlinks=False)
 
 
 # (type bits following symlinks, type bits of the entry itself, its inode), or None when missing.
@@ -124,14 +113,16 @@ class Dependencies:
 
     def to_json(self) -> dict[str, Any]:
         """The signatures as JSON."""
-        return {"files": self.files, "entries": self.entries}
+        return {"files": {path: signature and signature.to_json() for path, signature in self.files.items()},
+                "entries": self.entries}
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> Dependencies:
-        """Signatures read back from `to_json`."""
-        def tupled(items: dict[str, Any]) -> dict[str, Any]:
-            return {path: tuple(signature) if signature is not None else None for path, signature in items.items()}
-        return cls(tupled(value.get("files") or {}), tupled(value.get("entries") or {}))
+        """Signatures read back from `to_json`; ValueError when one is not a signature."""
+        files = {path: FileSignature.from_json(signature) for path, signature in (value.get("files") or {}).items()}
+        entries = {path: tuple(entry) if entry is not None else None
+                   for path, entry in (value.get("entries") or {}).items()}
+        return cls(files, entries)
 
 
 class ClosureCache:
@@ -150,7 +141,7 @@ class ClosureCache:
         key = str(root)  # a plan asks once a step: no Path is built for a project already open
         cache = _by_project.get(key)
         if cache is None:
-            cache = _by_project[key] = cls(Path(root) / STATE_FOLDER / "cache" / "closures.sqlite")
+            cache = _by_project[key] = cls(folders.in_project(root, "closures.sqlite"))
         return cache
 
     def lookup(self, key: str) -> dict[str, Any] | None:
@@ -217,7 +208,8 @@ def analyser_hash() -> str:
     """sha256 of the analyser's own source: a new durapipe never trusts closures an older one derived."""
     if not _analyser_hash:
         folder = Path(__file__).parent
-        parts = [(folder / name).read_bytes() for name in _ANALYSER]
+        # And what a recorded signature means: a closure is remembered under its files' signatures.
+        parts = [(folder / name).read_bytes() for name in _ANALYSER] + [Path(file_signature.__file__).read_bytes()]
         _analyser_hash.append(sha256_text("\0".join(part.decode("utf-8", "replace") for part in parts)))
     return _analyser_hash[0]
 

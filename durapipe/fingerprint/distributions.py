@@ -14,19 +14,21 @@ folders, and written only when all of them were settled.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import stat
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from durapipe.cache import folders
+from durapipe.cache.entries import EntryFolder
 from durapipe.core.canonical import canonical_json, sha256_text
-from durapipe.fingerprint.closure_cache import path_signature, settled
-from durapipe.core.paths import user_cache_folder
+from durapipe.core.file_signature import settled
+from durapipe.fingerprint.closure_cache import path_signature
 
 # Bump when the cached value's meaning changes.
 FORMAT = 2  # 2: with the versions
+# Answers kept, the newest: one per interpreter and import path (each virtual environment has its own).
+KEEP = 32
 
 
 def import_path_signatures() -> list[list[Any]]:
@@ -40,7 +42,7 @@ def import_path_signatures() -> list[list[Any]]:
     for entry in sys.path:
         folder = os.path.abspath(entry or ".")
         own = path_signature(folder)
-        signatures.append([folder, own if own is None or not stat.S_ISDIR(own[0]) else [own[0], own[4]]])
+        signatures.append([folder, own if own is None or not stat.S_ISDIR(own.kind) else [own.kind, own.inode]])
         try:
             names = sorted(os.listdir(folder))
         except OSError:  # missing, a file (a zip) or unreadable: its own signature stands for it
@@ -55,20 +57,21 @@ def import_path_signatures() -> list[list[Any]]:
     return signatures
 
 
-def packages_distributions(compute: Any = None) -> dict[str, list[str]]:
+def packages_distributions(compute: Any = None, clock: Callable[[], float] | None = None) -> dict[str, list[str]]:
     """Top-level module -> names of the distributions providing it, as `importlib.metadata` answers.
 
-    `compute` (for tests) replaces the `importlib.metadata` call that fills the cache on a miss.
+    `compute` (for tests) replaces the `importlib.metadata` call that fills the cache on a miss; `clock`
+    (for tests) the time.time that says whether the import path has settled enough to be cached.
     """
-    return {name: list(dists) for name, dists in _installed(compute)["map"].items()}
+    return {name: list(dists) for name, dists in _installed(compute, clock)["map"].items()}
 
 
-def installed_versions() -> dict[str, str]:
+def installed_versions(clock: Callable[[], float] | None = None) -> dict[str, str]:
     """Distribution name (as its metadata spells it) -> version, as `importlib.metadata.version` answers.
 
     For a name installed twice on the import path, the first one's, as `version` finds it.
     """
-    return dict(_installed(None)["versions"])
+    return dict(_installed(None, clock)["versions"])
 
 
 @functools.cache
@@ -79,16 +82,13 @@ def in_this_process() -> tuple[dict[str, list[str]], dict[str, str]]:
     return answer["map"], answer["versions"]
 
 
-def _installed(compute: Any) -> dict[str, Any]:
+def _installed(compute: Any, clock: Callable[[], float] | None = None) -> dict[str, Any]:
     signatures = import_path_signatures()
     key = sha256_text(canonical_json([FORMAT, sys.version, sys.prefix, signatures]))
-    path = user_cache_folder() / "distributions" / f"{key[:32]}.json"
-    try:
-        found = json.loads(path.read_text())
-        if found.get("key") == key and isinstance(found["map"], dict) and isinstance(found["versions"], dict):
-            return found
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        pass
+    entries = EntryFolder(folders.for_user("distributions"), KEEP, name_length=32)
+    found = entries.read(key)
+    if found is not None and isinstance(found.get("map"), dict) and isinstance(found.get("versions"), dict):
+        return found
     import importlib.metadata
 
     mapping = {name: list(dists) for name, dists in (compute or importlib.metadata.packages_distributions)().items()}
@@ -98,12 +98,13 @@ def _installed(compute: Any) -> dict[str, Any]:
         if isinstance(name, str):
             versions.setdefault(name, dist.version)
     answer = {"key": key, "map": mapping, "versions": versions}
-    moment = _now()
+    moment = (clock or _now)()
     # Written only when nothing on the import path changed too recently for its signature to vouch for it,
     # and only when the signatures read after computing are those the key was made of.
-    if all(settled(signature, moment) for _, signature in signatures if signature is None or len(signature) == 5) \
+    # (A folder counts by [type, inode] alone: its times are not part of the key.)
+    if all(settled(signature, moment) for _, signature in signatures if not isinstance(signature, list)) \
             and import_path_signatures() == signatures:
-        _write_atomically(path, json.dumps(answer))
+        entries.write(key, answer)  # a cache that cannot be written (read-only home) only costs speed
     return answer
 
 
@@ -111,13 +112,3 @@ def _now() -> float:
     import time
 
     return time.time()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # A cache that cannot be written (read-only home) only costs speed.
-    from durapipe.core.files import write_file_atomically
-
-    try:
-        write_file_atomically(path, iter([text.encode()]))
-    except OSError:
-        pass

@@ -9,10 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from durapipe.core.errors import DefinitionError
-
-# A file modified this recently may change again within the same mtime tick without changing
-# its size, so its (mtime, size) cannot vouch for its content (Git's "racily clean" rule).
-RACY_SECONDS = 2.0
+from durapipe.core.file_signature import FileSignature, settled
 
 
 @dataclass(frozen=True)
@@ -41,8 +38,6 @@ class ParsedModule:
         return "".join(self.lines[start - 1 : end])
 
 
-FileSignature = tuple[int, int, int]
-
 _cache: dict[Path, tuple[FileSignature, ParsedModule]] = {}
 # CPython 3.11's parser keeps its AST recursion depth per interpreter, not per thread: two threads
 # parsing at once fail with "SystemError: AST constructor recursion depth mismatch" (activities run
@@ -51,14 +46,9 @@ _PARSE_LOCK = threading.Lock()
 
 
 def file_signature(path: Path) -> FileSignature | None:
-    """(mtime_ns, size, inode) of `path`, or None when it is missing or too recently modified to trust."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    if time.time() - stat.st_mtime < RACY_SECONDS:
-        return None
-    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    """The signature of `path`, or None when it is missing or changed too recently to vouch for its content."""
+    signature = FileSignature.of(path)
+    return signature if signature is not None and settled(signature, time.time()) else None
 
 
 def parse_module(path: Path) -> ParsedModule:

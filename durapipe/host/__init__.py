@@ -1,5 +1,5 @@
-"""The embedded local host: the Functions host's part, driving the app through the real SDK."""
-from durapipe.host.sdk_compat import defer_host_imports
+"""The embedded local host: the Functions host's part, driving the app through the real SDK.
 
-# Before anything here imports azure.functions or the Durable SDK: see sdk_compat for why.
-defer_host_imports()
+Importing it changes nothing: a host installs what it needs of the SDK when it starts
+(`sdk_compat.install`), and the entry points defer the SDK's imports before anything imports it.
+"""

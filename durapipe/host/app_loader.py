@@ -14,6 +14,7 @@ from typing import Any, Callable
 import azure.functions as func
 
 from durapipe.core.errors import AppLoadError
+from durapipe.load.sys_path import put_first
 
 DEFAULT_SCRIPT_FILE = "function_app.py"
 SCRIPT_FILE_SETTING = "PYTHON_SCRIPT_FILE_NAME"
@@ -105,10 +106,7 @@ def load_app(script_root: Path, script_file: str | None = None) -> LoadedApp:
 
 
 def _import_entry(root: Path, path: Path) -> Any:
-    root_str = str(root)
-    if root_str in sys.path:
-        sys.path.remove(root_str)
-    sys.path.insert(0, root_str)
+    put_first(root)
     stem = path.stem
     existing = sys.modules.get(stem)
     if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() != path:

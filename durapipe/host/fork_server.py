@@ -7,6 +7,9 @@
   command ended after its own imports and its teardown, about 0.1 s later.
 - When the command has gone, it leaves with `os._exit` instead of tearing the interpreter
   down: nothing it holds needs flushing.
+- It defers the SDK's imports its workers never use (`sdk_compat.defer_host_imports`) before
+  the rest of the preload (durapipe.host.workers, azure.functions) imports the SDK; the workers
+  it forks inherit that.
 
 It acts only inside the fork server (started with the log's path in WORKER_LOG_ENV), so
 importing it anywhere else changes nothing.
@@ -17,6 +20,8 @@ import atexit
 import os
 import sys
 
+from durapipe.host.sdk_compat import defer_host_imports
+
 WORKER_LOG_ENV = "DURAPIPE_WORKER_LOG"
 
 
@@ -26,8 +31,11 @@ def _in_fork_server() -> bool:
 
 
 def _set_up() -> None:
+    if not _in_fork_server():
+        return
+    defer_host_imports()
     path = os.environ.get(WORKER_LOG_ENV)
-    if not path or not _in_fork_server():
+    if not path:
         return
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

@@ -9,9 +9,10 @@ from typing import Any
 from durapipe.host import history as h
 from durapipe.host.episode import EpisodeResult
 from durapipe.host.sdk_compat import ActionType, EventType
+from durapipe.model.statuses import TERMINAL, RuntimeStatus
 
-PENDING, RUNNING, COMPLETED, FAILED, TERMINATED = "Pending", "Running", "Completed", "Failed", "Terminated"
-FINISHED = frozenset({COMPLETED, FAILED, TERMINATED})
+PENDING, RUNNING, COMPLETED = RuntimeStatus.Pending, RuntimeStatus.Running, RuntimeStatus.Completed
+FAILED, TERMINATED = RuntimeStatus.Failed, RuntimeStatus.Terminated
 
 CALL_ACTIVITY, CALL_ACTIVITY_RETRY = ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY
 CALL_SUB, CALL_SUB_RETRY = ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
@@ -101,8 +102,8 @@ class Instance:
 
     @property
     def finished(self) -> bool:
-        """True when Completed, Failed or Terminated."""
-        return self.status in FINISHED
+        """True when the status is terminal (this host ends instances as Completed, Failed or Terminated)."""
+        return self.status in TERMINAL
 
     def reset_execution(self, input_text: str | None) -> None:
         """Start a fresh execution (continue-as-new): new input, empty history and bookkeeping."""

@@ -17,13 +17,13 @@ from durapipe.core.errors import LocalHostError
 from durapipe.host import history as h
 from durapipe.host.app_loader import FunctionInfo, LoadedApp
 from durapipe.host.episode import EpisodeResult, build_context, run_episode
-from durapipe.host.instance import (COMPLETED, FAILED, PENDING, RUNNING, TERMINATED, Instance, Work,
-                                     event_text)
+from durapipe.host.instance import COMPLETED, FAILED, RUNNING, TERMINATED, Instance, Work, event_text
 from durapipe.host.journal import Journal
 from durapipe.host.locks import FileLock, lock_holder
-from durapipe.host.sdk_compat import (EventType, check_sdk_versions, df_dumps, use_fast_payload_decoding,
-                                      use_fast_timestamps)
+from durapipe.host import sdk_compat
+from durapipe.host.sdk_compat import EventType, df_dumps
 from durapipe.host.workers import ActivityPool, Outcome
+from durapipe.model.statuses import ACTIVE, orchestrator_failed
 
 # How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
 COALESCE_S = 0.004
@@ -51,9 +51,7 @@ class LocalHost:
                  coalesce_s: float = COALESCE_S) -> None:
         self.app = app
         self.coalesce_s = coalesce_s
-        check_sdk_versions()
-        use_fast_timestamps()
-        use_fast_payload_decoding()
+        sdk_compat.install()
         self.state_dir = Path(state_dir)
         self.journal = Journal(self.state_dir)
         self.max_parallel = max_parallel or os.cpu_count() or 1
@@ -256,7 +254,7 @@ class LocalHost:
         resumed = []
         for meta in list(self.journal.metas()):
             try:
-                if meta["runtimeStatus"] in (PENDING, RUNNING) and self.resume(meta["instanceId"]):
+                if meta["runtimeStatus"] in ACTIVE and self.resume(meta["instanceId"]):
                     resumed.append(meta["instanceId"])
             except InstanceBusy:
                 continue  # another process runs it: it is live, not interrupted
@@ -271,7 +269,7 @@ class LocalHost:
             if instance_id in self._instances:
                 return False
             meta = self.journal.read_meta(instance_id)
-            if meta is None or meta["runtimeStatus"] not in (PENDING, RUNNING):
+            if meta is None or meta["runtimeStatus"] not in ACTIVE:
                 return False
             if not self._claim(instance_id):
                 holder = lock_holder(self.journal.lock_path(instance_id))
@@ -419,10 +417,9 @@ class LocalHost:
         unsupported = inst.unsupported_action(result)
         work, tail, final = Work(), [], None
         if result.failed:
-            final = (FAILED, f"Orchestrator function '{inst.name}' failed: {result.error}")
+            final = (FAILED, orchestrator_failed(inst.name, str(result.error)))
         elif unsupported:
-            final = (FAILED, f"Orchestrator function '{inst.name}' failed: {unsupported} is not "
-                             f"supported by the local host.")
+            final = (FAILED, orchestrator_failed(inst.name, f"{unsupported} is not supported by the local host."))
         elif result.done:
             again, next_input = inst.continue_as_new_input(result)
             if again:

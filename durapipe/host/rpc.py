@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from durapipe.core.errors import LocalHostError
+from durapipe.model.statuses import ALL, TERMINAL
 
 RPC_PREFIX = "/runtime/webhooks/durabletask/"
 TASK_HUB = "DurapipeLocal"
@@ -63,8 +64,6 @@ class BadRequest(LocalHostError):
     """A malformed rpc request: answered 400 with the sentence."""
 
 
-RUNTIME_STATUSES = frozenset({"Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Terminated",
-                              "Canceled", "Suspended"})
 MAX_INSTANCE_ID = 256
 # Azure's rule for instance ids: no '/', '\\', '#', '?' or control characters, at most 256 characters.
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
@@ -138,9 +137,9 @@ class RpcRouter:
         if len(parts) == 1 and method == "GET":
             statuses = query.get("runtimeStatus")
             wanted = statuses.split(",") if statuses else None
-            unknown = sorted(set(wanted or []) - RUNTIME_STATUSES)
+            unknown = sorted(set(wanted or []) - ALL)
             if unknown:
-                raise BadRequest(f"The runtimeStatus {unknown[0]!r} is not one of {', '.join(sorted(RUNTIME_STATUSES))}.")
+                raise BadRequest(f"The runtimeStatus {unknown[0]!r} is not one of {', '.join(sorted(ALL))}.")
             for name in ("createdTimeFrom", "createdTimeTo"):
                 if query.get(name):
                     _check_time(name, query[name])
@@ -163,7 +162,7 @@ class RpcRouter:
 
     def _if_running(self, instance_id: str, action: Any) -> Response:
         status = self.host.get_status(instance_id)  # raises (404) when unknown
-        if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+        if status["runtimeStatus"] in TERMINAL:
             return _json(410, {"Message": f"The instance {instance_id!r} has already finished."})
         action()
         return 202, {}, b""

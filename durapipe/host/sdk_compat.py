@@ -26,7 +26,12 @@
     about 0.02-0.04 s. The package is created from its spec without running that `__init__`;
     submodules import as usual, and any other name runs the real `__init__` first.
   Nothing is changed, only imported later, and none of this runs on Azure: the worker imports
-  the SDK itself.
+  the SDK itself. Deferring must come before the SDK's first import, so the processes that host
+  the app call it first thing: the `durapipe` command (`entry`), `durapipe.run`, a LocalSession and
+  the worker fork server (`fork_server`); importing durapipe.host does nothing.
+- `install` is what a host calls when it starts (LocalHost, so every LocalSession and `durapipe
+  serve`): the deferred imports (when the SDK is not imported yet), the version check and both
+  patches above, once per process.
 - `check_sdk_versions` logs one warning sentence when an installed SDK is not a version these
   were tested with (they reach into modules the SDK does not promise to keep).
 """
@@ -35,7 +40,6 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
-import logging
 import sys
 import threading
 import types
@@ -51,13 +55,12 @@ _DF_LOADS_USERS = ("azure.durable_functions.models.TaskOrchestrationExecutor",
                    "azure.durable_functions.models.DurableEntityContext",
                    "azure.durable_functions.models.utils.df_serialization")
 # Names this module hands out from the SDK, imported on first use (the SDK is not imported yet
-# when durapipe.host defers the imports above).
+# when an entry point defers the imports above).
 _SDK_NAMES = {
     "EventType": ("azure.durable_functions.models.history", "HistoryEventType"),
     "ActionType": ("azure.durable_functions.models.actions", "ActionType"),
     "df_dumps": ("azure.functions._durable_functions", "df_dumps"),
 }
-_log = logging.getLogger(__name__)
 _checked = False
 
 CLIENT_HTTP_MODULE = "azure.durable_functions.models.utils.http_utils"
@@ -65,6 +68,25 @@ _CLIENT_HTTP_PARENT = "azure.durable_functions.models.utils"
 _CLIENT_CALLS = ("get_async_request", "post_async_request", "delete_async_request")
 DEFERRED_PACKAGES = ("werkzeug",)
 _lock = threading.RLock()
+_install_lock = threading.Lock()
+_installed = False
+
+
+def install() -> None:
+    """Ready this process to drive orchestrations through the SDK; later calls do nothing.
+
+    Defers the imports above (unless the SDK is imported already), checks the SDK's versions and
+    makes it parse timestamps and decode payloads the fast way.
+    """
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        defer_host_imports()
+        check_sdk_versions()
+        use_fast_timestamps()
+        use_fast_payload_decoding()
+        _installed = True
 
 
 def defer_host_imports() -> None:
@@ -190,7 +212,9 @@ def check_sdk_versions() -> None:
     _checked = True
     untested = untested_versions()
     if untested:
-        _log.warning(untested_sentence(untested))
+        import logging  # here: every `durapipe` command imports this module to defer the SDK's imports
+
+        logging.getLogger(__name__).warning(untested_sentence(untested))
 
 
 def untested_sentence(untested: dict[str, str]) -> str:

@@ -5,18 +5,23 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durapipe.model import contracts as names
+from durapipe.model import contracts
+from durapipe.model.statuses import ACTIVE, RuntimeStatus
 from durapipe.core.errors import UsageError
 from durapipe.host.state_file import load_state, save_state
 from durapipe.core.paths import DEFINITIONS_ENV, PROJECT_ROOT_ENV, state_dir
 from durapipe.store.url import open_store
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
+
 APP_SCRIPT_FILE = "main.py"
 # Activities that a CLI session runs in its own process: they run no step code, and the CLI
 # has already imported the pipeline they plan.
-INLINE_ACTIVITIES = frozenset({names.PLAN_RUN, names.RECORD_RUN, names.LIST_PARTITIONS, names.GATHER_PARTITIONS})
+INLINE_ACTIVITIES = frozenset({contracts.PLAN_RUN, contracts.RECORD_RUN, contracts.LIST_PARTITIONS,
+                               contracts.GATHER_PARTITIONS})
 
 
 def app_script_root() -> Path:
@@ -85,6 +90,9 @@ class LocalSession:
     inline_activities: bool = False
 
     def __post_init__(self) -> None:
+        from durapipe.host import sdk_compat
+
+        sdk_compat.install()  # before the imports below load the SDK and the app
         from durapipe.host.app_loader import load_app
         from durapipe.host.local_host import LocalHost
         from durapipe.host.workers import ActivityPool, InlineActivities
@@ -138,7 +146,7 @@ class LocalSession:
             request = mark_local_request(request, self._local_key)
         run_id = request["run_id"]
         _remember_store(self.state_dir, run_id, self.store.url)
-        return self.host.start_new(names.PIPELINE_RUN, run_id, orchestration_input(request))
+        return self.host.start_new(contracts.PIPELINE_RUN, run_id, orchestration_input(request))
 
     def remember_plan(self, run_id: str) -> None:
         """After run `run_id` completed having run steps, plan it once more, so the plan memo holds it.
@@ -153,11 +161,14 @@ class LocalSession:
         from durapipe.engine.plan import make_plan
         from durapipe.engine.plan_memo import applies
         from durapipe.core.errors import DurapipeError
-        from durapipe.engine.request import check_run_request
+        from durapipe.engine.request import CodePolicy, check_run_request
 
+        # The app's catalog lives in the app, out of this library's sight: no unsigned code root is
+        # accepted here (this session's own runs are signed with its key, and accepted wherever they are).
+        code = CodePolicy.serving(())
         status = self.host.get_status(run_id, show_input=False)
         summary = status.get("output")
-        if status.get("runtimeStatus") != "Completed" or not isinstance(summary, dict) \
+        if status.get("runtimeStatus") != RuntimeStatus.Completed or not isinstance(summary, dict) \
                 or summary.get("status") != "completed" \
                 or all(step.get("status") == "reused" for step in (summary.get("steps") or {}).values()):
             return  # failed (nothing to remember), or planned with every step reused (remembered then)
@@ -165,9 +176,9 @@ class LocalSession:
         if meta is None:
             return
         try:
-            request = check_run_request(json.loads(meta["input"]), self._local_key)
+            request = check_run_request(json.loads(meta["input"]), self._local_key, code=code)
             if applies(request):
-                make_plan(self.store, request)
+                make_plan(self.store, request, code=code)
         except DurapipeError:
             pass  # only speed is lost: the code or the inputs changed since, say, and the next plan works it out
 
@@ -187,10 +198,10 @@ def run_liveness(state_dir: Path, run_id: str) -> str | None:
     meta = journal.read_meta(run_id)
     if meta is None:
         return None
-    return "interrupted" if meta.get("runtimeStatus") in ("Pending", "Running") else None
+    return "interrupted" if meta.get("runtimeStatus") in ACTIVE else None
 
 
-def reconcile_run(state_dir: Path, store: Any, record: dict[str, Any]) -> dict[str, Any]:
+def reconcile_run(state_dir: Path, store: Store, record: dict[str, Any]) -> dict[str, Any]:
     """The record of a run this host finished whose record still says running (the store lost the write):
     recorded again from the journal, deliveries included; any other record as it is."""
     from durapipe.host.history import EventType
@@ -200,10 +211,10 @@ def reconcile_run(state_dir: Path, store: Any, record: dict[str, Any]) -> dict[s
         return record
     journal = Journal(Path(state_dir))
     meta = journal.read_meta(record["run_id"])
-    if meta is None or meta.get("runtimeStatus") not in ("Completed", "Failed"):
+    if meta is None or meta.get("runtimeStatus") not in (RuntimeStatus.Completed, RuntimeStatus.Failed):
         return record
     outcome = next((e.get("Input") for e in reversed(journal.read_history(record["run_id"]))
-                    if e.get("EventType") == EventType.TASK_SCHEDULED and e.get("Name") == names.RECORD_RUN), None)
+                    if e.get("EventType") == EventType.TASK_SCHEDULED and e.get("Name") == contracts.RECORD_RUN), None)
     if outcome is None:
         return record  # it ended before recording (planning failed): nothing to record again
     import json

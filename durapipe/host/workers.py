@@ -76,7 +76,8 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
 # What the fork server imports once for every worker: the SDKs and durapipe's engine, never the
 # app (the library imports no app). The worker imports the app's entry itself, which is cheap once
 # these are loaded. A module that fails to import here is skipped; the worker then imports it itself.
-# fork_server comes first: it points the server's stdout and stderr away from the command's.
+# fork_server comes first: it points the server's stdout and stderr away from the command's, and
+# defers the SDK's unused imports before the next ones import the SDK.
 _PRELOAD = ["durapipe.host.fork_server", "durapipe.host.workers", "azure.functions", "azure.durable_functions",
             "durapipe.engine.plan", "durapipe.engine.record", "durapipe.engine.scheduling", "durapipe.serving.service"]
 WORKER_LOG = "workers.log"

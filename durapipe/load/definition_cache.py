@@ -14,7 +14,7 @@ a function of what it read, and the load is watched while it runs:
   the interpreter, and the signatures of durapipe's own modules that build specs.
 
 A later run uses the remembered spec only when every one of those is unchanged, and only when the
-signatures were settled when it was written (nothing changed within `RACY_SECONDS`, as for code
+signatures were settled when it was written (nothing changed within `RACY_WINDOW_S`, as for code
 closures). A load that started a process, opened a connection or called out through ctypes is
 never remembered. What the watch cannot see is a definition that depends on the clock or on
 random numbers; durapipe's definitions are meant to be a function of their code and settings,
@@ -39,8 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from durapipe.fingerprint.closure_cache import path_signature, settled
-from durapipe.core.paths import STATE_FOLDER, find_project_root
+from durapipe.cache import folders
+from durapipe.cache.entries import EntryFolder
+from durapipe.core.file_signature import FileSignature, settled
+from durapipe.core.paths import find_project_root
+from durapipe.fingerprint.closure_cache import path_signature
 
 # Bump when an entry's meaning changes (2: the spec kept as its text).
 FORMAT = 2
@@ -51,8 +54,10 @@ _UNWATCHABLE = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spaw
                 "webbrowser.", "_winapi.", "winreg.", "shutil.")
 # Entries kept per project (the newest): a new shell or another command line makes a new key.
 KEEP = 8
-# durapipe's own modules whose code decides the spec a body builds.
-_BUILDERS = ("dsl", "spec.py", "loading.py", "definition_cache.py", "canonical.py", "names.py", "errors.py")
+# durapipe's own modules whose code decides the spec a body builds (paths in the durapipe package; a
+# folder: its modules). Each must exist: a missing one would stop vouching for the code it names.
+_BUILDERS = ("dsl", "model", "load/targets.py", "load/sys_path.py", "load/definition_cache.py", "core/canonical.py",
+             "core/names.py", "core/errors.py", "core/file_signature.py", "cache/entries.py")
 
 
 @dataclass
@@ -137,21 +142,21 @@ def followed_signature(path: str, entries: bool = True) -> list[Any]:
     With `entries` false, a folder is described by its type and inode alone (its times move with every
     file created in it).
     """
-    try:
-        target = os.stat(path)
-        followed = (stat.S_IFMT(target.st_mode), target.st_size, target.st_mtime_ns, target.st_ctime_ns, target.st_ino)
-    except OSError:
-        followed = None
+    followed = FileSignature.of(path)
     own = path_signature(path)
-    if not entries and followed is not None and followed[0] == stat.S_IFDIR:
-        followed = (stat.S_IFDIR, 0, 0, 0, followed[4])
-        own = own if own is None or own[0] != stat.S_IFDIR else (stat.S_IFDIR, 0, 0, 0, own[4])
+    if not entries and followed is not None and followed.kind == stat.S_IFDIR:
+        followed = _without_times(followed)
+        own = own if own is None or own.kind != stat.S_IFDIR else _without_times(own)
     return [own, followed]
+
+
+def _without_times(folder: FileSignature) -> FileSignature:
+    return folder._replace(size=0, mtime_ns=0, ctime_ns=0)
 
 
 def _settled_pair(pair: list[Any], moment: float) -> bool:
     own, followed = pair
-    return settled(own, moment) and settled(tuple(followed) if followed else None, moment)
+    return settled(own, moment) and settled(followed, moment)
 
 
 def _shadow_probes(name: str, module: Any) -> list[str]:
@@ -181,7 +186,7 @@ def _exists(path: str) -> int:
 
 
 def _builder_signatures() -> list[Any]:
-    folder = Path(__file__).parent
+    folder = Path(__file__).parent.parent
     paths: list[str] = []
     for name in _BUILDERS:
         path = folder / name
@@ -200,42 +205,30 @@ def entry_key(target_file: str, attr: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_path(project_root: Path, key: str) -> Path:
-    """Where the entry for `key` is kept in the project's state folder."""
-    return project_root / STATE_FOLDER / "cache" / CACHE_FOLDER / f"{key[:40]}.json"
+def entries_of(project_root: Path) -> EntryFolder:
+    """The remembered loads of the project at `project_root` (in its state folder)."""
+    return EntryFolder(folders.in_project(project_root, CACHE_FOLDER), KEEP)
 
 
-def read_entry(path: Path, key: str) -> dict[str, Any] | None:
-    """The entry at `path` when it is for `key` and nothing it read has changed since; else None."""
-    try:
-        entry = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("spec_text"), str):
+def read_entry(entries: EntryFolder, key: str) -> dict[str, Any] | None:
+    """The entry for `key` when nothing it read has changed since; else None."""
+    entry = entries.read(key)
+    if entry is None or not isinstance(entry.get("spec_text"), str):
         return None
     try:
         asked = set(entry["asked"])
-        unchanged = (all(path_signature(p) == (tuple(s) if s else None) for p, s in entry["modules"].items())
+        unchanged = (all(path_signature(p) == FileSignature.from_json(s) for p, s in entry["modules"].items())
                      and all(_exists(p) == kind for p, kind in entry["probes"].items())
-                     and all(followed_signature(p, p not in asked) == _tupled(pair) for p, pair in entry["read"].items()))
+                     and all(followed_signature(p, p not in asked) == _signature_pair(pair)
+                             for p, pair in entry["read"].items()))
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
     return entry if unchanged else None
 
 
-def _tupled(pair: list[Any]) -> list[Any]:
-    return [tuple(part) if part else None for part in pair]
-
-
-def write_entry(path: Path, entry: dict[str, Any]) -> None:
-    """Keep `entry` at `path`, atomically; a folder that cannot be written only costs speed."""
-    from durapipe.core.files import keep_newest, write_file_atomically
-
-    try:
-        write_file_atomically(path, iter([json.dumps(entry, separators=(",", ":")).encode()]))
-        keep_newest(path.parent, KEEP)
-    except OSError:
-        pass
+def _signature_pair(pair: list[Any]) -> list[FileSignature | None]:
+    own, followed = pair
+    return [FileSignature.from_json(own), FileSignature.from_json(followed)]
 
 
 def record_load(key: str, before: set[str], watch: Watch, result: dict[str, Any],
@@ -338,8 +331,8 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
     file = os.path.realpath(os.path.expanduser(location))
     shown = f"{file}:{attr}"
     key = entry_key(file, attr)
-    path = cache_path(find_project_root(file), key)
-    entry = read_entry(path, key)
+    entries = entries_of(find_project_root(file))
+    entry = read_entry(entries, key)
     if entry is not None:
         # The import path as the load left it (the pipeline's folder first): planning resolves imports on it.
         make_current_root(Path(file).parent)
@@ -368,5 +361,5 @@ def load_definition(target: str, before_import: Callable[[], None] | None = None
                                                  "steps": steps, "target": shown, "sys_path": list(sys.path)},
                             caught, moment)
         if entry is not None:
-            write_entry(path, entry)
+            entries.write(key, entry)
     return Definition(shown, spec, code_root, pipeline)

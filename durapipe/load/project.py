@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 from typing import Any
 
 from durapipe.core.errors import DefinitionError, DurapipeError, UsageError
-from durapipe.core.paths import find_project_root
+from durapipe.load.sys_path import forget_other_project, put_first
 
 
 def load_definitions(root: Path, ref: str) -> Any:
@@ -20,10 +19,8 @@ def load_definitions(root: Path, ref: str) -> Any:
     root = Path(root).resolve()
     # This project's folder first: a process that loaded another project (a notebook, a test run)
     # must not find that project's module of the same name.
-    if str(root) in sys.path:
-        sys.path.remove(str(root))
-    sys.path.insert(0, str(root))
-    _forget_other_project(module_name.partition(".")[0], root)
+    put_first(root)
+    forget_other_project(module_name.partition(".")[0], root)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -41,15 +38,3 @@ def load_definitions(root: Path, ref: str) -> Any:
                          f"not {type(found).__name__ if found is not None else 'missing'}.")
     return found
 
-
-def _forget_other_project(top_level: str, root: Path) -> None:
-    """Drop the modules of another project when one of them holds `top_level`, the name this project imports."""
-    cached = sys.modules.get(top_level)
-    path = getattr(cached, "__file__", None)
-    if not path or Path(path).resolve().is_relative_to(root):
-        return
-    other = find_project_root(Path(path))
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and "site-packages" not in file and Path(file).resolve().is_relative_to(other):
-            del sys.modules[name]

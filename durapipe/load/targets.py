@@ -11,17 +11,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import DurapipeError, SpecError, UsageError
+from durapipe.load.sys_path import make_current_root, remember_modules
 from durapipe.model.spec import REF_PATTERN
 
 # The DSL is imported inside the functions that need it: a pipeline remembered by
 # durapipe.load.definition_cache is planned without building one (see durapipe/__init__.py).
 if TYPE_CHECKING:
     from durapipe.dsl import Pipeline, Step
-
-# Folders this process put on sys.path for pipeline files, with the modules imported from each; when
-# another folder's file is loaded they are forgotten, so two `pipeline.py` in two folders never mix.
-_file_roots: dict[Path, set[str]] = {}
-
 
 def load_target(target: str) -> Pipeline:
     """Import the pipeline named by "path/to/file.py:name" or "package.module:name"; raise UsageError."""
@@ -151,35 +147,11 @@ def _import_file(path: Path) -> ModuleType:
     try:
         module = _import_module(name, shown=str(path))
     finally:
-        _remember_modules(path.parent, before)
+        remember_modules(path.parent, before)
     if not _same_file(module, path):
         raise UsageError(f"The pipeline file {path.name} is shadowed by module {name!r} from "
                          f"{getattr(module, '__file__', None) or 'built-ins'}; rename the file.")
     return module
-
-
-def make_current_root(folder: Path) -> None:
-    """Put `folder` first on the import path, forgetting the modules of any other pipeline folder."""
-    for old in [r for r in _file_roots if r != folder]:
-        for key in _file_roots.pop(old):
-            sys.modules.pop(key, None)
-        if str(old) in sys.path:
-            sys.path.remove(str(old))
-    if str(folder) in sys.path:
-        sys.path.remove(str(folder))
-    # First, so the file and the modules beside it win over same-named installed ones.
-    sys.path.insert(0, str(folder))
-    _file_roots.setdefault(folder, set())
-    importlib.invalidate_caches()
-
-
-def _remember_modules(folder: Path, before: set[str]) -> None:
-    inside = str(folder) + os.sep
-    for key in set(sys.modules) - before:
-        filename = getattr(sys.modules[key], "__file__", None)
-        # Found through the folder's own sys.path entry: no need to resolve (one stat per part of the path).
-        if filename and (filename.startswith(inside) or Path(filename).resolve().is_relative_to(folder)):
-            _file_roots[folder].add(key)
 
 
 def _import_module(name: str, shown: str | None = None) -> ModuleType:

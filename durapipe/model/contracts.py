@@ -184,6 +184,34 @@ class RemotePoll(TypedDict):
     status: str
 
 
+class RemoteStepInput(TypedDict):
+    """The input of `remote_step`: the step task, and once its job is submitted, the job and the polls so far."""
+
+    task: StepTask
+    submitted: NotRequired[RemoteSubmission]  # when the waiting continued as new
+    polls: NotRequired[int]
+
+
+class SubmittedStep(TypedDict):
+    """The input of `poll_step` and `collect_step`: the step task and the job submitted for it."""
+
+    task: StepTask
+    submitted: RemoteSubmission
+
+
+class RemoteJobResult(TypedDict):
+    """What a remote job writes under `result_key(job name)` when its step has ended; `collect_step` reads it."""
+
+    schema: int
+    ok: bool
+    error: str | None
+    log: ArtifactRef
+    outputs: dict[str, ArtifactRef]  # empty when the step failed
+    started: str
+    finished: str
+    duration_s: float
+
+
 class SegmentTask(TypedDict):
     """The input of `pipeline_segment`: a slice of a large pipeline's steps."""
 

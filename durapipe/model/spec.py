@@ -6,7 +6,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from durapipe.core.canonical import hash_value
 from durapipe.core.errors import DefinitionError, InvalidNameError, SpecError, UsageError
@@ -132,6 +132,28 @@ class StepOptions:
 def _positive_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value) and value > 0)
+
+
+class StepOptionsJSON(TypedDict):
+    """A step's options as its spec JSON holds them, with every option present (see `step_options`)."""
+
+    retries: int
+    retry_interval: float
+    timeout: float | None
+    cache: bool
+    version: str | None
+    compute: str
+    environment: list[str] | None  # None: the app's own environment
+
+
+# Every option's default, from where they are declared: a spec (or history) written before an
+# option existed does not hold it.
+_OPTION_DEFAULTS: StepOptionsJSON = {**StepOptions().to_json(), "environment": None}  # type: ignore[typeddict-item]
+
+
+def step_options(step: dict[str, Any]) -> StepOptionsJSON:
+    """The options of a step (its spec JSON, validated), with the default of each option it does not hold."""
+    return {**_OPTION_DEFAULTS, **(step.get("options") or {})}  # type: ignore[typeddict-item]
 
 
 @dataclass(frozen=True)
@@ -375,18 +397,20 @@ def _as_clause(problem: str) -> str:
     return problem if problem.startswith("expects") else f"must be a JSON value: {problem}"
 
 
-def step_params(spec: PipelineSpec, step_name: str, run_params: dict) -> dict:
-    """The concrete parameter values step `step_name` is called with, given the run's resolved params."""
-    values = {}
-    for name, binding in spec.step(step_name).params.items():
-        if binding.param is None:
-            values[name] = binding.value
-        elif binding.param in run_params:
-            values[name] = run_params[binding.param]
-            if binding.index is not None:
-                values[name] = values[name][binding.index]
-        else:
-            raise UsageError(f"Run parameters have no value for pipeline parameter {binding.param!r}.")
+def step_params(step: dict[str, Any], run_params: dict[str, Any]) -> dict[str, Any]:
+    """The concrete parameter values a step (its spec JSON) is called with, given the run's resolved params."""
+    values: dict[str, Any] = {}
+    for name, binding in step["params"].items():
+        if "param" in binding:
+            if binding["param"] not in run_params:
+                raise UsageError(f"Run parameters have no value for pipeline parameter {binding['param']!r}.")
+            values[name] = run_params[binding["param"]]
+            if "index" in binding:  # one element of a list parameter iterated at definition time
+                values[name] = values[name][binding["index"]]
+        elif "value" in binding:
+            values[name] = binding["value"]
+        elif "default" in binding:
+            values[name] = binding["default"]
     return values
 
 

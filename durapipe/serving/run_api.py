@@ -5,16 +5,19 @@ so the function app's handlers only parse and shape.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import DurapipeError, UsageError
 from durapipe.serving.service import RequestError, read_run
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 GRAPH_TYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8",
                "mermaid": "text/plain; charset=utf-8"}
 
 
-def recorded_run(store: Any, run_id: str) -> dict[str, Any]:
+def recorded_run(store: Store, run_id: str) -> dict[str, Any]:
     """The run record of `run_id`; 400 for a malformed id, 404 when there is none (yet)."""
     try:
         record = read_run(store, run_id)
@@ -25,7 +28,7 @@ def recorded_run(store: Any, run_id: str) -> dict[str, Any]:
     return record
 
 
-def step_view(store: Any, run_id: str, step: str) -> dict[str, Any]:
+def step_view(store: Store, run_id: str, step: str) -> dict[str, Any]:
     """One step of a run with its fingerprint components; 404 for an unknown step."""
     from durapipe.views.run_details import step_detail
 
@@ -36,7 +39,7 @@ def step_view(store: Any, run_id: str, step: str) -> dict[str, Any]:
         raise RequestError(404, str(exc)) from None
 
 
-def step_log(store: Any, run_id: str, step: str, partition: str | None) -> bytes:
+def step_log(store: Store, run_id: str, step: str, partition: str | None) -> bytes:
     """What a step (or one partition of a mapped step) printed; 404 when it has no log."""
     from durapipe.views.run_details import log_ref, mapped_hint, no_log_sentence, step_entry
     from durapipe.store.artifacts import read_artifact_bytes
@@ -56,7 +59,7 @@ def step_log(store: Any, run_id: str, step: str, partition: str | None) -> bytes
     return read_artifact_bytes(store, ref)
 
 
-def artifact(store: Any, run_id: str, digest: str) -> tuple[str, bytes]:
+def artifact(store: Store, run_id: str, digest: str) -> tuple[str, bytes]:
     """(file name, bytes) of an artifact the run names (a folder as a zip); 404 for one it does not name."""
     from durapipe.views.run_details import artifact_download
 
@@ -75,7 +78,7 @@ def graph_format(fmt: str | None) -> str:
     return fmt
 
 
-def run_graph(store: Any, run_id: str, live: dict[str, dict[str, Any]] | None, fmt: str | None) -> tuple[bytes, str]:
+def run_graph(store: Store, run_id: str, live: dict[str, dict[str, Any]] | None, fmt: str | None) -> tuple[bytes, str]:
     """(picture, content type) of a run's DAG, steps coloured by state; 501 where Graphviz is missing."""
     from durapipe.views.graph import graph_of_run
 

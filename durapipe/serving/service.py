@@ -16,13 +16,17 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.model.contracts import WAITING, step_state
+from durapipe.model.statuses import RuntimeStatus, failure_reason
 from durapipe.core.errors import DurapipeError, NotFoundError
 from durapipe.core.names import check_blob_name, check_id
 from durapipe.store.records import list_runs, read_run_record, write_run_record
-from durapipe.engine.request import build_run_request, orchestration_input
+from durapipe.engine.request import CodePolicy, build_run_request, orchestration_input
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 MAX_BODY_BYTES = 64 * 1024
 SERVED_MAX_PARALLEL = 4
@@ -72,6 +76,9 @@ class Catalog:
                  source: tuple[Path, str] | None = None) -> None:
         self._served = {s.name: s for s in served}
         self.definitions = definitions
+        # The folders run requests and step tasks the local CLI did not sign may import steps from: the app
+        # hands it to planning and to the step activities, which check every request and task against it.
+        self.code_policy = CodePolicy.serving(s.code_root for s in served)
         # Where the definitions came from (project root, module:attr), to load them again when the code changes.
         self._source = source
         self._modules: dict[str, Any] = {}
@@ -102,16 +109,8 @@ class Catalog:
             except BaseException:
                 sys.modules.update(saved)
                 raise
-            self._served, self.definitions = fresh._served, fresh.definitions
+            self._served, self.definitions, self.code_policy = fresh._served, fresh.definitions, fresh.code_policy
             self._modules = project_modules(root)
-            self.serve_code_roots()
-        return self
-
-    def serve_code_roots(self) -> "Catalog":
-        """Make this process accept only the code roots of these pipelines in requests and step tasks not signed by the CLI."""
-        from durapipe.engine.request import serve_code_roots
-
-        serve_code_roots(s.code_root for s in self._served.values())
         return self
 
     @classmethod
@@ -160,7 +159,7 @@ def parse_json_body(body: bytes, cap: int = MAX_BODY_BYTES) -> dict[str, Any]:
     return data
 
 
-def run_request_from_body(catalog: Catalog, served: ServedPipeline, body: dict[str, Any], store: Any, run_id: str,
+def run_request_from_body(catalog: Catalog, served: ServedPipeline, body: dict[str, Any], store: Store, run_id: str,
                           trigger: dict[str, Any]) -> dict[str, Any]:
     """The orchestrator input for an HTTP run request; validates before anything is written."""
     unknown = sorted(set(body) - {"parameters", "inputs"})
@@ -208,7 +207,7 @@ def _input_reference(name: str, value: Any) -> str:
         raise RequestError(400, str(exc)) from None
 
 
-def _resolve(store: Any, references: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _resolve(store: Store, references: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     from durapipe.catalog.references import resolve_inputs
 
     try:
@@ -218,7 +217,7 @@ def _resolve(store: Any, references: dict[str, Any]) -> tuple[dict[str, Any], di
 
 
 @functools.lru_cache(maxsize=1)
-def app_store() -> Any:
+def app_store() -> Store:
     """The app's store (DURAPIPE_STORE), opened once per process."""
     from durapipe.store.url import open_store
 
@@ -263,7 +262,7 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
         view.update({
             "pipeline": (record or {}).get("pipeline"), "status": _RUNTIME_TO_STATUS.get(runtime, "running"),
             "started": (record or {}).get("started"), "finished": None, "outputs": {},
-            "error": failure_sentence((status or {}).get("output")) if runtime == "Failed" else None,
+            "error": failure_sentence((status or {}).get("output")) if runtime == RuntimeStatus.Failed else None,
             "steps": {name: {"status": step_state(info.get("state", WAITING)), "started": info.get("started"),
                              "finished": info.get("finished")} for name, info in progress.items()},
         })
@@ -289,20 +288,23 @@ def failure_sentence(output: Any) -> str:
     """
     text = output if isinstance(output, str) else ""
     reason, _, details = text.partition(" \n ")
-    reason = _ORCHESTRATOR_FAILED.sub("", reason.strip())
+    reason = failure_reason(reason.strip())
     lines = details.strip().splitlines()
-    ours = bool(lines) and lines[-1].startswith("durapipe.core.errors.")
+    # durapipe.errors: where the errors lived before the library became packages (a journal kept across the upgrade).
+    ours = bool(lines) and lines[-1].startswith(("durapipe.core.errors.", "durapipe.errors."))
     if not ours or not reason or "\n" in reason or len(reason) > 1000:
         return "The run failed before its steps could run; the server log has the details."
     return reason if reason.endswith((".", "!", "?")) else reason + "."
 
 
-_ORCHESTRATOR_FAILED = re.compile(r"^Orchestrator function '[^']*' failed: ")
-_RUNTIME_TO_STATUS = {"Pending": "pending", "Running": "running", "Completed": "completed", "Failed": "failed",
-                      "Terminated": "canceled", "ContinuedAsNew": "running"}
+# Any other runtime status (Suspended) reads as running.
+_RUNTIME_TO_STATUS = {RuntimeStatus.Pending: "pending", RuntimeStatus.Running: "running",
+                      RuntimeStatus.Completed: "completed", RuntimeStatus.Failed: "failed",
+                      RuntimeStatus.Terminated: "canceled", RuntimeStatus.Canceled: "canceled",
+                      RuntimeStatus.ContinuedAsNew: "running"}
 
 
-def read_run(store: Any, run_id: str) -> dict[str, Any] | None:
+def read_run(store: Store, run_id: str) -> dict[str, Any] | None:
     """The run record of `run_id`, or None when it has not been written yet."""
     try:
         return read_run_record(store, check_id(run_id))
@@ -310,7 +312,7 @@ def read_run(store: Any, run_id: str) -> dict[str, Any] | None:
         return None
 
 
-def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
+def page_of_runs(store: Store, pipeline: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
     """A page of run summaries, newest first, with the offset of the next page (or None)."""
     if not 1 <= limit <= 200 or offset < 0:
         raise RequestError(400, "'limit' must be from 1 to 200 and 'offset' must not be negative.")
@@ -324,14 +326,14 @@ def page_of_runs(store: Any, pipeline: str | None, status: str | None, limit: in
     }
 
 
-def models_view(store: Any) -> list[dict[str, Any]]:
+def models_view(store: Store) -> list[dict[str, Any]]:
     """Every registered model with its version count and champion, as the API lists them."""
     from durapipe.catalog.registry import list_models
 
     return list_models(store)
 
 
-def model_view(store: Any, name: str) -> dict[str, Any]:
+def model_view(store: Store, name: str) -> dict[str, Any]:
     """One model's versions and champion; RequestError 400 for a bad name, 404 for an unknown model."""
     from durapipe.core.names import check_name
     from durapipe.catalog.registry import describe_model
@@ -346,7 +348,7 @@ def model_view(store: Any, name: str) -> dict[str, Any]:
         raise RequestError(404, str(exc)) from None
 
 
-def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = None) -> None:
+def mark_canceled(store: Store, run_id: str, reason: str, pipeline: str | None = None) -> None:
     """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
     record = read_run(store, run_id)
     now = datetime.now(timezone.utc).isoformat()
@@ -359,7 +361,7 @@ def mark_canceled(store: Any, run_id: str, reason: str, pipeline: str | None = N
     write_run_record(store, record)
 
 
-def schedule_request(catalog: Catalog, schedule: Any, store: Any, run_id: str, tick: datetime) -> dict[str, Any]:
+def schedule_request(catalog: Catalog, schedule: Any, store: Store, run_id: str, tick: datetime) -> dict[str, Any]:
     """The run a schedule's tick starts, with the schedule's parameters and resolved input references."""
     served = catalog.refresh().get(schedule.pipeline.name)
     sources, notes = _resolve(store, schedule.inputs)
@@ -375,7 +377,7 @@ def blob_name_of(trigger: Any, key: str) -> str:
     return name[:len(name) - len(suffix)] if suffix and name.endswith(suffix) else name
 
 
-def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: str,
+def arrival_request(catalog: Catalog, trigger: Any, store: Store, key: str, etag: str,
                     arrival_id: str) -> dict[str, Any]:
     """What a blob arrival starts: the run of the trigger's pipeline with the blob bound to its input.
 
@@ -408,8 +410,8 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Any, key: str, etag: 
 def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     """The catalog of the project the app serves: DURAPIPE_PROJECT_ROOT (else `entry_dir`) and its definitions.
 
-    With no definitions configured the app serves no pipelines (it still runs `durapipe run`'s). From now
-    on this process runs steps only from the served pipelines' folders, unless the local CLI signed the run.
+    With no definitions configured the app serves no pipelines (it still runs `durapipe run`'s). Its
+    `code_policy` allows steps only from the served pipelines' folders, unless the local CLI signed the run.
     """
     import os
 
@@ -421,6 +423,6 @@ def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     root = Path(env.get(PROJECT_ROOT_ENV) or entry_dir)
     ref = definitions_ref(root, env=env)
     if ref is None:
-        return Catalog([], Definitions()).serve_code_roots()
+        return Catalog([], Definitions())
     catalog = Catalog.from_definitions(load_definitions(root, ref))
-    return Catalog(list(catalog._served.values()), catalog.definitions, source=(root, ref)).serve_code_roots()
+    return Catalog(list(catalog._served.values()), catalog.definitions, source=(root, ref))

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durapipe.cache import folders
+from durapipe.cache.sqlite import open_cache_database
 from durapipe.core.canonical import canonical_json, sha256_text
-from durapipe.core.errors import DurapipeError, UsageError
-from durapipe.core.paths import state_dir
+from durapipe.core.errors import UsageError
+from durapipe.core.file_signature import FileSignature, settled
+from durapipe.core.paths import find_project_root
 
 READ_SIZE = 1024 * 1024
-# A file modified this recently may still change within the same mtime tick: never cache its hash.
-RACY_WINDOW_S = 2.0
-LOCK_TIMEOUT_S = 30.0
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
@@ -104,41 +104,46 @@ def _hash_one(path: Path, info: os.stat_result, cache: "HashCache | None") -> st
     if known is not None:
         return known
     digest = hash_file(path)
-    # Remember only when the file did not change while we read it.
+    # Remember only when the file did not change while we read it (nor moved to another device),
+    # and changed long enough ago that its signature vouches for what we read.
     after = path.stat()
-    if _identity(after) == _identity(info) and time.time() - after.st_mtime > RACY_WINDOW_S:
+    signature = FileSignature.of_stat(after)
+    if signature == FileSignature.of_stat(info) and after.st_dev == info.st_dev and settled(signature, time.time()):
         cache.remember(path, after, digest)
     return digest
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
-
-
 class HashCache:
-    """(absolute path, size, mtime_ns, ctime_ns, inode) -> sha256, in sqlite; safe across threads and processes."""
+    """(absolute path, size, mtime_ns, ctime_ns, inode) -> sha256, in sqlite; safe across threads and processes.
+
+    Its own sqlite table, not JSON entries: one row per file of every hashed input, looked up one by
+    one while hashing and written by many step processes at once.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else state_dir() / "cache" / "hashes.sqlite"
+        self.path = Path(path) if path is not None else folders.in_project(find_project_root(), "hashes.sqlite")
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
 
     def lookup(self, path: str | os.PathLike[str], info: os.stat_result) -> str | None:
         """The remembered hash of the file at `path` when `info` still matches, else None."""
+        signature = FileSignature.of_stat(info)
         with self._lock:
             row = self._connect().execute(
                 "SELECT hash FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ? AND inode = ?",
-                (str(Path(path).absolute()), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
+                (str(Path(path).absolute()), signature.size, signature.mtime_ns, signature.ctime_ns, signature.inode),
             ).fetchone()
         return row[0] if row else None
 
     def remember(self, path: str | os.PathLike[str], info: os.stat_result, digest: str) -> None:
         """Record that the file at `path`, as described by `info`, hashes to `digest`."""
+        signature = FileSignature.of_stat(info)
         with self._lock:
             self._connect().execute(
                 "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, ctime_ns, inode, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (str(Path(path).absolute()), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, digest),
+                (str(Path(path).absolute()), signature.size, signature.mtime_ns, signature.ctime_ns, signature.inode,
+                 digest),
             )
 
     def close(self) -> None:
@@ -157,41 +162,6 @@ class HashCache:
 
 _HASHES_TABLE = ("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
                  "ctime_ns INTEGER, inode INTEGER, hash TEXT)")
-
-
-def open_cache_database(path: Path, schema: str) -> sqlite3.Connection:
-    """A connection to the sqlite cache at `path` (WAL, autocommit), its table created by `schema`; safe across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=LOCK_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-
-    def set_up() -> None:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(schema)
-
-    while_locked(set_up, path)
-    return connection
-
-
-def while_locked(action: Any, path: Path) -> Any:
-    """Run `action`, again while sqlite reports the database locked, for up to LOCK_TIMEOUT_S.
-
-    Processes that open a new cache at the same moment race to switch it to WAL, and sqlite
-    answers that switch with "database is locked" at once, without waiting its busy timeout.
-    """
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
-    pause = 0.005
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise DurapipeError(f"The cache {path} stayed locked for {LOCK_TIMEOUT_S:g} seconds; "
-                                    f"another process holds it.") from exc
-        time.sleep(pause)
-        pause = min(pause * 2, 0.2)
 
 
 def _raise(error: OSError) -> None:

@@ -6,16 +6,19 @@ import logging
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from durapipe.core.errors import NotFoundError
 from durapipe.store.keys import quarantine_key
 from durapipe.core.scratch import new_scratch_dir
 
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
+
 log = logging.getLogger(__name__)
 
 
-def quarantine(store: Any, key: str, reason: str) -> str:
+def quarantine(store: Store, key: str, reason: str) -> str:
     """Move `key` to quarantine/<key> with the reason beside it (quarantine/<key>.reason.json); return where.
 
     Only for content proven wrong (a hash or a parse that fails), never for a read that could not

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from durapipe.core.errors import DurapipeError, NotFoundError, StoreError
+from durapipe.model.records import RunRecord, StepRecord
 from durapipe.store.keys import RUNS as RUN_PREFIX
 from durapipe.store.keys import artifact_key, run_key, step_index_key, step_key
 from durapipe.store.quarantine import quarantine
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 RECORD_SCHEMA = 1
 INDEX_SCHEMA = 1
@@ -16,7 +20,7 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 __all__ = ["run_key", "step_key"]  # re-exported: callers built keys from here before durapipe/store/keys.py
 
 
-def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
+def find_step_record(store: Store, fingerprint: str) -> StepRecord | None:
     """The committed record of `fingerprint`, or None when nothing usable is committed under it.
 
     A record that is not whole (truncated, not the record of this fingerprint) or whose outputs are
@@ -31,7 +35,7 @@ def find_step_record(store: Any, fingerprint: str) -> dict[str, Any] | None:
     return _usable_record(store, key, fingerprint, data)
 
 
-def _usable_record(store: Any, key: str, fingerprint: str, data: bytes) -> dict[str, Any] | None:
+def _usable_record(store: Store, key: str, fingerprint: str, data: bytes) -> StepRecord | None:
     """The record in `data` (read from `key`), or None after moving it to quarantine/ when it is not usable."""
     problem = None
     try:
@@ -51,7 +55,7 @@ def _usable_record(store: Any, key: str, fingerprint: str, data: bytes) -> dict[
     return record
 
 
-def _missing_output(store: Any, record: dict[str, Any]) -> str | None:
+def _missing_output(store: Store, record: StepRecord) -> str | None:
     """The name of the first output of `record` whose artifact is not stored, or None."""
     for name, ref in record["outputs"].items():
         try:
@@ -62,7 +66,7 @@ def _missing_output(store: Any, record: dict[str, Any]) -> str | None:
     return None
 
 
-def commit_step_record(store: Any, record: dict[str, Any], overwrite: bool = False) -> dict[str, Any]:
+def commit_step_record(store: Store, record: StepRecord, overwrite: bool = False) -> StepRecord:
     """Commit `record` under its fingerprint; return the record that stands (the first writer's)."""
     key = step_key(record["fingerprint"])
     data = json.dumps(record, sort_keys=True).encode()
@@ -90,7 +94,7 @@ class StepIndex:
     A missing, stale or damaged index costs reads, never a wrong reuse.
     """
 
-    def __init__(self, store: Any, pipeline: str) -> None:
+    def __init__(self, store: Store, pipeline: str) -> None:
         self.store = store
         self.key = step_index_key(pipeline)
         self.pipeline = pipeline
@@ -98,9 +102,9 @@ class StepIndex:
         # The fingerprints whose entry still holds: its commit has the entry's etag, its outputs are stored.
         self._current: set[str] | None = None
         # fingerprint -> (record, etag of the commit holding exactly that record), as checked here.
-        self._checked: dict[str, tuple[dict[str, Any], str]] = {}
+        self._checked: dict[str, tuple[StepRecord, str]] = {}
 
-    def find(self, fingerprint: str) -> dict[str, Any] | None:
+    def find(self, fingerprint: str) -> StepRecord | None:
         """The usable committed record of `fingerprint`, or None when nothing usable is committed under it."""
         checked = self._checked.get(fingerprint)
         if checked is not None:
@@ -119,7 +123,7 @@ class StepIndex:
             self._checked[fingerprint] = (record, etag)
         return record
 
-    def indexed_record(self, fingerprint: str) -> dict[str, Any] | None:
+    def indexed_record(self, fingerprint: str) -> StepRecord | None:
         """The record the index holds for `fingerprint`, not checked against its commit (see `find` for reuse)."""
         checked = self._checked.get(fingerprint)
         if checked is not None:
@@ -168,7 +172,7 @@ class StepIndex:
 _indexes_read: dict[tuple[str, str], tuple[str, dict[str, dict[str, Any]]]] = {}
 
 
-def _read_index(store: Any, key: str) -> dict[str, dict[str, Any]]:
+def _read_index(store: Store, key: str) -> dict[str, dict[str, Any]]:
     remembered = _indexes_read.get((store.url, key))
     if remembered is not None:
         try:
@@ -208,7 +212,7 @@ def _has_output_refs(record: dict[str, Any]) -> bool:
         isinstance(ref, dict) and _is_fingerprint(ref.get("hash")) for ref in outputs.values())
 
 
-def indexed_fingerprints(run_record: dict[str, Any]) -> list[str]:
+def indexed_fingerprints(run_record: RunRecord) -> list[str]:
     """The fingerprints of the commits a finished run used: each step's, and each partition's of a mapped step.
 
     A mapped step's own fingerprint (a hash of its partitions') names no commit, so it is left out.
@@ -225,24 +229,24 @@ def indexed_fingerprints(run_record: dict[str, Any]) -> list[str]:
     return found
 
 
-def write_run_record(store: Any, record: dict[str, Any]) -> None:
+def write_run_record(store: Store, record: RunRecord) -> None:
     """Write (or replace) the record of one run."""
     store.put(run_key(record["run_id"]), _run_record_bytes(record))
 
 
-def create_run_record(store: Any, record: dict[str, Any]) -> bool:
+def create_run_record(store: Store, record: RunRecord) -> bool:
     """Write the record of a run unless one exists; True when this call created it."""
     return store.put(run_key(record["run_id"]), _run_record_bytes(record), if_absent=True)
 
 
-def _run_record_bytes(record: dict[str, Any]) -> bytes:
+def _run_record_bytes(record: RunRecord) -> bytes:
     # Compact: with `indent`, json encodes in Python, about 5x slower (10 ms for 200 steps);
     # `durapipe runs show` is the readable view. Unsorted: sorting the keys of a record of 1,000
     # steps (1.3 MB) took a third of its encoding (30 ms against 19), and its readers look keys up.
     return json.dumps(record).encode()
 
 
-def read_run_record(store: Any, run_id: str) -> dict[str, Any]:
+def read_run_record(store: Store, run_id: str) -> RunRecord:
     """The record of run `run_id`; raises NotFoundError naming it when there is none."""
     try:
         return _load(store, run_key(run_id))
@@ -250,7 +254,7 @@ def read_run_record(store: Any, run_id: str) -> dict[str, Any]:
         raise NotFoundError(f"There is no run {run_id!r} in the store {store.url}.") from None
 
 
-def iter_run_records(store: Any) -> Iterator[dict[str, Any]]:
+def iter_run_records(store: Store) -> Iterator[RunRecord]:
     """Every run record in the store, in key order."""
     for key in store.list(RUN_PREFIX):
         if key.endswith(".json"):
@@ -260,7 +264,7 @@ def iter_run_records(store: Any) -> Iterator[dict[str, Any]]:
                 continue  # deleted between list and read
 
 
-def list_runs(store: Any, pipeline: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+def list_runs(store: Store, pipeline: str | None = None, status: str | None = None) -> list[RunRecord]:
     """Run records, newest first, optionally only those of `pipeline` and/or with `status`."""
     runs = [r for r in iter_run_records(store)
             if (pipeline is None or r.get("pipeline") == pipeline)
@@ -269,9 +273,9 @@ def list_runs(store: Any, pipeline: str | None = None, status: str | None = None
     return runs
 
 
-def previous_run_with_step(store: Any, pipeline: str | None, step: str,
-                           before: dict[str, Any] | None = None,
-                           runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+def previous_run_with_step(store: Store, pipeline: str | None, step: str,
+                           before: RunRecord | None = None,
+                           runs: list[RunRecord] | None = None) -> RunRecord | None:
     """The newest run of `pipeline` (started before run `before`, if given) with a fingerprint for `step`."""
     for other in runs if runs is not None else list_runs(store, pipeline=pipeline):
         if before is not None and (other["run_id"] == before["run_id"]
@@ -286,11 +290,11 @@ def _is_fingerprint(value: object) -> bool:
     return isinstance(value, str) and _FINGERPRINT.fullmatch(value) is not None
 
 
-def _load(store: Any, key: str) -> dict[str, Any]:
+def _load(store: Store, key: str) -> Any:  # a step record or a run record, as the caller reads it
     return parse_record(store, key, store.get(key))
 
 
-def parse_record(store: Any, key: str, data: bytes) -> dict[str, Any]:
+def parse_record(store: Store, key: str, data: bytes) -> dict[str, Any]:
     """The record read from `key` as `data`; a StoreError when it is not JSON."""
     try:
         return json.loads(data)
@@ -298,7 +302,7 @@ def parse_record(store: Any, key: str, data: bytes) -> dict[str, Any]:
         raise StoreError(f"The record {key} in {store.url} is not valid JSON; it may be corrupted.") from None
 
 
-def record_poison(store: Any, poison: dict[str, Any]) -> dict[str, Any]:
+def record_poison(store: Store, poison: dict[str, Any]) -> dict[str, Any]:
     """Write why an arrived blob was given up on to `poison/<key>.json` (the key is checked, never taken as is)."""
     from durapipe.store.keys import poison_key
 

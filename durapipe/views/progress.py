@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # rich takes ~0.1 s to import: `--json` runs never draw a tab
     from rich.table import Table
 
 from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING, step_state
+from durapipe.model.statuses import TERMINAL
 
 STATE_STYLE = {WAITING: "dim", RUNNING: "yellow", REUSED: "cyan", RAN: "green", FAILED: "bold red", NOT_RUN: "dim"}
 
@@ -111,4 +112,4 @@ def _steps(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _finished(status: dict[str, Any]) -> bool:
-    return status.get("runtimeStatus") in {"Completed", "Failed", "Terminated", "Canceled"}
+    return status.get("runtimeStatus") in TERMINAL

@@ -8,9 +8,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 _FAILED_PARTITION = re.compile(r"\bpartition (\S+) failed:")
 _LOG_IN_ERROR = re.compile(r"\(log artifact ([0-9a-f]{12})\)")
@@ -66,7 +69,7 @@ def mapped_hint(run: dict[str, Any], step: str) -> str | None:
     return None
 
 
-def log_ref(store: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
+def log_ref(store: Store, entry: dict[str, Any]) -> dict[str, Any] | None:
     """The artifact of what a step (or partition) printed; a failed one has no commit, its error names the log."""
     if entry.get("log") is not None:
         return entry["log"]
@@ -83,7 +86,7 @@ def no_log_sentence(run_id: str, step: str, entry: dict[str, Any]) -> str:
     return f"Step {step} of run {run_id} has no log: it {why}."
 
 
-def step_detail(store: Any, run: dict[str, Any], step: str) -> dict[str, Any]:
+def step_detail(store: Store, run: dict[str, Any], step: str) -> dict[str, Any]:
     """Everything the record has of one step, with the fingerprint components of its commit."""
     from durapipe.store.records import find_step_record
 
@@ -116,7 +119,7 @@ def run_artifacts(run: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
-def artifact_download(store: Any, run: dict[str, Any], digest: str) -> tuple[str, bytes]:
+def artifact_download(store: Store, run: dict[str, Any], digest: str) -> tuple[str, bytes]:
     """(file name, bytes) of an artifact the run names; a folder comes as a zip of its files."""
     from durapipe.store.artifacts import artifact_manifest, read_artifact_bytes
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -36,7 +37,18 @@ def test_a_remote_step_or_a_shorter_one_is_not_warned_about():
 def test_declaring_such_a_step_warns_at_its_line():
     limit = function_timeout_s()
     assert limit is not None
-    with pytest.warns(UserWarning, match=r"Step very_long has timeout=.* in host.json: .*test_timeouts.py:\d+"):
+    with pytest.warns(UserWarning, match=r"Step very_long has timeout=.* in host.json: .*test_host_json.py:\d+"):
         @step(timeout=limit + 1)
         def very_long(out: Output):
             pass
+
+
+def test_a_host_json_written_just_now_is_read_again_each_time(tmp_path):
+    # Rewritten within the same timestamp tick, its signature could not tell the two versions apart.
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps({"version": "2.0", "functionTimeout": "00:10:00"}))
+    assert function_timeout_s(host) == 600.0
+    signature = host.stat()
+    host.write_text(json.dumps({"version": "2.0", "functionTimeout": "00:20:00"}))
+    os.utime(host, ns=(signature.st_atime_ns, signature.st_mtime_ns))
+    assert function_timeout_s(host) == 1200.0

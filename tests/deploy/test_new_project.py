@@ -1,11 +1,23 @@
 """`durapipe init`: the files of a new project, and a folder that is already in use."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from durapipe.core.errors import UsageError
 from durapipe.core.paths import definitions_ref
 from durapipe.deploy.new_project import pipeline_name_for, scaffold
+
+
+@pytest.fixture(autouse=True)
+def isolated_imports(monkeypatch, tmp_path):
+    """Each test forgets the modules of the projects it made: their names (helpers, pipeline) are other tests' too."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def test_a_new_project_has_definitions_a_pipeline_with_a_helper_a_test_settings_and_deployment(tmp_path):

@@ -79,7 +79,7 @@ def test_iterating_a_list_parameter_makes_one_branch_per_default_element():
     assert [s.name for s in spec.steps] == ["fit", "fit_2", "fit_3", "select"]
     assert spec.to_json()["steps"][1]["params"]["C"] == {"param": "Cs", "index": 1}
     assert spec.to_json()["params"]["Cs"]["iterated"] == 3
-    assert step_params(spec, "fit_3", resolve_params(spec, {"Cs": [1, 2, 30.0]})) == {"C": 30.0}
+    assert step_params(spec.step("fit_3").to_json(), resolve_params(spec, {"Cs": [1, 2, 30.0]})) == {"C": 30.0}
 
 
 def test_a_run_value_of_another_length_than_the_iterated_default_is_refused():

@@ -21,8 +21,8 @@ import pytest
 
 DRIVER = """\
 import atexit, sys
-from durapipe.fingerprint import modules
-modules.RACY_SECONDS = float(sys.argv[1])
+from durapipe.core import file_signature
+file_signature.RACY_WINDOW_S = float(sys.argv[1])
 from durapipe.engine import plan_memo
 plans = []  # per plan recalling a memo, the steps it took fingerprints from
 recall, fingerprint = plan_memo.recall, plan_memo.Recalled.fingerprint
@@ -259,13 +259,23 @@ def test_a_failed_run_plans_once_and_remembers_nothing(project: Project) -> None
     assert done.stderr.count("trusted: ") == 1 and project.memos() == []
 
 
-def test_only_the_newest_memos_are_kept(project: Project) -> None:
-    from durapipe.engine.plan_memo import KEEP
+def test_a_project_keeps_only_its_newest_memos(tmp_path: Path) -> None:
+    # The pruning itself is EntryFolder's (tests/cache/test_entries.py); this pins the folder runs write
+    # to (the one `Project.memos` reads) and that it keeps KEEP, without 20 runs to fill it.
+    from durapipe.engine.plan_memo import KEEP, memos_of
 
-    for n in range(KEEP + 2):
-        project.run("--param", f"n={n + 10}")
-        project.run("--param", f"n={n + 10}")  # all reused: remembered
-    assert len(project.memos()) == KEEP
+    root = tmp_path / "proj"
+    (root / "pipelines").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'memo'\n")
+    memos = memos_of({"code_root": str(root / "pipelines")})
+    assert memos.folder == root / ".durapipe" / "cache" / "plans"
+    keys = [f"{n:02d}" * 32 for n in range(KEEP + 2)]
+    for age, key in enumerate(keys):
+        memos.write(key, {"steps": []})
+        os.utime(memos.path(key), ns=(10**18 + age * 10**9, 10**18 + age * 10**9))
+    memos.write(keys[-1], {"steps": []})
+    assert [memos.read(key) is not None for key in keys] == [False, False] + [True] * KEEP
+    assert len(list(memos.folder.glob("*.json"))) == KEEP
 
 
 MODULES = {

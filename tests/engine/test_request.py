@@ -4,7 +4,8 @@ import json
 import pytest
 
 from durapipe.core.errors import UsageError
-from durapipe.engine.request import build_run_request, check_run_request, mark_local_request
+from durapipe.engine.request import (LOCAL_RUN_KEY_ENV, CodePolicy, build_run_request, check_run_request,
+                                     check_task_code_root, mark_local_request)
 from durapipe.store.keys import check_delivery_key
 
 SPEC = {"schema": 1, "name": "tiny", "inputs": {"raw": {"optional": False}}, "params": {},
@@ -80,31 +81,55 @@ def _with_code_root(code_root, kind="cli"):
 
 
 def test_where_an_app_serves_a_code_root_other_than_its_pipelines_folders_is_refused(tmp_path):
-    from durapipe.engine.request import serve_code_roots
-
     served, other = tmp_path / "project", tmp_path / "elsewhere"
-    serve_code_roots([served])
-    check_run_request(_with_code_root(str(served), "http"))
-    check_run_request(_with_code_root(None, "http"))
+    code = CodePolicy.serving([served])
+    check_run_request(_with_code_root(str(served), "http"), code=code)
+    check_run_request(_with_code_root(None, "http"), code=code)
     with pytest.raises(UsageError, match="code root"):
-        check_run_request(_with_code_root(str(other), "http"))
+        check_run_request(_with_code_root(str(other), "http"), code=code)
+
+
+def test_an_app_serving_no_pipelines_refuses_every_code_root_it_was_not_signed_for(tmp_path):
+    with pytest.raises(UsageError, match="code root"):
+        check_run_request(_with_code_root(str(tmp_path), "http"), code=CodePolicy.serving([]))
+
+
+def test_the_library_called_directly_accepts_any_code_root(tmp_path):
+    check_run_request(_with_code_root(str(tmp_path / "anywhere"), "http"))
+
+
+def test_two_code_policies_in_one_process_each_allow_only_their_own_folders(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first_app, second_app = CodePolicy.serving([first]), CodePolicy.serving([second])
+    check_run_request(_with_code_root(str(first), "http"), code=first_app)
+    check_run_request(_with_code_root(str(second), "http"), code=second_app)
+    with pytest.raises(UsageError, match="code root"):
+        check_run_request(_with_code_root(str(second), "http"), code=first_app)
+    with pytest.raises(UsageError, match="code root"):
+        check_run_request(_with_code_root(str(first), "http"), code=second_app)
+    check_run_request(_with_code_root(str(first), "http"), code=first_app)  # unchanged by the other's checks
+
+
+def test_a_step_task_from_an_unserved_folder_is_refused_unless_the_process_holds_a_local_run_key(tmp_path, monkeypatch):
+    code = CodePolicy.serving([tmp_path / "project"])
+    monkeypatch.delenv(LOCAL_RUN_KEY_ENV, raising=False)
+    check_task_code_root(str(tmp_path / "project"), code=code)
+    with pytest.raises(UsageError, match="code root"):
+        check_task_code_root(str(tmp_path / "elsewhere"), code=code)
+    monkeypatch.setenv(LOCAL_RUN_KEY_ENV, KEY)
+    check_task_code_root(str(tmp_path / "elsewhere"), code=code)
 
 
 def test_a_code_root_signed_by_the_local_cli_is_accepted_wherever_it_is(tmp_path):
-    from durapipe.engine.request import serve_code_roots
-
-    serve_code_roots([tmp_path / "project"])
-    check_run_request(mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY), KEY)
+    code = CodePolicy.serving([tmp_path / "project"])
+    check_run_request(mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY), KEY, code=code)
 
 
 def test_a_signed_request_whose_code_root_was_changed_is_refused(tmp_path):
-    from durapipe.engine.request import serve_code_roots
-
-    serve_code_roots([tmp_path / "project"])
     signed = mark_local_request(_with_code_root(str(tmp_path / "mine")), KEY)
     signed["code_root"] = str(tmp_path / "elsewhere")
     with pytest.raises(UsageError, match="code root"):
-        check_run_request(signed, KEY)
+        check_run_request(signed, KEY, code=CodePolicy.serving([tmp_path / "project"]))
 
 
 def test_the_orchestrator_is_started_with_the_spec_as_text_which_planning_reads_back_as_json():

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from durapipe.core import file_signature
 from durapipe.fingerprint import closure_cache
 from durapipe.fingerprint import code as code_module
 from durapipe.fingerprint import modules
@@ -17,7 +18,7 @@ from durapipe.fingerprint.closure_cache import ClosureCache
 @pytest.fixture
 def derivations(project, monkeypatch):
     """Settle files at once, start each lookup as a new process would (nothing in memory), and count derivations."""
-    monkeypatch.setattr(modules, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(file_signature, "RACY_WINDOW_S", 0.0)
     calls = []
     real = code_module._Closure.of_function
     monkeypatch.setattr(code_module._Closure, "of_function", lambda self, *a: calls.append(a) or real(self, *a))
@@ -117,7 +118,7 @@ def test_a_new_module_that_shadows_the_imported_one_is_detected(project, derivat
 
 
 def test_a_file_written_just_now_is_not_remembered(project, monkeypatch):
-    monkeypatch.setattr(modules, "RACY_SECONDS", 3600.0)
+    monkeypatch.setattr(file_signature, "RACY_WINDOW_S", 3600.0)
     code_module.code_components_at(project.pipeline, "a", project.root)
     cache = ClosureCache.for_project(project.root)
     key = code_module.closure_key(str(project.pipeline), "a", str(project.root), None)
@@ -138,7 +139,7 @@ def _closure_in_child(root: str, queue) -> None:
 
 
 def test_processes_sharing_the_cache_at_once_agree(project, monkeypatch):
-    monkeypatch.setattr(modules, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(file_signature, "RACY_WINDOW_S", 0.0)
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     children = [context.Process(target=_closure_in_child, args=(str(project.root), queue)) for _ in range(4)]

@@ -46,69 +46,65 @@ class Counting:
         return importlib.metadata.packages_distributions()
 
 
-def settled_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Everything written by the test counts as settled (RACY_SECONDS ago); the racy case is its own test.
-    monkeypatch.setattr(distributions, "_now", lambda: time.time() + 60)
+def later() -> float:
+    """A clock a minute ahead: everything the test wrote counts as settled (RACY_WINDOW_S ago); the racy case is its own test."""
+    return time.time() + 60
 
 
-def test_the_map_is_importlib_metadatas_own(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
-    assert distributions.packages_distributions() == importlib.metadata.packages_distributions()
+def test_the_map_is_importlib_metadatas_own(site: Path) -> None:
+    assert distributions.packages_distributions(clock=later) == importlib.metadata.packages_distributions()
     # Read back from the cache file, it is still the same.
-    assert distributions.packages_distributions() == importlib.metadata.packages_distributions()
+    assert distributions.packages_distributions(clock=later) == importlib.metadata.packages_distributions()
 
 
-def test_an_unchanged_import_path_is_answered_from_the_cache(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
+def test_an_unchanged_import_path_is_answered_from_the_cache(site: Path) -> None:
     compute = Counting()
-    first = distributions.packages_distributions(compute)
-    second = distributions.packages_distributions(compute)
+    first = distributions.packages_distributions(compute, clock=later)
+    second = distributions.packages_distributions(compute, clock=later)
     assert compute.calls == 1
     assert first == second
 
 
-def test_installing_upgrading_and_removing_a_distribution_are_seen(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
+def test_installing_upgrading_and_removing_a_distribution_are_seen(site: Path) -> None:
     compute = Counting()
-    assert "fakemod" not in distributions.packages_distributions(compute)
+    assert "fakemod" not in distributions.packages_distributions(compute, clock=later)
     old = install(site, "fakedist", "1.0", "fakemod")
-    assert distributions.packages_distributions(compute)["fakemod"] == ["fakedist"]
+    assert distributions.packages_distributions(compute, clock=later)["fakemod"] == ["fakedist"]
     # An upgrade replaces the metadata folder; the module now comes from another distribution's name.
     for child in old.iterdir():
         child.unlink()
     old.rmdir()
     install(site, "fakedist-renamed", "2.0", "fakemod")
-    assert distributions.packages_distributions(compute)["fakemod"] == ["fakedist-renamed"]
+    assert distributions.packages_distributions(compute, clock=later)["fakemod"] == ["fakedist-renamed"]
     assert compute.calls == 3
     for info in site.glob("*.dist-info"):
         (info / "top_level.txt").unlink()
         (info / "METADATA").unlink()
         info.rmdir()
-    assert "fakemod" not in distributions.packages_distributions(compute)
+    assert "fakemod" not in distributions.packages_distributions(compute, clock=later)
     # The same metadata on the path as at first: the first answer, remembered, is the right one.
     assert compute.calls == 3
 
 
-def test_a_metadata_file_edited_in_place_is_seen(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
+def test_a_metadata_file_edited_in_place_is_seen(site: Path) -> None:
     info = install(site, "fakedist", "1.0", "fakemod")
     compute = Counting()
-    assert distributions.packages_distributions(compute)["fakemod"] == ["fakedist"]
+    assert distributions.packages_distributions(compute, clock=later)["fakemod"] == ["fakedist"]
     # As an editor saves: a new file renamed over the old one, which moves the folder's times.
     staged = info / "top_level.txt.new"
     staged.write_text("othermod\n")
     os.replace(staged, info / "top_level.txt")
-    found = distributions.packages_distributions(compute)
+    found = distributions.packages_distributions(compute, clock=later)
     assert "othermod" in found and "fakemod" not in found
     assert compute.calls == 2
 
 
 def test_a_folder_changed_just_now_is_not_trusted(site: Path) -> None:
-    # The real clock: the folder was written within RACY_SECONDS, so its signature cannot vouch for it yet.
+    # The real clock: the folder was written within RACY_WINDOW_S, so its signature cannot vouch for it yet.
     install(site, "fakedist", "1.0", "fakemod")
     compute = Counting()
-    distributions.packages_distributions(compute)
-    distributions.packages_distributions(compute)
+    distributions.packages_distributions(compute, clock=time.time)
+    distributions.packages_distributions(compute, clock=time.time)
     assert compute.calls == 2
     assert not list((Path(os.environ["DURAPIPE_HOME"]) / "distributions").glob("*.json"))
 
@@ -151,33 +147,30 @@ def test_a_step_importing_a_package_installed_later_gets_a_new_fingerprint(tmp_p
     assert env_component()["packages"] == {"fakedist-ng": "2.0"}
 
 
-def test_a_file_created_beside_the_distributions_keeps_the_map(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_created_beside_the_distributions_keeps_the_map(site: Path) -> None:
     # The project's own folder is on the import path: its outputs and notes come and go.
-    settled_clock(monkeypatch)
     compute = Counting()
-    distributions.packages_distributions(compute)
+    distributions.packages_distributions(compute, clock=later)
     (site / "notes.txt").write_text("not a distribution")
     (site / "outputs").mkdir()
-    distributions.packages_distributions(compute)
+    distributions.packages_distributions(compute, clock=later)
     assert compute.calls == 1
 
 
-def test_the_versions_are_importlib_metadatas_own(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
+def test_the_versions_are_importlib_metadatas_own(site: Path) -> None:
     install(site, "fakedist", "1.0", "fakemod")
     for _ in range(2):  # computed, then read back from the cache file
-        versions = distributions.installed_versions()
+        versions = distributions.installed_versions(clock=later)
         assert versions["fakedist"] == "1.0"
         assert all(importlib.metadata.version(name) == version for name, version in versions.items())
 
 
-def test_a_version_rewritten_in_place_is_seen(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled_clock(monkeypatch)
+def test_a_version_rewritten_in_place_is_seen(site: Path) -> None:
     info = install(site, "fakedist", "1.0", "fakemod")
-    assert distributions.installed_versions()["fakedist"] == "1.0"
+    assert distributions.installed_versions(clock=later)["fakedist"] == "1.0"
     folder_times = os.stat(info).st_mtime_ns
     # Written over in place: the folder's own times stay, only METADATA's signature moves.
     with open(info / "METADATA", "w") as out:
         out.write("Metadata-Version: 2.1\nName: fakedist\nVersion: 1.0.post1\n")
     assert os.stat(info).st_mtime_ns == folder_times
-    assert distributions.installed_versions()["fakedist"] == "1.0.post1"
+    assert distributions.installed_versions(clock=later)["fakedist"] == "1.0.post1"

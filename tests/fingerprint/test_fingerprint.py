@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
+from durapipe.core import file_signature
 from durapipe.fingerprint import code as code_module
-from durapipe.fingerprint import modules
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
 
 INPUTS = {"raw": "a1" * 32}
@@ -71,7 +71,7 @@ def test_a_function_object_can_be_fingerprinted(project):
 
 
 def test_the_code_closure_is_remembered_until_a_file_it_read_changes(project, monkeypatch):
-    monkeypatch.setattr(modules, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(file_signature, "RACY_WINDOW_S", 0.0)
     calls = []
     real = code_module._Closure.of_function
     monkeypatch.setattr(code_module._Closure, "of_function", lambda self, *a: calls.append(a) or real(self, *a))

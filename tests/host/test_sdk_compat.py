@@ -1,6 +1,7 @@
 """The one module of SDK internals: deferred imports, the timestamp parse, wire enums and the version check.
 
-The host imports the SDK's client HTTP helpers (and aiohttp) and werkzeug's package init on first use.
+A process that defers them imports the SDK's client HTTP helpers (and aiohttp) and werkzeug's package init on
+first use; importing durapipe.host alone changes nothing, and a host installs all of it when it starts.
 """
 import importlib
 import importlib.metadata
@@ -9,6 +10,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from dateutil.parser import parse as dateutil_parse
 from azure.durable_functions.models.actions import ActionType
@@ -18,13 +20,15 @@ from durapipe.host import history, sdk_compat
 from durapipe.host.sdk_compat import use_fast_timestamps
 
 SDK = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
+FIXTURE_APP = Path(__file__).parent / "fixture_app"
 
 # Runs in a fresh interpreter: this test process has imported the SDK long before.
 SCRIPT = textwrap.dedent("""
     import asyncio, importlib, json, sys, threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import durapipe.host
+    from durapipe.host import sdk_compat
+    sdk_compat.defer_host_imports()  # as the entry points do, before anything imports the SDK
     import azure.durable_functions as df
     client_module = importlib.import_module("azure.durable_functions.models.DurableOrchestrationClient")
 
@@ -70,7 +74,8 @@ def test_importing_the_sdk_under_the_host_does_not_import_aiohttp_and_the_client
 def test_other_attributes_of_the_deferred_module_load_the_sdk_module():
     script = textwrap.dedent("""
         import sys
-        import durapipe.host
+        from durapipe.host import sdk_compat
+        sdk_compat.defer_host_imports()
         import azure.durable_functions
         name = "azure.durable_functions.models.utils.http_utils"
         stand_in = sys.modules[name]
@@ -87,7 +92,8 @@ def test_other_attributes_of_the_deferred_module_load_the_sdk_module():
 def test_werkzeug_submodules_work_without_its_package_init_which_runs_when_a_name_of_it_is_used():
     script = textwrap.dedent("""
         import json, sys
-        import durapipe.host
+        from durapipe.host import sdk_compat
+        sdk_compat.defer_host_imports()
         import azure.functions as func
 
         loaded_early = "werkzeug.serving" in sys.modules or "werkzeug.test" in sys.modules
@@ -102,6 +108,67 @@ def test_werkzeug_submodules_work_without_its_package_init_which_runs_when_a_nam
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"loaded_early": False, "form": {"a": "1", "b": "two"},
                                       "request": "werkzeug.wrappers.request", "serving_after": True}
+
+
+# What a fresh interpreter shows of the SDK: deferred modules and patched functions.
+SDK_STATE = textwrap.dedent("""
+    def sdk_state():
+        import importlib, sys
+        http_utils, werkzeug = (sys.modules.get(n) for n in ("azure.durable_functions.models.utils.http_utils",
+                                                              "werkzeug"))
+        events = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
+        executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+        return {"client_http_deferred": getattr(http_utils, "durapipe_deferred", False),
+                "werkzeug_deferred": getattr(werkzeug, "durapipe_deferred", False),
+                "fast_timestamps": getattr(events.dt_parse, "durapipe_fast", False),
+                "fast_payloads": getattr(executor.df_loads, "durapipe_fast", False)}
+""")
+UNTOUCHED = {"client_http_deferred": False, "werkzeug_deferred": False, "fast_timestamps": False,
+             "fast_payloads": False}
+
+
+def _fresh(script: str) -> list[dict]:
+    out = subprocess.run([sys.executable, "-c", SDK_STATE + textwrap.dedent(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_importing_the_host_changes_nothing_in_the_sdk():
+    [state] = _fresh("""
+        import json
+        import durapipe.host, durapipe.host.local_host, durapipe.host.session, durapipe.host.serve
+        print(json.dumps(sdk_state()))
+    """)
+    assert state == UNTOUCHED
+
+
+def test_a_local_host_installs_the_sdk_patches_when_it_is_made():
+    loaded, made = _fresh(f"""
+        import json, tempfile
+        from durapipe.host.app_loader import load_app
+        from durapipe.host.local_host import LocalHost
+        app = load_app({str(FIXTURE_APP)!r}, "main.py")
+        print(json.dumps(sdk_state()))
+        LocalHost(app, tempfile.mkdtemp())
+        print(json.dumps(sdk_state()))
+    """)
+    assert loaded == UNTOUCHED
+    assert made["fast_timestamps"] and made["fast_payloads"]
+
+
+def test_install_before_the_sdk_is_imported_also_defers_its_unused_imports_and_runs_once():
+    first, again = _fresh("""
+        import json, sys
+        from durapipe.host import sdk_compat
+        sdk_compat.install()
+        import azure.durable_functions, azure.functions
+        print(json.dumps({**sdk_state(), "aiohttp": "aiohttp" in sys.modules}))
+        sdk_compat.install()
+        print(json.dumps({**sdk_state(), "aiohttp": "aiohttp" in sys.modules}))
+    """)
+    assert first == again == {"client_http_deferred": True, "werkzeug_deferred": True, "fast_timestamps": True,
+                              "fast_payloads": True, "aiohttp": False}
 
 
 def test_timestamps_the_host_writes_parse_to_the_same_instant_and_offset():

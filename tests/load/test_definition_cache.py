@@ -19,8 +19,8 @@ import pytest
 
 DRIVER = """\
 import sys
-from durapipe.fingerprint import modules
-modules.RACY_SECONDS = float(sys.argv[1])
+from durapipe.core import file_signature
+file_signature.RACY_WINDOW_S = float(sys.argv[1])
 sys.argv = ["durapipe", "plan", sys.argv[2], "--store", sys.argv[3], "--json"]
 from durapipe.cli.main import entry
 entry()
@@ -29,8 +29,8 @@ entry()
 # `durapipe run` with every reading of a spec counted (durapipe.model.spec._read_spec), printed at exit.
 RUN_DRIVER = """\
 import atexit, sys
-from durapipe.fingerprint import modules
-modules.RACY_SECONDS = 0.0
+from durapipe.core import file_signature
+file_signature.RACY_WINDOW_S = 0.0
 import durapipe.model.spec as spec_module
 reads = []
 original = spec_module._read_spec
@@ -330,14 +330,21 @@ def test_a_definition_warning_is_shown_again_when_remembered(project: Project) -
     assert "timeout" in again["stderr"]
 
 
-def test_only_the_newest_entries_are_kept(project: Project) -> None:
-    from durapipe.load.definition_cache import KEEP
+def test_a_project_keeps_only_its_newest_remembered_loads(tmp_path: Path) -> None:
+    # The pruning itself is EntryFolder's (tests/cache/test_entries.py); this pins the folder plans write
+    # to (the one `Project.cache_files` reads) and that it keeps KEEP, without 12 plans to fill it.
+    from durapipe.load.definition_cache import KEEP, entries_of
 
-    for n in range(KEEP + 3):
-        project.plan(env={"SOME_SETTING": str(n)})  # each environment its own entry
-    assert len(project.cache_files()) == KEEP
-    # The newest is still there: the last environment is remembered.
-    assert project.plan(env={"SOME_SETTING": str(KEEP + 2)})["imported"] == []
+    entries = entries_of(tmp_path)
+    assert entries.folder == tmp_path / ".durapipe" / "cache" / "definitions"
+    keys = [f"{n:02d}" * 32 for n in range(KEEP + 3)]
+    for age, key in enumerate(keys):
+        entries.write(key, {"specs": {}})
+        os.utime(entries.path(key), ns=(10**18 + age * 10**9, 10**18 + age * 10**9))
+    entries.write(keys[-1], {"specs": {}})
+    # The newest are still there, the last one written included.
+    assert [entries.read(key) is not None for key in keys] == [False] * 3 + [True] * KEEP
+    assert len(list(entries.folder.glob("*.json"))) == KEEP
 
 
 def test_a_run_of_a_remembered_definition_never_reads_its_spec_again(project: Project) -> None:
@@ -364,3 +371,13 @@ def test_a_remembered_definitions_spec_is_read_when_its_objects_are_asked_for(pr
     broken["steps"][0]["name"] = "Not A Name"
     with pytest.raises(SpecError):
         Definition("t", None, str(project.root), remembered_text=spec_text(broken)).spec
+
+
+def test_every_durapipe_module_named_as_building_specs_exists() -> None:
+    # A name that no longer exists (after a move) has no signature, so editing that code would
+    # no longer stop a remembered spec from being used.
+    from durapipe.load import definition_cache
+
+    signed = dict(definition_cache._builder_signatures())
+    assert signed and all(signature is not None for signature in signed.values())
+    assert {"dsl/step.py", "model/spec.py", "load/targets.py"} <= {"/".join(Path(p).parts[-2:]) for p in signed}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from durapipe import Pipeline, Step
-from durapipe.load import targets as loading
+from durapipe.load import sys_path
 from durapipe.core.errors import DefinitionError, SpecError, UsageError
 from durapipe.load.targets import code_root_of, load_target, resolve_step
 
@@ -35,7 +35,7 @@ def {name}(raw: Input):
 @pytest.fixture(autouse=True)
 def isolated_imports(monkeypatch):
     """Each test starts with no pipeline folders loaded and leaves sys.path and sys.modules as found."""
-    monkeypatch.setattr(loading, "_file_roots", {})
+    monkeypatch.setattr(sys_path, "_file_roots", {})
     monkeypatch.setattr(sys, "path", list(sys.path))
     before = set(sys.modules)
     yield
@@ -66,7 +66,7 @@ def test_code_root_of_a_file_pipeline_is_its_folder(tmp_path):
 
 def test_code_root_of_a_package_module_is_above_the_package():
     found = load_target("tests.dsl.test_pipeline:retrain")
-    assert code_root_of(found) == Path(__file__).resolve().parents[1]
+    assert code_root_of(found) == Path(__file__).resolve().parents[2]
 
 
 def test_load_target_by_module_name():

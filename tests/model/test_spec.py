@@ -330,13 +330,13 @@ def test_resolve_params_accepts_none_for_nullable_param():
 
 
 def test_step_params_combines_literals_and_bound_params():
-    assert step_params(spec(), "b", {"C": 0.5, "seed": 1}) == {"C": 0.5, "k": 3}
+    assert step_params(spec().step("b").to_json(), {"C": 0.5, "seed": 1}) == {"C": 0.5, "k": 3}
 
 
 def test_step_params_of_dsl_spec_include_step_defaults():
     run = resolve_params(retrain.spec, {})
-    assert step_params(retrain.spec, "prepare", run) == {"test_size": 0.2}
-    assert step_params(retrain.spec, "fit", run) == {"C": 1.0}
+    assert step_params(retrain.spec.step("prepare").to_json(), run) == {"test_size": 0.2}
+    assert step_params(retrain.spec.step("fit").to_json(), run) == {"C": 1.0}
 
 
 def test_spec_copy_is_not_shared_with_the_input():

@@ -166,6 +166,7 @@ def test_a_blob_whose_runs_fail_every_try_is_poisoned_while_others_go_on(served,
     assert json.loads(served.store.get("counts/good.txt")) == {"fine": 1}
 
 
+@pytest.mark.azurite  # it serves over both stores in turn
 def test_a_project_made_by_init_serves_its_pipeline_schedule_and_blob_trigger(tmp_path, request):
     project = tmp_path / "fresh" / "churn"
     done = subprocess.run([sys.executable, "-m", "durapipe.cli", "init", str(project)], capture_output=True,

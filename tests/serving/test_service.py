@@ -61,6 +61,14 @@ def test_a_failed_runs_error_is_durapipes_reason_without_the_traceback():
     from durapipe.serving.service import failure_sentence
 
     output = ("Orchestrator function 'pipeline_run' failed: The input 'raw' is wrong. \n Traceback (most recent "
+              "call last):\n  File \"/srv/app/x.py\", line 1, in f\ndurapipe.core.errors.UsageError: The input 'raw' is wrong.\n")
+    assert failure_sentence(output) == "The input 'raw' is wrong."
+
+
+def test_a_failure_recorded_before_the_errors_moved_to_core_still_shows_durapipes_reason():
+    from durapipe.serving.service import failure_sentence
+
+    output = ("Orchestrator function 'pipeline_run' failed: The input 'raw' is wrong. \n Traceback (most recent "
               "call last):\n  File \"/srv/app/x.py\", line 1, in f\ndurapipe.errors.UsageError: The input 'raw' is wrong.\n")
     assert failure_sentence(output) == "The input 'raw' is wrong."
 

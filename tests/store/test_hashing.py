@@ -11,15 +11,22 @@ from pathlib import Path
 import pytest
 
 import durapipe.store.hashing as hashing
+from durapipe.core import file_signature
 from durapipe.core.canonical import canonical_json
 from durapipe.core.errors import UsageError
 from durapipe.store.hashing import HashCache, hash_file, hash_path
 
 
 def _age(path: Path, seconds: float = 60) -> None:
-    """Backdate a file past the racy window, as any input not written this instant."""
+    """Set a file's mtime back (its ctime, which a program cannot set, stays now)."""
     past = time.time() - seconds
     os.utime(path, (past, past))
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file counts as settled as soon as it is written (the racy window has its own tests)."""
+    monkeypatch.setattr(file_signature, "RACY_WINDOW_S", 0.0)
 
 
 def test_hash_file_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
@@ -99,9 +106,9 @@ def _count_hash_file(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return calls
 
 
-def test_an_unchanged_file_is_hashed_once_with_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unchanged_file_is_hashed_once_with_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       settled_at_once: None) -> None:
     (tmp_path / "f").write_bytes(b"data")
-    _age(tmp_path / "f")
     calls = _count_hash_file(monkeypatch)
     cache = HashCache(tmp_path / "cache.sqlite")
     first = hash_path(tmp_path / "f", cache)
@@ -109,11 +116,12 @@ def test_an_unchanged_file_is_hashed_once_with_a_cache(tmp_path: Path, monkeypat
     assert len(calls) == 1
 
 
-def test_a_changed_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_file_is_hashed_again(tmp_path: Path, settled_at_once: None) -> None:
     (tmp_path / "f").write_bytes(b"data")
     _age(tmp_path / "f", 120)
     cache = HashCache(tmp_path / "cache.sqlite")
     hash_path(tmp_path / "f", cache)
+    time.sleep(0.05)  # past the filesystem's timestamp granularity
     (tmp_path / "f").write_bytes(b"DATA")  # same size
     _age(tmp_path / "f", 120)  # and the same mtime: the inode change time still differs
     assert hash_path(tmp_path / "f", cache).hash == hashlib.sha256(b"DATA").hexdigest()
@@ -128,7 +136,20 @@ def test_a_just_written_file_is_not_cached(tmp_path: Path, monkeypatch: pytest.M
     assert len(calls) == 2
 
 
+def test_a_file_just_written_with_its_mtime_set_back_is_not_cached(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # `cp -p`, `tar x`, rsync: an old mtime on a file written this instant; its ctime tells.
+    (tmp_path / "f").write_bytes(b"data")
+    _age(tmp_path / "f")
+    calls = _count_hash_file(monkeypatch)
+    cache = HashCache(tmp_path / "cache.sqlite")
+    hash_path(tmp_path / "f", cache)
+    hash_path(tmp_path / "f", cache)
+    assert len(calls) == 2
+
+
 def _hash_with_cache(args: tuple[str, str]) -> str:
+    file_signature.RACY_WINDOW_S = 0.0  # in the pool's own process: every file counts as settled
     path, cache_path = args
     return hash_path(path, HashCache(cache_path)).hash
 
@@ -137,7 +158,6 @@ def test_the_cache_is_safe_with_concurrent_processes(tmp_path: Path) -> None:
     files = []
     for i in range(20):
         (tmp_path / f"f{i}").write_bytes(f"content {i}".encode())
-        _age(tmp_path / f"f{i}")
         files.append(str(tmp_path / f"f{i}"))
     cache_path = str(tmp_path / "cache.sqlite")
     with multiprocessing.get_context("spawn").Pool(4) as pool:

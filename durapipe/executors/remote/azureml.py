@@ -19,12 +19,16 @@ import shlex
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from durapipe.core.paths import library_folder
 from durapipe.core.errors import DurapipeError, UsageError
 from durapipe.core.fixed_zip import add_entry
 from durapipe.model.compute import CLUSTER_NAME
 from durapipe.executors.remote.base import FAILED, PENDING, RUNNING, STOPPED, SUCCEEDED, RemoteJob
+
+if TYPE_CHECKING:
+    from durapipe.store.base import Store
 
 SUBSCRIPTION_ENV = "DURAPIPE_AZUREML_SUBSCRIPTION_ID"
 RESOURCE_GROUP_ENV = "DURAPIPE_AZUREML_RESOURCE_GROUP"
@@ -170,7 +174,7 @@ def _cloud(endpoint: str) -> dict[str, Any]:
 
 def bundle_bytes(code_root: str | None) -> bytes:
     """A zip of durapipe's package (under lib/) and the project folder (under project/), the same bytes for the same files."""
-    package = Path(__file__).resolve().parents[1]
+    package = library_folder()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for prefix, root in (("lib/durapipe", package), ("project", Path(code_root) if code_root else None)):
@@ -181,7 +185,7 @@ def bundle_bytes(code_root: str | None) -> bytes:
     return buffer.getvalue()
 
 
-def put_bundle(store: Any, code_root: str | None) -> str:
+def put_bundle(store: Store, code_root: str | None) -> str:
     """Store the code bundle as a content-addressed artifact (once per content); return its sha256."""
     from durapipe.store.artifacts import put_artifact
 

@@ -15,15 +15,15 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check
 from durapipe.executors.local import LocalExecutor
 from durapipe.executors.remote.base import RemoteJob, result_key
+from durapipe.model.contracts import RemoteJobResult
 
 
-def run_job(job: RemoteJob) -> dict[str, Any]:
+def run_job(job: RemoteJob) -> RemoteJobResult:
     """Run `job`'s step here and store its result; return the result."""
     from durapipe.store.artifacts import get_artifact, put_artifact
     from durapipe.store.url import open_store
@@ -57,10 +57,11 @@ def run_job(job: RemoteJob) -> dict[str, Any]:
         if error is None and missing:
             error = f"the step did not write its output{'s' if len(missing) > 1 else ''} " + \
                     ", ".join(repr(m) for m in missing)
-        result = {"schema": 1, "ok": error is None, "error": error, "log": log_ref,
-                  "outputs": {} if error else {n: put_artifact(store, p) for n, p in outputs.items()},
-                  "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
-                  "duration_s": round(time.perf_counter() - clock, 6)}
+        result: RemoteJobResult = {
+            "schema": 1, "ok": error is None, "error": error, "log": log_ref,
+            "outputs": {} if error else {n: put_artifact(store, p) for n, p in outputs.items()},
+            "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
+            "duration_s": round(time.perf_counter() - clock, 6)}
         if error:
             sys.stdout.write(log_path.read_text(errors="replace"))
         store.put(result_key(job.name), json.dumps(result, sort_keys=True).encode())

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shlex
 from typing import Any
 
+from durapipe.core.paths import library_folder
 from durapipe.core.errors import DurapipeError
 from durapipe.executors.remote.base import FAILED, PENDING, RUNNING, STOPPED, SUCCEEDED, RemoteJob
 
@@ -45,7 +45,7 @@ class RayTarget:
         """Submit `job` as a Ray job whose submission id is the job's name (a second submit finds the first)."""
         payload = base64.urlsafe_b64encode(json.dumps(job.to_json()).encode()).decode()
         runtime_env: dict[str, Any] = {
-            "py_modules": [os.path.dirname(os.path.abspath(__file__)).rsplit(os.sep, 1)[0]],
+            "py_modules": [str(library_folder())],
         }
         if job.code_root:
             runtime_env.update(working_dir=job.code_root, excludes=_EXCLUDES)

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.conftest import require_tier
 from tests.host.serve.conftest import call, read_banner, stop_process, wait_for
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixture_project"
@@ -76,8 +77,9 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
 
 
 @pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A headless Chromium (Debian's /usr/bin/chromium; Playwright downloads no browser of its own)."""
+    require_tier(request.config, "browser", "headless Chromium")
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
