@@ -16,7 +16,7 @@ with timers around these functions (thread CPU time of the thread that calls the
 - `spec check`: durapipe.model.spec._read_spec (checking a spec's JSON, inside the definition and the plan);
 - `planning`: durapipe.engine.plan.plan_run (the plan activity);
 - `episodes`: durapipe.host.local_host.run_episode (the SDK replaying the orchestrator's history);
-- `recording`: durapipe.engine.record.record_run (the record activity);
+- `recording`: durapipe.engine.record_run.record_run (the record activity);
 - `process`: the whole process's user + system CPU; `rest` is process minus the phases above
   (the interpreter, imports, the CLI, the host's threads between calls).
 
@@ -40,7 +40,7 @@ PHASES = {
     "spec check": ("durapipe.model.spec", "_read_spec"),
     "planning": ("durapipe.engine.plan", "plan_run"),
     "episodes": ("durapipe.host.local_host", "run_episode"),
-    "recording": ("durapipe.engine.record", "record_run"),
+    "recording": ("durapipe.engine.record_run", "record_run"),
 }
 NESTED = {"spec check"}  # counted inside other phases
 PROFILE_ENV = "DURAPIPE_PHASES_PROFILE"

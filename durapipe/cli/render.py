@@ -58,7 +58,7 @@ def _status_error(status: dict[str, Any]) -> str:
 
 def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
     """Print a run record (table or JSON) and return the exit code its status means."""
-    from durapipe.engine.record import run_summary
+    from durapipe.engine.record_run import run_summary
 
     if as_json:
         print_json(run_summary(record))

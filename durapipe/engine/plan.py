@@ -153,7 +153,7 @@ def abridged(result: StepResult) -> StepResult | ReusedStep:
     """What the orchestrator carries of a step reused at planning: its outputs, not its components.
 
     The rest (components, log, metrics) is its commit's, read back when the run is recorded
-    (`engine.record.complete_reused`), so a large plan does not travel through every episode's history.
+    (`engine.record_run.complete_reused`), so a large plan does not travel through every episode's history.
     A mapped step's gathered result is no commit's, and travels whole.
     """
     if "partitions" in result:

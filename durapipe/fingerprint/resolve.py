@@ -185,13 +185,13 @@ def distributions_of(top: str) -> dict[str, str]:
 
 
 def _module_distributions() -> dict[str, list[str]]:
-    from durapipe.fingerprint.distributions import in_this_process
+    from durapipe.cache.distributions import in_this_process
 
     return in_this_process()[0]
 
 
 def _version(distribution: str) -> str:
     # The names come from the distributions map, so the versions beside it know each one.
-    from durapipe.fingerprint.distributions import in_this_process
+    from durapipe.cache.distributions import in_this_process
 
     return in_this_process()[1].get(distribution, "unknown")

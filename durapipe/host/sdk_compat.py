@@ -197,7 +197,7 @@ def untested_versions() -> dict[str, str]:
     """The installed SDK packages (name -> version) whose version is not one this module was tested with."""
     # From durapipe's cache of the installed distributions: importing importlib.metadata alone
     # costs about 20 ms of every local run.
-    from durapipe.fingerprint.distributions import in_this_process
+    from durapipe.cache.distributions import in_this_process
 
     versions = in_this_process()[1]
     return {package: versions[package] for package, tested in TESTED_VERSIONS.items()

@@ -219,7 +219,7 @@ def reconcile_run(state_dir: Path, store: Store, record: dict[str, Any]) -> dict
         return record  # it ended before recording (planning failed): nothing to record again
     import json
 
-    from durapipe.engine.record import record_run
+    from durapipe.engine.record_run import record_run
     from durapipe.store.records import read_run_record
 
     record_run(store, json.loads(outcome))

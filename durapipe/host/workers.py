@@ -79,7 +79,7 @@ def _run_in_worker(name: str, input_text: str | None) -> tuple[str, ...]:
 # fork_server comes first: it points the server's stdout and stderr away from the command's, and
 # defers the SDK's unused imports before the next ones import the SDK.
 _PRELOAD = ["durapipe.host.fork_server", "durapipe.host.workers", "azure.functions", "azure.durable_functions",
-            "durapipe.engine.plan", "durapipe.engine.record", "durapipe.engine.scheduling", "durapipe.serving.service"]
+            "durapipe.engine.plan", "durapipe.engine.record_run", "durapipe.engine.scheduling", "durapipe.serving.service"]
 WORKER_LOG = "workers.log"
 
 

@@ -99,7 +99,7 @@ class PlanResult(TypedDict):
 class ReusedStep(TypedDict):
     """A step reused at planning, as the plan result carries it: no components, log or metrics.
 
-    Recording the run reads those back from the step's commit (`engine.record.complete_reused`).
+    Recording the run reads those back from the step's commit (`engine.record_run.complete_reused`).
     """
 
     step: str

@@ -249,7 +249,7 @@ def tick_instance_id(pipeline: str, tick: datetime) -> str:
 
 def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] | None) -> dict[str, Any]:
     """One run as the API shows it: status, per-step progress, outputs and error."""
-    from durapipe.engine.record import run_summary
+    from durapipe.engine.record_run import run_summary
 
     if status is None and record is None:
         raise RequestError(404, f"There is no run {run_id!r}.")

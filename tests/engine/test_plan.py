@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from durapipe.engine.plan import plan_run
-from durapipe.engine.record import record_run
+from durapipe.engine.record_run import record_run
 from durapipe.engine.run_step import run_step
 from durapipe.load.targets import load_target
 from durapipe.core.errors import NotFoundError

@@ -45,7 +45,7 @@ def test_the_code_bundle_is_the_same_bytes_for_the_same_files_and_leaves_state_o
     (project / "flow.py").touch()
     assert bundle_bytes(str(project)) == first
     names = zipfile.ZipFile(io.BytesIO(first)).namelist()
-    assert "project/flow.py" in names and "lib/durapipe/executors/remote_entry.py" in names
+    assert "project/flow.py" in names and "lib/durapipe/executors/remote/entry.py" in names
     assert not [n for n in names if ".durapipe" in n or n.endswith(".pyc")]
 
 

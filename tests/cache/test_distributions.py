@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe.fingerprint import distributions
+from durapipe.cache import distributions
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_a_step_importing_a_package_installed_later_gets_a_new_fingerprint(tmp_p
     (project / "steps.py").write_text("import fakemod\n\n\ndef train(x):\n    return fakemod, x\n")
     script = (
         "import json, sys; from pathlib import Path\n"
-        "from durapipe.fingerprint import distributions\n"
+        "from durapipe.cache import distributions\n"
         "from durapipe.fingerprint.fingerprint import step_components\n"
         "distributions._now = lambda: __import__('time').time() + 60\n"
         f"c = step_components((Path({str(project / 'steps.py')!r}), 'train'), Path({str(project)!r}), {{}}, {{}})\n"

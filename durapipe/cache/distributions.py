@@ -22,8 +22,7 @@ from typing import Any, Callable
 from durapipe.cache import folders
 from durapipe.cache.entries import EntryFolder
 from durapipe.core.canonical import canonical_json, sha256_text
-from durapipe.core.file_signature import settled
-from durapipe.fingerprint.closure_cache import path_signature
+from durapipe.core.file_signature import FileSignature, settled
 
 # Bump when the cached value's meaning changes.
 FORMAT = 2  # 2: with the versions
@@ -41,7 +40,7 @@ def import_path_signatures() -> list[list[Any]]:
     signatures: list[list[Any]] = []
     for entry in sys.path:
         folder = os.path.abspath(entry or ".")
-        own = path_signature(folder)
+        own = FileSignature.of(folder, follow_symlinks=False)
         signatures.append([folder, own if own is None or not stat.S_ISDIR(own.kind) else [own.kind, own.inode]])
         try:
             names = sorted(os.listdir(folder))
@@ -53,7 +52,7 @@ def import_path_signatures() -> list[list[Any]]:
                 # And the file the version is read from, which an in-place edit changes without
                 # moving the folder's own times.
                 metadata = os.path.join(info, "METADATA" if name.endswith(".dist-info") else "PKG-INFO")
-                signatures += [[info, path_signature(info)], [metadata, path_signature(metadata)]]
+                signatures += [[info, FileSignature.of(info, follow_symlinks=False)], [metadata, FileSignature.of(metadata, follow_symlinks=False)]]
     return signatures
 
 
