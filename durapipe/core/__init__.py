@@ -1,0 +1,1 @@
+"""The small core every room stands on: errors, names, canonical JSON, file signatures, atomic files, project paths."""
