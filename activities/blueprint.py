@@ -6,6 +6,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities import names, partitions, plan, record, remote_step, run_step
+from activities import arrival as arrival_adapter
 from activities import poison as poison_adapter
 from durapipe.serving.service import Catalog
 
@@ -68,5 +69,11 @@ def activities_blueprint(catalog: Catalog) -> df.Blueprint:
     def record_poison_activity(poison: Any) -> dict[str, Any]:
         """Record an arrived blob whose runs failed every try under poison/."""
         return poison_adapter.record_poison(poison)
+
+    @bp.function_name(names.PREPARE_ARRIVAL)
+    @bp.activity_trigger(input_name="arrival")
+    def prepare_arrival_activity(arrival: Any) -> dict[str, Any]:
+        """Build again the run request of a blob arrival the trigger could not prepare (one try)."""
+        return dict(arrival_adapter.prepare_arrival(arrival, catalog))
 
     return bp

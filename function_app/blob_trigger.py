@@ -6,8 +6,8 @@ import azure.functions as func
 
 from activities import names
 from durapipe.dsl.definitions import BlobTrigger
-from durapipe.core.errors import InvalidNameError
-from durapipe.serving.service import Catalog, app_store, arrival_request, blob_instance_id
+from durapipe.core.errors import DurapipeError, InvalidNameError
+from durapipe.serving.service import Catalog, app_store, arrival_request, blob_instance_id, unprepared_arrival
 
 CONTAINER = "durapipe"
 log = logging.getLogger("durapipe.blob")
@@ -32,6 +32,11 @@ def blob_blueprint(trigger: BlobTrigger, catalog: Catalog) -> df.Blueprint:
             # A name no key may be built from (the blob's, or a delivery's from it): trying again cannot help.
             log.warning("The blob %r is not started: %s", key, exc)
             return
+        except DurapipeError as exc:
+            # Its run cannot be prepared yet (a `model:NAME:champion` with no champion): the first of the
+            # trigger's tries failed; the arrival tries again as for a failed run, `tries` times in all.
+            log.warning("The blob %r could not start its run (try 1 of %d): %s", key, trigger.tries, exc)
+            arrival = unprepared_arrival(trigger, key, etag, arrival_id, str(exc))
         await client.start_new(names.BLOB_ARRIVAL, arrival_id, arrival)
         log.info("blob %s (ETag %s) started %s", key, etag, arrival_id)
 

@@ -10,6 +10,7 @@ import azure.functions as func
 from activities import names
 from durapipe.core.errors import DurapipeError
 from durapipe.model.statuses import ACTIVE
+from durapipe.serving.cross_site import refuse_cross_site
 from durapipe.serving.openapi import openapi_document
 from durapipe.serving.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.engine.request import new_run_id
@@ -32,10 +33,12 @@ def _origin(req: func.HttpRequest) -> str:
 
 
 def handles_errors(handler: Callable[..., Awaitable[func.HttpResponse]]) -> Callable[..., Awaitable[func.HttpResponse]]:
-    """Answer a refused request with its status and a one-sentence message, never a traceback."""
+    """Refuse what a page of another origin may have forged (before the handler runs), and answer a refused
+    request with its status and a one-sentence message, never a traceback."""
     @functools.wraps(handler)
     async def wrapper(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         try:
+            refuse_cross_site(req.method, req.url, req.headers, req.get_body())
             return await handler(req, client)
         except RequestError as exc:
             return _json(exc.status, {"error": str(exc)})

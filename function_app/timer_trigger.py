@@ -6,6 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import names
+from durapipe.core.errors import DurapipeError
 from durapipe.dsl.definitions import Schedule
 from durapipe.model.schedule import current_tick
 from durapipe.serving.service import Catalog, app_store, schedule_request, tick_instance_id
@@ -25,7 +26,13 @@ def schedule_blueprint(schedule: Schedule, catalog: Catalog) -> df.Blueprint:
         if existing is not None and getattr(existing, "runtime_status", None):
             log.info("tick %s already started run %s", tick.isoformat(), run_id)
             return
-        request = schedule_request(catalog, schedule, app_store(), run_id, tick)
+        try:
+            request = schedule_request(catalog, schedule, app_store(), run_id, tick)
+        except DurapipeError as exc:
+            # The run cannot be prepared at this tick (a `model:NAME:champion` with no champion yet): say so
+            # in one line; the next tick tries again.
+            log.warning("tick %s of schedule %s starts no run: %s", tick.isoformat(), schedule.name, exc)
+            return
         await client.start_new(names.PIPELINE_RUN, run_id, request)
         log.info("tick %s started run %s (past due: %s)", tick.isoformat(), run_id, timer.past_due)
 

@@ -38,7 +38,11 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     request = context.get_input()
     started = context.current_utc_datetime.isoformat()
 
-    plan = yield context.call_activity(contracts.PLAN_RUN, request)
+    # Planning checks that this instance may drive the run its input names (`plan.check_instance`): the
+    # instance comes from the context, never from the input, and `started` is the same in every replay.
+    instance = {"id": context.instance_id, "started": started}
+    plan = yield context.call_activity(contracts.PLAN_RUN,
+                                       {**request, "instance": instance} if isinstance(request, dict) else request)
     if "steps" in plan:
         # Only the steps that must run: the reused ones are the other names in `order`. The plan
         # carries the results of those a step to run reads (all of them, before `reused_in_record`).

@@ -34,6 +34,9 @@ STORE_BACKENDS = ["local", "azurite"]
 # `slow`, so `pytest -m "not slow"` runs everything on the local store in a few minutes.
 TIER_FIXTURES = {"azurite": "azurite", "ray_head": "ray", "browser": "browser"}
 SLOW_TIERS = frozenset(TIER_FIXTURES.values())
+# Fixtures that make a test slow without a tier of their own: the Azure ML double (an HTTPS server
+# driven through azure-ai-ml). Heavy modules say so themselves: `pytestmark = pytest.mark.slow  # why`.
+SLOW_FIXTURES = frozenset({"azureml_double"})
 _SELECTED_TIERS = pytest.StashKey[frozenset]()
 
 
@@ -55,7 +58,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tiers = tiers_of(item) | (own & SLOW_TIERS)
         for tier in sorted(tiers - own):
             item.add_marker(tier)
-        if tiers and "slow" not in own:
+        if (tiers or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))) and "slow" not in own:
             item.add_marker("slow")
 
 

@@ -10,10 +10,11 @@ concurrent promotions never both win on stale information.
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import NotFoundError, UsageError
-from durapipe.store.keys import MODELS, champion_key, content_claim_key, model_prefix, model_version_key
+from durapipe.store.keys import MODELS, champion_key, content_claim_key, model_prefix, model_version_key, quarantine_key
 from durapipe.core.names import check_name
 from durapipe.store.artifacts import read_artifact_bytes
 from durapipe.catalog.versioning import now_iso, register_once, version_numbers
@@ -21,6 +22,7 @@ from durapipe.catalog.versioning import now_iso, register_once, version_numbers
 if TYPE_CHECKING:
     from durapipe.store.base import Store
 
+log = logging.getLogger(__name__)
 DEFAULT_POLICY = {"output": "model", "metrics": "metrics", "metric": "roc_auc", "direction": "max", "min_gain": 0.0}
 
 
@@ -48,11 +50,32 @@ def champion(store: Store, name: str) -> dict[str, Any] | None:
 
 
 def _pointer(store: Store, name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The champion pointer and its etag; a corrupt pointer reads as no champion (one warning) with its etag.
+
+    It is not moved aside here: the next promotion replaces it by if-match on that etag, so a
+    reader can never delete a pointer a promotion wrote in the meantime.
+    """
     try:
         data, etag = store.get_with_etag(champion_key(name))
     except NotFoundError:
         return None, None
+    problem = _pointer_problem(data)
+    if problem is not None:
+        log.warning("the champion pointer %s of model %s is corrupt (%s): it reads as no champion until "
+                    "`durapipe models promote %s VERSION` rewrites it", champion_key(name), name, problem, name)
+        return None, etag
     return json.loads(data), etag
+
+
+def _pointer_problem(data: bytes) -> str | None:
+    try:
+        pointer = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return "not valid JSON, truncated?"
+    if not isinstance(pointer, dict) or isinstance(pointer.get("version"), bool) \
+            or not isinstance(pointer.get("version"), int):
+        return "no version number"
+    return None
 
 
 def list_models(store: Store) -> list[dict[str, Any]]:
@@ -170,7 +193,19 @@ def _move_pointer(store: Store, name: str, version: int, pointer: dict[str, Any]
                        "reason": reason, "updated": now_iso()}).encode()
     if etag is None:
         return store.put(champion_key(name), body, if_absent=True)
+    if pointer is None:
+        _keep_corrupt_pointer(store, name, etag)
     return store.put(champion_key(name), body, if_match=etag)
+
+
+def _keep_corrupt_pointer(store: Store, name: str, etag: str) -> None:
+    """Copy the corrupt pointer about to be replaced to quarantine/ (the replacement is by if-match, not here)."""
+    try:
+        data, current = store.get_with_etag(champion_key(name))
+    except NotFoundError:
+        return
+    if current == etag:
+        store.put(quarantine_key(champion_key(name)), data)
 
 
 def register_from_run(store: Store, model: str | dict[str, Any], run: dict[str, Any],
@@ -179,20 +214,55 @@ def register_from_run(store: Store, model: str | dict[str, Any], run: dict[str, 
 
     The same model artifact is never registered twice, however many runs finish at once.
     """
+    return decide_from_run(store, model, run, metric)[0]
+
+
+def decide_from_run(store: Store, model: str | dict[str, Any], run: dict[str, Any],
+                    metric: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    """`register_from_run`'s version (or None) and its decision as one sentence: what was registered, or why not."""
     policy = registration_policy(model if metric is None else {**registration_policy(model), "metric": metric})
     outputs = run.get("outputs") or {}
-    if run.get("status") != "completed" or policy["output"] not in outputs:
-        return None
-    value = _metric_of({"metrics": run_metrics(store, run, policy)}, policy["metric"])
+    name, output, metric = policy["model"], policy["output"], policy["metric"]
+    if run.get("status") != "completed":
+        return None, f"the run is {run.get('status')}; only a completed run registers a model"
+    if output not in outputs:
+        return None, f"the run has no output {output} to register; its outputs: {', '.join(outputs) or 'none'}"
+    metrics = run_metrics(store, run, policy)
+    try:
+        value = _metric_of({"metrics": metrics}, metric)
+    except (TypeError, ValueError):
+        return None, f"metric {metric} is not a number: {metrics[metric]!r}"
     if value is None:
-        return None
-    current = champion(store, policy["model"])
-    if current is not None and current["outputs"][current.get("output", "model")]["hash"] == outputs[policy["output"]]["hash"]:
-        return None
-    if not beats(value, _metric_of(current, policy["metric"]), policy["direction"], float(policy["min_gain"])):
-        return None
+        names = ", ".join(metrics) or "nothing"
+        if policy.get("metrics") and policy["metrics"] in outputs:
+            return None, f"metric {metric} is not in output {policy['metrics']}, which holds: {names}"
+        return None, f"metric {metric} was not logged by any step; logged: {names}"
+    rule = f"({policy['direction']}, min_gain {_number(float(policy['min_gain']))})"
+    current = champion(store, name)
+    if current is not None and current["outputs"][current.get("output", "model")]["hash"] == outputs[output]["hash"]:
+        if current.get("run_id") == run["run_id"]:  # this run's own, recorded again
+            return _public(current), f"registered as version {current['version']}, the champion"
+        return None, f"this model is the champion already (version {current['version']})"
+    best = _metric_of(current, metric)
+    if not beats(value, best, policy["direction"], float(policy["min_gain"])):
+        return None, f"{metric} {_number(value)} did not beat the champion's {_number(best)} {rule}"
     entry, created = register_version(store, policy, run)
-    if not created:
-        return None  # this exact model is registered already (a re-run that reused training)
-    promote_if_better(store, policy, entry)
-    return _public(entry)
+    if not created and entry.get("run_id") != run["run_id"]:
+        # A re-run that reused training: this exact model is registered already.
+        return None, f"this model is registered already as version {entry['version']}"
+    promoted = promote_if_better(store, policy, entry)
+    if current is None:
+        sentence = f"registered as version {entry['version']}, the first champion: {metric} {_number(value)}"
+    elif best is None:
+        sentence = (f"registered as version {entry['version']}: {metric} {_number(value)}, and the champion "
+                    f"(version {current['version']}) has no {metric}")
+    else:
+        sentence = (f"registered as version {entry['version']}: {metric} {_number(value)} beat the champion's "
+                    f"{_number(best)} {rule}")
+    if not promoted:
+        sentence += ", but another version became the champion meanwhile"
+    return _public(entry), sentence
+
+
+def _number(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6g}"

@@ -72,7 +72,9 @@ def print_run(record: dict[str, Any], as_json: bool, out: Any = None) -> int:
             out.print(f"[bold red]{record['error']}[/]")
         for output, entry in (record.get("published") or {}).items():
             out.print(f"published output {output} as data {entry['data']} version {entry['version']}")
-        if record.get("registered"):
+        if record.get("registration"):
+            out.print(f"model {record['registration']['model']}: {record['registration']['decision']}", markup=False)
+        elif record.get("registered"):
             out.print(f"registered model {record['registered']['model']} version {record['registered']['version']}")
         for name, ref in (record.get("outputs") or {}).items():
             out.print(f"output {name}: artifact {ref['hash'][:12]} ({ref['kind']}, {ref['size']} bytes)")

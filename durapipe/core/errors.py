@@ -39,3 +39,15 @@ class AppLoadError(DurapipeError):
 
 class LocalHostError(DurapipeError):
     """The local Durable host cannot do what was asked (unknown function, instance or action)."""
+
+
+SHOWN_CHARS = 100
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`repr(value)` for an error sentence, cut to `limit` characters and '…', so a huge value is not echoed back."""
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested deeper than repr goes
+        text = f"<a {type(value).__name__} nested too deeply to show>"
+    return text if len(text) <= limit else text[:limit] + "…"

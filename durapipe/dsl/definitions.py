@@ -13,7 +13,7 @@ from durapipe.core.canonical import canonical_json, sha256_text
 from durapipe.dsl.callsite import user_location
 from durapipe.dsl.pipeline import Pipeline
 from durapipe.core.errors import DefinitionError, DurapipeError
-from durapipe.model.references import check_reference
+from durapipe.model.references import MODEL, check_reference, model_parts
 from durapipe.model.spec import json_problem
 
 _SETTING = re.compile(r"^%[A-Za-z_][A-Za-z0-9_]*%$")
@@ -333,6 +333,36 @@ class Definitions:
             resolve_params(spec, params)
         except DurapipeError as exc:
             raise _fail(declared.where, what, str(exc)) from None
+        bound = set(inputs) | ({declared.input} if isinstance(declared, BlobTrigger) else set())
+        unbound = [n for n, s in spec.inputs.items() if not s.optional and n not in bound]
+        if unbound:
+            raise _fail(declared.where, what, f"pipeline {spec.name} needs input {unbound[0]!r}, which is not bound; "
+                                              f"give it in inputs= (unbound: {', '.join(unbound)}) as a blob name, "
+                                              "'newest:PREFIX/', 'data:NAME' or 'model:NAME:champion'.")
+        self._check_model_refs(declared, what, inputs)
+
+    def _check_model_refs(self, declared: Any, what: str, inputs: dict[str, Any]) -> None:
+        """A `model:NAME:...` input names a declared Model and one of its pipeline's outputs.
+
+        Only when the definitions declare Models: a project without any registers its models by hand,
+        and nothing here can know their names.
+        """
+        if not self.models:
+            return
+        for input_name, value in inputs.items():
+            if not value.startswith(MODEL):
+                continue
+            name, _, output = model_parts(value, f"input {input_name!r}")
+            model = self.models.get(name)
+            if model is None:
+                declared_models = ", ".join(sorted(self.models))
+                raise _fail(declared.where, what, f"input {input_name!r} names model {name!r}, which no Model "
+                                                  f"declares; the declared models are: {declared_models}.")
+            outputs = self.pipelines[_pipeline_name(model.pipeline)].spec.outputs
+            if output is not None and output not in outputs:
+                raise _fail(declared.where, what, f"input {input_name!r} names output {output!r} of model {name}, "
+                                                  f"which its pipeline {_pipeline_name(model.pipeline)} does not make; "
+                                                  f"its outputs are: {', '.join(outputs)}.")
 
     def _check_trigger(self, trigger: BlobTrigger) -> None:
         what = f"BlobTrigger {trigger.name}"

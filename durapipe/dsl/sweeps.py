@@ -23,6 +23,7 @@ from durapipe.dsl.builder import current_builder
 from durapipe.dsl.callsite import user_location
 from durapipe.dsl.refs import OutputRef, Outputs
 from durapipe.dsl.step import Step
+from durapipe.dsl.tracking import log_metric
 from durapipe.core.errors import DefinitionError
 from durapipe.model.spec import Binding, ParamBinding, StepOptions, StepSpec
 
@@ -128,6 +129,10 @@ def _choose_best(**kwargs: Any) -> None:
                          "in the swept step")
     order = sorted(logged, key=lambda k: logged[k][metric], reverse=direction == "max")
     best = order[0]
+    # The run's metrics take a later step's value of a name: this step comes after every trial, so the
+    # run shows the winner's metrics, not whichever trial happened to come last.
+    for name, value in logged[best].items():
+        log_metric(name, value)
     for output in kwargs["outputs"]:
         source, target = Path(kwargs[f"trial_{output}"][best]), Path(kwargs[output])
         if source.is_dir():

@@ -56,7 +56,7 @@ def pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any]
         if isinstance(value, dict) and "hash" in value:
             sources[name] = {"artifact": value}
         elif isinstance(value, os.PathLike):
-            sources[name] = {"path": str(Path(value).resolve())}
+            sources[name] = {"path": _existing_path(name, value)}
         elif not isinstance(value, str):
             raise UsageError(f"The input {name!r} must be a path or a reference such as 'data:NAME', not {value!r}.")
         elif value.startswith(REFERENCE_PREFIXES):
@@ -65,13 +65,21 @@ def pipeline_request(target: Any, params: dict[str, Any], inputs: dict[str, Any]
             if resolved.source is not None:
                 sources[name] = resolved.source
         else:
-            sources[name] = {"path": str(Path(value).resolve())}
+            sources[name] = {"path": _existing_path(name, value)}
     return build_run_request(
         spec_json, resolve_params(spec, params), sources, run_id=run_id or new_run_id(spec_json["name"]),
         code_root=code_root, force=force, max_parallel=max_parallel,
         trigger={"kind": kind, "target": target, **({"inputs": notes} if notes else {})},
         register=registration(pipeline, register_model) if register_model else None,
         input_hint="; give it with --input {name}=PATH", publish=publish)
+
+
+def _existing_path(name: str, value: str | os.PathLike[str]) -> str:
+    """The input's local path, absolute; a usage error now, before any run starts, when nothing is there."""
+    path = Path(value).resolve()
+    if not path.exists():
+        raise UsageError(f"The input {name!r} names {path}, which does not exist.")
+    return str(path)
 
 
 def registration(pipeline: Any, model: str) -> dict[str, Any]:

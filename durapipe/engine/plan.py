@@ -18,9 +18,10 @@ from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.fingerprint.code import collecting_closures
 from durapipe.engine.run_step import step_result
-from durapipe.store.records import PLANNED, StepIndex, create_run_record
+from durapipe.store.records import PLANNED, PLANNED_BY, StepIndex, create_run_record, read_run_record
 from durapipe.engine.request import ANY_FOLDER, LOCAL_RUN_KEY_ENV, CodePolicy, check_run_request
 from durapipe.engine.scheduling import step_inputs
+from durapipe.core.errors import NotFoundError, UsageError, shown
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -120,11 +121,14 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
     The started run record holds every reused step's result (`planned`); the plan result carries
     only those a step to run reads (`reused_in_record`), unless the record was there already (a
     plan made again for a run already started, or canceled): then it carries them all. `code` is the
-    serving app's policy for code roots (`Catalog.code_policy`).
+    serving app's policy for code roots (`Catalog.code_policy`). A request that `pipeline_run`'s
+    instance may not drive (`check_instance`) is refused before anything is written.
     """
     # The orchestrator can be started by anyone holding the durable endpoints' key: nothing is
     # read or written for a request that any trigger of ours could not have built.
     request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV), code=code)  # its spec as JSON
+    instance = request.pop("instance", None)
+    check_instance(store, request["run_id"], instance)  # before anything is written
     plan = make_plan(store, request, code=code)
     spec = request["spec"]
     reused = {name: abridged(result) for name, result in plan.reused.items()}
@@ -136,7 +140,10 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
         "spec": spec, "params": request["params"], "inputs": plan.inputs, "trigger": request.get("trigger") or {"kind": "cli"},
         "status": "running", "started": request.get("started"), "finished": None,
         "steps": {}, "outputs": {}, "error": None, "git": request.get("git"), PLANNED: {"reused": reused},
+        **({PLANNED_BY: instance} if instance is not None else {}),
     })
+    if not created:
+        check_instance(store, request["run_id"], instance)  # a record written since the check above
     result: PlanResult = {"inputs": plan.inputs, "reused": reused, "pipeline": spec["name"],
                           "version": spec.get("version"), "order": [s["name"] for s in spec["steps"]],
                           "steps": to_run}  # the orchestrator reads the graph from here, not from its input
@@ -147,6 +154,34 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
         result["reused"] = {name: r for name, r in reused.items() if name in read}
         result["reused_in_record"] = True
     return result
+
+
+def check_instance(store: Store, run_id: str, instance: Any) -> None:
+    """Raise UsageError unless the orchestration `instance` ({"id", "started"}) may drive run `run_id`.
+
+    Its id must be the run id, and a run that already has a record is planned again only by the
+    execution that planned it (its planning delivered twice, or resumed from the journal), or, when
+    its record is running and names no execution, by any (a failed run `durapipe resume` starts
+    again, or a run planned before records named their execution). So no request, whatever key
+    started it, drives a run another instance drives or rewrites a run that has ended. Without
+    `instance` (the library called directly, not through `pipeline_run`) nothing is checked.
+    """
+    if instance is None:
+        return
+    if not isinstance(instance, dict) or instance.get("id") != run_id:
+        raise UsageError(f"The run request names run {shown(run_id)}, but the orchestration instance "
+                         f"{shown(instance.get('id') if isinstance(instance, dict) else instance)} carries it: "
+                         "a run's id must be the id of the instance that runs it.")
+    try:
+        record = read_run_record(store, run_id)
+    except NotFoundError:
+        return
+    if record.get(PLANNED_BY) == instance:
+        return
+    if PLANNED_BY not in record and record.get("status") == "running":
+        return
+    raise UsageError(f"Run {run_id} already has a record ({record.get('status')}) that another execution of its "
+                     "instance started; a run is driven once, so start a new run instead.")
 
 
 def abridged(result: StepResult) -> StepResult | ReusedStep:

@@ -1,6 +1,7 @@
 """The final run record: what every step did, its fingerprint, timings, outputs and errors."""
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,13 +12,15 @@ from durapipe.model.spec import step_options
 from durapipe.engine.run_step import step_result
 from durapipe.store.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
 from durapipe.core.errors import NotFoundError
-from durapipe.catalog.registry import register_from_run
+from durapipe.catalog.registry import decide_from_run
 from durapipe.core.scratch import new_scratch_dir
 from durapipe.store.artifacts import get_artifact
 from durapipe.store.keys import check_delivery_key
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
+
+log = logging.getLogger(__name__)
 
 # Orchestrator states (as `step_state` reads them) -> the step statuses a run record keeps: a step
 # still waiting or running when the run ended did not run.
@@ -38,7 +41,8 @@ def build_run_record(outcome: RunOutcome, started_record: RunRecord | None) -> R
             status = "reused"  # committed by a concurrent run between planning and running
         steps[name] = {
             "status": status, "fingerprint": result.get("fingerprint"),
-            "duration_s": result.get("duration_s", 0.0) if status == "ran" else 0.0,
+            "duration_s": result.get("duration_s", 0.0) if status == "ran" else
+            _elapsed(outcome["timing"].get(name)) if status == FAILED else 0.0,
             "outputs": result.get("outputs") or {}, "components": result.get("components"),
             "error": outcome["errors"].get(name), "log": result.get("log"),
             "started": outcome["timing"].get(name, {}).get("started"),
@@ -73,6 +77,21 @@ def build_run_record(outcome: RunOutcome, started_record: RunRecord | None) -> R
     }
 
 
+def _elapsed(timing: dict[str, str] | None) -> float:
+    """Seconds from when the run started a step to when it ended, as the orchestrator timed it (a failed step
+    returns no result of its own to say how long it ran)."""
+    from datetime import datetime
+
+    if not timing or not timing.get("started") or not timing.get("finished"):
+        return 0.0
+    try:
+        started, finished = datetime.fromisoformat(timing["started"]), datetime.fromisoformat(timing["finished"])
+        seconds = (finished - started).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0
+    return round(max(seconds, 0.0), 6)
+
+
 def _merged(steps: dict[str, RecordedStep], field: str) -> dict[str, Any]:
     """The values every step logged, by name; a later step (in spec order) wins a name two steps log."""
     merged: dict[str, Any] = {}
@@ -91,7 +110,9 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "started": record.get("started"), "finished": record.get("finished"), "error": record.get("error"),
         "params": record.get("params"), "inputs": record.get("inputs", {}), "trigger": record.get("trigger"),
         "outputs": record.get("outputs", {}),
-        "registered": record.get("registered"), "published": record.get("published") or {},
+        "registered": record.get("registered"),
+        **({"registration": record["registration"]} if record.get("registration") else {}),
+        "published": record.get("published") or {},
         "git": record.get("git"),
         "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
@@ -114,8 +135,11 @@ def record_run(store: Store, outcome: RunOutcome) -> dict[str, Any]:
     record = build_run_record(outcome, started)
     register = outcome["request"].get("register")
     if register:
-        entry = register_from_run(store, register, record)
-        record["registered"] = {"model": entry["name"], "version": entry["version"]} if entry else None
+        if started and started.get("status") == "completed" and started.get("registration"):
+            # Recorded once already (an activity is delivered at least once): the decision was taken then.
+            record["registered"], record["registration"] = started.get("registered"), started["registration"]
+        else:
+            _decide_registration(store, register, record)
     if record["status"] == "completed":
         for output, key in (outcome["request"].get("deliver") or {}).items():
             deliver_output(store, record["outputs"][output], key)
@@ -126,6 +150,17 @@ def record_run(store: Store, outcome: RunOutcome) -> dict[str, Any]:
     index.save(indexed_fingerprints(record), committed_now=ran_fingerprints(record))
     write_run_record(store, record)
     return run_summary(record)
+
+
+def _decide_registration(store: Store, register: dict[str, Any], record: RunRecord) -> None:
+    """Register the run's model as `register` asks; the record keeps what was decided and why, one log line says it."""
+    entry, decision = decide_from_run(store, register, record)
+    record["registered"] = {"model": entry["name"], "version": entry["version"]} if entry else None
+    if record["status"] == "completed":
+        # A bare `registered: None` would not say why: a metric that lost, or one no step logged.
+        record["registration"] = {"model": register["model"], "version": entry["version"] if entry else None,
+                                  "decision": decision}
+        log.info("run %s, model %s: %s", record["run_id"], register["model"], decision)
 
 
 def ran_fingerprints(record: RunRecord) -> list[str]:

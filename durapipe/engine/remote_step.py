@@ -58,7 +58,8 @@ def submit_step(store: Store, task: StepTask, *, code: CodePolicy = ANY_FOLDER) 
     job = RemoteJob(name=job_name(task, identity.fingerprint), step_ref=step["ref"], params=dict(identity.params),
                     inputs=dict(identity.inputs), outputs=list(step["outputs"]), store_url=store.url,
                     code=identity.components["code"], code_root=task.get("code_root"), run_id=task.get("run_id"),
-                    timeout=options["timeout"], environment=options["environment"])
+                    timeout=options["timeout"], environment=options["environment"],
+                    metrics_output=step.get("metrics_output"))
     job_id = remote_target(compute).submit(job)
     return {"status": "submitted", "compute": compute, "job_id": job_id, "job_name": job.name,
             "fingerprint": identity.fingerprint, "started": datetime.now(timezone.utc).isoformat()}
@@ -95,6 +96,7 @@ def collect_step(store: Store, task: StepTask, submitted: RemoteSubmission, *,
         "log": result["log"], "run_id": task.get("run_id"), "partition": task.get("partition"),
         "started": result["started"], "finished": result["finished"], "duration_s": result["duration_s"],
         "compute": submitted["compute"],
+        "metrics": result.get("metrics") or {}, "logged_params": result.get("logged_params") or {},
     }
     if step_options(task["step"])["cache"]:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))

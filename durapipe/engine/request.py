@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from durapipe.core.canonical import canonical_json
 from durapipe.model.contracts import SCHEMA_VERSION
-from durapipe.core.errors import DurapipeError, UsageError
+from durapipe.core.errors import DurapipeError, UsageError, shown
 from durapipe.core.names import check_blob_name, check_id, check_name
 
 TRIGGER_KINDS = frozenset({"cli", "python", "http", "blob", "timer"})  # python: durapipe.run
@@ -89,7 +89,7 @@ def check_inputs(spec: dict[str, Any], given: Iterable[str], how: str = "") -> N
     given = set(given)
     unknown = sorted(given - set(spec["inputs"]))
     if unknown:
-        raise UsageError(f"Pipeline {spec['name']} has no input named {unknown[0]!r}; "
+        raise UsageError(f"Pipeline {spec['name']} has no input named {shown(unknown[0])}; "
                          f"its inputs are: {', '.join(spec['inputs']) or 'none'}.")
     missing = [n for n, i in spec["inputs"].items() if not i.get("optional") and n not in given]
     if missing:

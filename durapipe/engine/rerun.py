@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import DurapipeError, NotFoundError, UsageError
 from durapipe.engine.pipeline_request import pipeline_request
-from durapipe.store.records import read_run_record, write_run_record
+from durapipe.store.records import PLANNED_BY, read_run_record, write_run_record
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -51,4 +51,5 @@ def mark_running_again(store: Store, run_id: str) -> None:
     except NotFoundError:
         return
     record.update(status="running", finished=None, error=None)
+    record.pop(PLANNED_BY, None)  # the new execution under its id plans it (`plan.check_instance`)
     write_run_record(store, record)

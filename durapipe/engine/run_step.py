@@ -85,8 +85,9 @@ def _execute(store: Store, task: StepTask, identity: StepIdentity) -> StepRecord
             raise StepFailed(f"{error} (log artifact {log_ref['hash'][:12]})")
         missing = [n for n in step["outputs"] if not (out_dir / n).exists()]
         if missing:
+            # The log names its artifact, as above: what the step printed is what explains the miss.
             raise StepFailed(f"the step did not write its output{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)}")
+                             f"{', '.join(repr(m) for m in missing)} (log artifact {log_ref['hash'][:12]})")
         outputs = {name: put_artifact(store, out_dir / name) for name in step["outputs"]}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -307,6 +307,10 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Transfer-Encoding"):
                 self.close_connection = True
                 return _json(411, "Send the body with a Content-Length header (chunked bodies are not accepted).")
+            if len(self.headers.get_all("Content-Length") or []) > 1:
+                # Two lengths are how a request is smuggled past a proxy that reads the other one.
+                self.close_connection = True
+                return _json(400, "The request has more than one Content-Length header; send one.")
             text = self.headers.get("Content-Length") or "0"
             if not text.isdigit():
                 self.close_connection = True

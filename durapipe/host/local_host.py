@@ -71,6 +71,7 @@ class LocalHost:
         self._async: Any = None
         # The instances this host drives: a flock each, so no other process drives them at once.
         self._claims: dict[str, FileLock] = {}
+        self._finish_listeners: list[Callable[[str, str, Any], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -232,6 +233,10 @@ class LocalHost:
         """How many arrived events wait for the instance's next episode."""
         with self._lock:
             return len(self._instances[instance_id].inbox)
+
+    def on_finish(self, listener: Callable[[str, str, Any], None]) -> None:
+        """Call listener(instance_id, runtime status, output) as each instance ends, on the dispatcher: keep it quick."""
+        self._finish_listeners.append(listener)
 
     def hold(self) -> "_Hold":
         """A context manager that keeps the dispatcher from running episodes while it is held."""
@@ -471,6 +476,11 @@ class LocalHost:
         self._release(inst.instance_id)
         self._notify_parent(inst)
         self._changed.notify_all()
+        for listener in self._finish_listeners:
+            try:
+                listener(inst.instance_id, status, output)
+            except Exception:  # a listener's bug must not stop the dispatcher
+                log.exception("a finish listener failed for %s", inst.instance_id)
 
     def _notify_parent(self, child: Instance) -> None:
         parent = self._instances.get(child.parent_id) if child.parent_id else None

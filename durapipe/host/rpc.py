@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from durapipe.core.errors import LocalHostError
+from durapipe.core.errors import InvalidNameError, LocalHostError
+from durapipe.core.names import check_id
 from durapipe.model.statuses import ALL, TERMINAL
 
 RPC_PREFIX = "/runtime/webhooks/durabletask/"
@@ -64,17 +64,16 @@ class BadRequest(LocalHostError):
     """A malformed rpc request: answered 400 with the sentence."""
 
 
-MAX_INSTANCE_ID = 256
-# Azure's rule for instance ids: no '/', '\\', '#', '?' or control characters, at most 256 characters.
-_BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
-
-
 def check_instance_id(instance_id: str) -> str:
-    """Return `instance_id` when Azure would accept it, else raise BadRequest."""
-    if not instance_id or len(instance_id) > MAX_INSTANCE_ID or _BAD_ID_CHARS.search(instance_id):
-        raise BadRequest(f"The instance id must be 1 to {MAX_INSTANCE_ID} characters with no '/', '\\', '#', '?' "
-                         "or control characters.")
-    return instance_id
+    """Return `instance_id` when it is a valid run id (`core.names.check_id`), else raise BadRequest.
+
+    Stricter than Azure's rule (no '/', '\\', '#', '?' or control characters, 256 characters): a pipeline
+    run's id is its instance id, and an id that names a run must be one a run id can be.
+    """
+    try:
+        return check_id(instance_id, "instance id")
+    except InvalidNameError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def checked_payload(text: str) -> str | None:

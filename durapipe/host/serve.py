@@ -150,6 +150,7 @@ class Server:
             self.session = LocalSession(store.url, self.state_dir, self.max_parallel,
                                         script_root=app.script_root, script_file=app.script_file)
             host = self.session.host
+            host.on_finish(log_registration)
             self._router = RpcRouter(host)
             self.invoker = FunctionInvoker(host, http.base_url, self.system_key)
             resumed = host.resume_unfinished()
@@ -227,6 +228,14 @@ class Server:
         lines.append("Press Ctrl+C to stop.")
         for line in lines:
             self.echo(line)
+
+
+def log_registration(instance_id: str, status: str, output: Any) -> None:
+    """One log line per run that asked to register a model: what the registry decided, and why."""
+    registration = output.get("registration") if isinstance(output, dict) else None
+    # A parent orchestration (a blob arrival) may return its run's summary too: log the run itself only.
+    if isinstance(registration, dict) and output.get("run_id") == instance_id:
+        log.info("run %s, model %s: %s", instance_id, registration.get("model"), registration.get("decision"))
 
 
 def serve_forever(*, state_dir: Path, store_url: str | None = None, port: int = DEFAULT_PORT,

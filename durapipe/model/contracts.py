@@ -25,6 +25,8 @@ LIST_PARTITIONS = "list_partitions"
 GATHER_PARTITIONS = "gather_partitions"
 RECORD_RUN = "record_run"
 RECORD_POISON = "record_poison"
+# An arrival whose run could not be prepared (an input reference that names nothing yet) prepares it again.
+PREPARE_ARRIVAL = "prepare_arrival"
 # A step on remote compute: a sub-orchestration that submits, polls with durable timers, collects.
 REMOTE_STEP = "remote_step"
 SUBMIT_STEP = "submit_step"
@@ -78,6 +80,9 @@ class RunRequest(TypedDict):
     publish: NotRequired[dict[str, str]]  # output name -> data asset that a completed run registers it as
     git: NotRequired[dict[str, Any] | None]  # {"commit", "dirty"} of the project's git work tree
     pipeline: NotRequired[str]  # the spec's name, beside a spec given as text
+    # Set by `pipeline_run` on the planning call only, from its context (never from its input): the
+    # orchestration instance that drives the run, {"id", "started": when this execution began}.
+    instance: NotRequired[dict[str, str]]
 
 
 class PlanResult(TypedDict):
@@ -210,6 +215,8 @@ class RemoteJobResult(TypedDict):
     started: str
     finished: str
     duration_s: float
+    metrics: NotRequired[dict[str, float]]  # what the step logged (durapipe.log_metric, log_param)
+    logged_params: NotRequired[dict[str, Any]]
 
 
 class SegmentTask(TypedDict):
@@ -283,9 +290,29 @@ class BlobArrival(TypedDict):
     key: str
     etag: str
     blob_trigger: str
-    request: RunRequest
+    request: RunRequest | None  # None: the trigger could not prepare it (`error` says why); tries prepare it again
     tries: int
     retry_interval: float
+    error: NotRequired[str]
+
+
+class ArrivalToPrepare(TypedDict):
+    """The input of `prepare_arrival`: the arrival whose run request is to be built again, for one try."""
+
+    schema: int
+    arrival_id: str
+    key: str
+    etag: str
+    blob_trigger: str
+    attempt: int
+    tries: int
+
+
+class PreparedArrival(TypedDict):
+    """What `prepare_arrival` answers: the run request, or why it could not be built (one sentence)."""
+
+    request: NotRequired[RunRequest]
+    error: NotRequired[str]
 
 
 class PoisonRecord(TypedDict):

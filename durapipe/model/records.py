@@ -72,9 +72,12 @@ class RunRecord(TypedDict):
     trigger: NotRequired[dict[str, Any]]
     git: NotRequired[dict[str, Any] | None]
     planned: NotRequired[dict[str, Any]]  # the started record only: {"reused": {step: its result}}
+    planned_by: NotRequired[dict[str, str]]  # the started record only: {"id": instance id, "started": execution start}
     metrics: NotRequired[dict[str, float]]  # every step's, merged
     logged_params: NotRequired[dict[str, Any]]
     registered: NotRequired[dict[str, Any] | None]  # the model version a completed run registered
+    # A completed run asked to register: {"model", "version" (None: none registered), "decision": why, one sentence}
+    registration: NotRequired[dict[str, Any]]
     delivered: NotRequired[dict[str, str]]
     published: NotRequired[dict[str, Any]]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from durapipe.core.canonical import hash_value
-from durapipe.core.errors import DefinitionError, InvalidNameError, SpecError, UsageError
+from durapipe.core.errors import DefinitionError, InvalidNameError, SpecError, UsageError, shown
 from durapipe.core.names import check_name
 from durapipe.model.compute import parse_compute
 
@@ -23,23 +23,38 @@ REF_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.([A-Za-z
 # ---------------------------------------------------------------- JSON values and parameter types
 
 
+# Deeper than this, a value is refused: every later walk over it (fingerprints, canonical JSON, the
+# orchestrator's input) recurses, and no parameter a person writes nests past a few levels.
+MAX_JSON_DEPTH = 100
+
+
 def json_problem(value: Any) -> str | None:
-    """Return why `value` is not a plain JSON value (finite numbers, str keys), or None when it is."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value!r} is not a finite number"
-    if isinstance(value, (list, tuple)):
-        return next((p for p in map(json_problem, value) if p), None)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"the dict key {key!r} is not a string"
-            problem = json_problem(item)
-            if problem:
-                return problem
-        return None
-    return f"a {type(value).__name__} is not a JSON value"
+    """Return why `value` is not a plain JSON value (finite numbers, str keys, at most MAX_JSON_DEPTH deep), or None.
+
+    Walks without recursion, so a value of any depth gets a sentence, never a RecursionError.
+    """
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if item is None or isinstance(item, (bool, int, str)):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{item!r} is not a finite number"
+            continue
+        if not isinstance(item, (list, tuple, dict)):
+            return f"a {type(item).__name__} is not a JSON value"
+        if depth >= MAX_JSON_DEPTH:
+            return f"it is nested more than {MAX_JSON_DEPTH} lists or objects deep"
+        if isinstance(item, dict):
+            key = next((k for k in item if not isinstance(k, str)), None)
+            if key is not None:
+                return f"the dict key {shown(key)} is not a string"
+            children = list(item.values())
+        else:
+            children = list(item)
+        pending.extend((child, depth + 1) for child in reversed(children))  # first child first, as before
+    return None
 
 
 def to_plain_json(value: Any) -> Any:
@@ -67,7 +82,7 @@ def type_problem(value: Any, type_name: str, nullable: bool = False) -> str | No
     }[type_name]
     if fits(value):
         return None
-    return f"expects {_article(type_name)} {type_name}, not {type(value).__name__} {value!r}"
+    return f"expects {_article(type_name)} {type_name}, not {type(value).__name__} {shown(value)}"
 
 
 def coerce(value: Any, type_name: str) -> Any:
@@ -373,7 +388,7 @@ def resolve_params(spec: PipelineSpec, given: dict) -> dict:
     unknown = sorted(set(given) - set(spec.params))
     if unknown:
         known = ", ".join(spec.params) or "none"
-        raise UsageError(f"Pipeline {spec.name} has no parameter named {unknown[0]!r}; it has: {known}.")
+        raise UsageError(f"Pipeline {spec.name} has no parameter named {shown(unknown[0])}; it has: {known}.")
     resolved = {}
     for name, param in spec.params.items():
         if name not in given:

@@ -11,6 +11,9 @@ _ERROR = {"description": "A refused request, with a one-sentence message.",
 # whose Content-Length is not a number or that is shorter than it says (400), one that stalls (408),
 # a chunked body (411) or one over the host's cap (413).
 _HOST_ERRORS = {"400": _ERROR, "401": _ERROR, "408": _ERROR, "411": _ERROR, "413": _ERROR}
+# What a route that changes something answers before it acts (durapipe.serving.cross_site): a request a
+# page of another origin may have forged (403), a body not sent as application/json (415).
+_CROSS_SITE_ERRORS = {"403": _ERROR, "415": _ERROR}
 _RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "string"}}
 _FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["svg", "png", "dot", "mermaid"],
@@ -41,7 +44,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": False, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
-                "responses": {"202": _ok("RunStarted"), "400": _ERROR, **_HOST_ERRORS}}},
+                "responses": {"202": _ok("RunStarted"), "400": _ERROR, **_HOST_ERRORS, **_CROSS_SITE_ERRORS}}},
             "/runs": {"get": {
                 "summary": "List runs, newest first.",
                 "parameters": [
@@ -58,7 +61,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/runs/{id}/cancel": {"post": {
                 "summary": "Cancel a running run.",
                 "parameters": [_RUN_ID],
-                "responses": {"202": _ok("Run"), "400": _ERROR, "404": _ERROR, "409": _ERROR, **_HOST_ERRORS}}},
+                "responses": {"202": _ok("Run"), "400": _ERROR, "404": _ERROR, "409": _ERROR, **_HOST_ERRORS,
+                              **_CROSS_SITE_ERRORS}}},
             "/runs/{id}/steps/{step}": {"get": {
                 "summary": "One step of a run: its record entry with the fingerprint components of its commit.",
                 "parameters": [_RUN_ID, _STEP],
@@ -133,6 +137,13 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "inputs": {"type": "object", "description": "Input artifacts by name; the hash is the version."},
                     "trigger": {"type": "object"}, "pipeline_version": {"type": "string"},
                     "metrics": {"type": "object"},
+                    "registered": {"type": "object", "nullable": True,
+                                   "description": "The model version this run registered: model, version."},
+                    "registration": {"type": "object", "description": "What the registry decided for a completed "
+                                     "run of a model's pipeline, and why: model, version (null: none), decision.",
+                                     "properties": {"model": {"type": "string"},
+                                                    "version": {"type": "integer", "nullable": True},
+                                                    "decision": {"type": "string"}}},
                     "steps": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Step"}}}},
                 "RunPage": {"type": "object", "properties": {
                     "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from durapipe.model.contracts import WAITING, step_state
 from durapipe.model.statuses import RuntimeStatus, failure_reason
-from durapipe.core.errors import DurapipeError, NotFoundError
+from durapipe.core.errors import DurapipeError, NotFoundError, shown
 from durapipe.core.names import check_blob_name, check_id
 from durapipe.store.records import list_runs, read_run_record, write_run_record
 from durapipe.engine.request import CodePolicy, build_run_request, orchestration_input
@@ -164,7 +164,7 @@ def run_request_from_body(catalog: Catalog, served: ServedPipeline, body: dict[s
     """The orchestrator input for an HTTP run request; validates before anything is written."""
     unknown = sorted(set(body) - {"parameters", "inputs"})
     if unknown:
-        raise RequestError(400, f"The request has an unknown field {unknown[0]!r}; use 'parameters' and 'inputs'.")
+        raise RequestError(400, f"The request has an unknown field {shown(unknown[0])}; use 'parameters' and 'inputs'.")
     params = body.get("parameters") or {}
     inputs = body.get("inputs") or {}
     if not isinstance(params, dict) or not isinstance(inputs, dict):
@@ -199,10 +199,10 @@ def _input_reference(name: str, value: Any) -> str:
 
     key = value.get("key") if isinstance(value, dict) else value
     if not isinstance(key, str):
-        raise RequestError(400, f"Input {name!r} must be a blob name in the store, such as \"incoming/data.csv\", "
+        raise RequestError(400, f"Input {shown(name)} must be a blob name in the store, such as \"incoming/data.csv\", "
                                 "or a reference such as \"model:NAME:champion\".")
     try:
-        return check_reference(key, f"blob name of input {name!r}")
+        return check_reference(key, f"input {name!r}")
     except DurapipeError as exc:
         raise RequestError(400, str(exc)) from None
 
@@ -406,6 +406,12 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Store, key: str, etag
     return {"schema": 1, "arrival_id": arrival_id, "key": key, "etag": etag, "blob_trigger": trigger.name,
             "tries": trigger.tries, "retry_interval": trigger.retry_interval, "request": request}
 
+
+
+def unprepared_arrival(trigger: Any, key: str, etag: str, arrival_id: str, error: str) -> dict[str, Any]:
+    """A blob arrival whose run request could not be built (`error`): `blob_arrival` builds it again at later tries."""
+    return {"schema": 1, "arrival_id": arrival_id, "key": key, "etag": etag, "blob_trigger": trigger.name,
+            "tries": trigger.tries, "retry_interval": trigger.retry_interval, "request": None, "error": error}
 
 def served_catalog(entry_dir: Path, env: Any = None) -> Catalog:
     """The catalog of the project the app serves: DURAPIPE_PROJECT_ROOT (else `entry_dir`) and its definitions.

@@ -5,10 +5,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from durapipe.core.errors import DurapipeError, NotFoundError, StoreError
+from durapipe.core.errors import DurapipeError, IntegrityError, NotFoundError, StoreError
 from durapipe.model.records import RunRecord, StepRecord
 from durapipe.store.keys import RUNS as RUN_PREFIX
-from durapipe.store.keys import artifact_key, run_key, step_index_key, step_key
+from durapipe.store.keys import artifact_key, quarantine_key, run_key, step_index_key, step_key
 from durapipe.store.quarantine import quarantine
 
 if TYPE_CHECKING:
@@ -83,6 +83,11 @@ def commit_step_record(store: Store, record: StepRecord, overwrite: bool = False
 # {step: its ReusedStep or gathered result}}. Recording takes the reused steps' results from it
 # when the plan said so (`reused_in_record`); the final record does not keep it.
 PLANNED = "planned"
+# The field of a started run record naming the orchestration execution that planned it: {"id": its
+# instance id, "started": when that execution began}. Only that execution plans the run again (its
+# planning delivered twice, or resumed from the journal); `durapipe resume` of a failed run drops it,
+# and the final record does not keep it, so a finished run is never driven again.
+PLANNED_BY = "planned_by"
 
 
 class StepIndex:
@@ -247,21 +252,52 @@ def _run_record_bytes(record: RunRecord) -> bytes:
 
 
 def read_run_record(store: Store, run_id: str) -> RunRecord:
-    """The record of run `run_id`; raises NotFoundError naming it when there is none."""
+    """The record of run `run_id`; NotFoundError naming it when there is none, IntegrityError when it is corrupt.
+
+    A corrupt record is moved to quarantine/ (one warning), and says so whenever it is asked for again.
+    """
+    key = run_key(run_id)
     try:
-        return _load(store, run_key(run_id))
+        record = _run_record_or_none(store, key, store.get(key))
     except NotFoundError:
+        if store.exists(quarantine_key(key)):
+            raise IntegrityError(f"The record of run {run_id} is corrupt; it was moved to "
+                                 f"{quarantine_key(key)} in the store {store.url}.") from None
         raise NotFoundError(f"There is no run {run_id!r} in the store {store.url}.") from None
+    if record is None:
+        raise IntegrityError(f"The record of run {run_id} is corrupt; it was moved to "
+                             f"{quarantine_key(key)} in the store {store.url}.")
+    return record
 
 
 def iter_run_records(store: Store) -> Iterator[RunRecord]:
-    """Every run record in the store, in key order."""
+    """Every readable run record in the store, in key order; a corrupt one is moved to quarantine/ and skipped."""
     for key in store.list(RUN_PREFIX):
         if key.endswith(".json"):
             try:
-                yield _load(store, key)
+                record = _run_record_or_none(store, key, store.get(key))
             except NotFoundError:
                 continue  # deleted between list and read
+            if record is not None:
+                yield record
+
+
+def _run_record_or_none(store: Store, key: str, data: bytes) -> RunRecord | None:
+    """The run record in `data` (read from `key`), or None after moving it to quarantine/ when it is not one.
+
+    Proven wrong only by its bytes (not JSON, not an object with a run id): an outage raised before this.
+    """
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        record, problem = None, "it is not valid JSON (truncated?)"
+    else:
+        problem = None if isinstance(record, dict) and isinstance(record.get("run_id"), str) \
+            else "it is not a run record (no run id)"
+    if problem is not None:
+        quarantine(store, key, problem)  # logs the one warning line
+        return None
+    return record
 
 
 def list_runs(store: Store, pipeline: str | None = None, status: str | None = None) -> list[RunRecord]:

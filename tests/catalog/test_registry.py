@@ -118,3 +118,56 @@ def test_list_models_shows_each_model_with_its_champion(store, tmp_path):
     registry.register_from_run(store, {**POLICY, "model": "other"}, _run(store, tmp_path, "r2", "m2", 0.7))
     assert [(m["name"], m["champion"], m["value"]) for m in registry.list_models(store)] == [
         ("clf", 1, 0.8), ("other", 1, 0.7)]
+
+
+def _truncate_champion(store, name: str = "clf") -> bytes:
+    truncated = store.get(f"models/{name}/champion.json")[:10]
+    store.put(f"models/{name}/champion.json", truncated)
+    return truncated
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_truncated_champion_pointer_reads_as_no_champion_with_one_warning(store, tmp_path, caplog):
+    registry.register_from_run(store, POLICY, _run(store, tmp_path, "r1", "m1", 0.8))
+    _truncate_champion(store)
+    assert registry.champion(store, "clf") is None
+    (warning,) = _warnings(caplog)
+    assert "models/clf/champion.json" in warning and "corrupt" in warning and "\n" not in warning
+    assert [(m["name"], m["champion"], m["versions"]) for m in registry.list_models(store)] == [("clf", None, 1)]
+    assert registry.describe_model(store, "clf")["champion"] is None
+
+
+def test_a_truncated_champion_pointer_makes_a_champion_reference_one_sentence(store, tmp_path):
+    from durapipe.catalog.references import resolve_reference
+    from durapipe.core.errors import DurapipeError
+
+    registry.register_from_run(store, POLICY, _run(store, tmp_path, "r1", "m1", 0.8))
+    _truncate_champion(store)
+    with pytest.raises(DurapipeError, match=r"^The input names model:clf:champion, but model clf has no champion yet"):
+        resolve_reference(store, "model:clf:champion")
+
+
+def test_promote_rewrites_a_truncated_champion_pointer_and_keeps_it_in_quarantine(store, tmp_path):
+    registry.register_from_run(store, POLICY, _run(store, tmp_path, "r1", "m1", 0.8))
+    truncated = _truncate_champion(store)
+    assert registry.promote(store, "clf", 1)["version"] == 1
+    assert registry.champion(store, "clf")["version"] == 1
+    assert registry.describe_model(store, "clf")["champion_history"]["previous"] is None
+    assert store.get("quarantine/models/clf/champion.json") == truncated
+
+
+def test_a_better_run_replaces_a_truncated_champion_pointer(store, tmp_path):
+    registry.register_from_run(store, POLICY, _run(store, tmp_path, "r1", "m1", 0.8))
+    _truncate_champion(store)
+    entry = registry.register_from_run(store, POLICY, _run(store, tmp_path, "r2", "m2", 0.7))
+    assert entry["version"] == 2 and registry.champion(store, "clf")["version"] == 2
+
+
+def test_a_pointer_that_is_json_but_names_no_version_is_corrupt_too(store, tmp_path):
+    registry.register_from_run(store, POLICY, _run(store, tmp_path, "r1", "m1", 0.8))
+    store.put("models/clf/champion.json", b'{"version": "1"}')
+    assert registry.champion(store, "clf") is None
+    assert registry.promote(store, "clf", 1)["version"] == 1 and registry.champion(store, "clf")["version"] == 1

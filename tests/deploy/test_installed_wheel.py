@@ -15,6 +15,8 @@ import pytest
 
 from durapipe.host.session import installed_app_root
 
+pytestmark = pytest.mark.slow  # builds the wheel and installs it into a fresh environment
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 300
 # What pyproject.toml packages, and pyproject.toml itself.

@@ -18,6 +18,8 @@ from tests.http_api.conftest import KEY, App
 from tests.projects.test_own_project import RUN_TIMEOUT_S, run_over_http
 from tests.host.serve.conftest import read_banner, wait_for
 
+pytestmark = pytest.mark.slow  # builds the app package and a clean environment to serve it from
+
 INSTALL_TIMEOUT_S = 600
 # What the worker does: import PYTHON_SCRIPT_FILE_NAME from the script root and index its one app.
 INDEX_SCRIPT = """

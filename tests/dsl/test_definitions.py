@@ -157,3 +157,54 @@ def test_the_version_changes_with_the_declarations_and_not_otherwise():
     assert make("0 0 3 * * *").version == make("0 0 3 * * *").version
     assert make("0 0 3 * * *").version != make("0 0 4 * * *").version
     assert len(make("0 0 3 * * *").version) == 64
+
+
+def test_a_schedule_leaving_a_required_input_unbound_is_refused_at_its_line():
+    message = refused(lambda: Definitions(schedules=[
+        Schedule("s", pipeline=numbers, cron="0 0 3 * * *")]))  # unbound-schedule-input
+    assert "pipeline numbers needs input 'numbers', which is not bound" in message and "inputs=" in message
+    assert_points_at(message, "unbound-schedule-input", __file__)
+
+
+@pipeline
+def scoring(data: Input, model: Input, extra: Input | None = None) -> dict:
+    """Score data with a model."""
+    return {"doubled": double(numbers=data).doubled, "metrics": measure(doubled=model).metrics}
+
+
+def test_a_blob_trigger_leaving_a_required_input_other_than_the_blob_unbound_is_refused_at_its_line():
+    message = refused(lambda: Definitions(blob_triggers=[
+        BlobTrigger("b", pipeline=scoring, input="data")]))  # unbound-trigger-input
+    assert "needs input 'model', which is not bound" in message and "unbound: model" in message
+    assert_points_at(message, "unbound-trigger-input", __file__)
+
+
+def test_an_optional_input_may_stay_unbound():
+    defs = Definitions(blob_triggers=[BlobTrigger("b", pipeline=scoring, input="data", inputs={"model": "m/x"})])
+    assert "b" in defs.blob_triggers
+
+
+def _scoring_with_model(reference: str) -> Definitions:
+    return Definitions(models=[Model("demand", pipeline=numbers, output="doubled", metric="mae")],
+                       blob_triggers=[BlobTrigger("b", pipeline=scoring, input="data",  # model-reference
+                                                  inputs={"model": reference})])
+
+
+def test_a_model_reference_naming_no_declared_model_is_refused_with_the_declared_ones():
+    message = refused(lambda: _scoring_with_model("model:demnd:champion"))
+    assert "input 'model' names model 'demnd', which no Model declares; the declared models are: demand." in message
+    assert_points_at(message, "model-reference", __file__)
+
+
+def test_a_model_reference_naming_an_output_its_pipeline_lacks_is_refused():
+    message = refused(lambda: _scoring_with_model("model:demand:champion:scaler"))
+    assert "names output 'scaler' of model demand" in message and "doubled, metrics" in message
+
+
+def test_a_model_reference_to_a_declared_model_and_output_is_accepted():
+    assert _scoring_with_model("model:demand:3:metrics").blob_triggers["b"].inputs["model"] == "model:demand:3:metrics"
+
+
+def test_with_no_model_declared_a_model_reference_may_name_one_registered_by_hand():
+    defs = Definitions(schedules=[Schedule("s", pipeline=numbers, inputs={"numbers": "model:by_hand:champion"})])
+    assert defs.schedules["s"].inputs["numbers"] == "model:by_hand:champion"

@@ -11,6 +11,7 @@ from tests.e2e.conftest import Project, new_project, step_statuses
 TARGET = "flow.py:mixed"
 
 MIXED = dedent('''\
+    import durapipe
     from durapipe import Input, Output, pipeline, step
 
 
@@ -22,6 +23,8 @@ MIXED = dedent('''\
     @step(compute="azureml:gpu-cluster")
     def shout(src: Input, out: Output):
         print("shouting on azure ml")
+        durapipe.log_metric("loudness", 11)
+        durapipe.log_param("volume", "max")
         out.write_text(src.read_text().upper())
 
 
@@ -93,3 +96,9 @@ def test_the_run_records_the_azure_ml_target_and_the_fingerprint_leaves_it_out(r
         local.write_text(MIXED)
     assert step_statuses(third.json)["shout"] == "reused"
     assert third.json["steps"]["shout"]["fingerprint"] == ran["first"].json["steps"]["shout"]["fingerprint"]
+
+
+def test_a_remote_step_logs_metrics_and_parameters_as_a_local_one_does(ran):
+    shout = ran["first"].json["steps"]["shout"]
+    assert (shout["metrics"], shout["logged_params"]) == ({"loudness": 11}, {"volume": "max"})
+    assert ran["first"].json["metrics"] == {"loudness": 11}

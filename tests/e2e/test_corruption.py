@@ -49,3 +49,20 @@ def test_a_truncated_step_record_is_quarantined_and_the_step_runs_again(ran):
                                          "side": "reused"}
     assert store.exists(f"quarantine/{key}")
     assert project.run(TARGET).json["steps"]["source"]["status"] == "reused"
+
+
+def test_a_truncated_run_record_is_skipped_by_runs_list_with_one_warning_and_runs_show_says_it_is_corrupt(ran):
+    project, first = ran
+    second = project.run(TARGET)
+    assert second.code == 0, second.stderr
+    store = _store(project)
+    key = f"runs/{first['run_id']}.json"
+    store.put(key, store.get(key)[:30])
+    listed = project.cli("runs", "list")
+    assert listed.code == 0, listed.stderr
+    assert [r["run_id"] for r in listed.json] == [second.json["run_id"]]
+    (warning,) = [line for line in listed.stderr.splitlines() if line.strip()]
+    assert key in warning and f"quarantine/{key}" in warning
+    shown = project.cli("runs", "show", first["run_id"], as_json=False)
+    assert shown.code == 1 and shown.stderr.startswith(f"error: The record of run {first['run_id']} is corrupt; ")
+    assert len(shown.stderr.strip().splitlines()) == 1

@@ -29,3 +29,13 @@ def test_invalid_pipeline_exits_2_with_one_line_and_no_traceback(make_project, c
     assert lines[0].startswith("error: ") and named in lines[0], lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert project.log_lines() == [], "an invalid pipeline executed a step"
+
+
+def test_a_missing_input_file_exits_2_before_any_run_starts(make_project, store_url):
+    project = make_project(store_url, projects.READ_RAW)
+
+    result = project.run("flow.py:read_raw", "--input", "raw=missing.csv")
+
+    assert result.code == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip() == f"error: The input 'raw' names {project.root / 'missing.csv'}, which does not exist."
+    assert project.cli("runs", "list").json == []

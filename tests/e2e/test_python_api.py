@@ -12,6 +12,8 @@ from nbclient import NotebookClient
 
 from tests.e2e.projects import READ_RAW
 
+pytestmark = pytest.mark.slow  # runs notebooks in a kernel
+
 SCRIPT = dedent('''\
     import json, sys
     import durapipe
@@ -90,13 +92,30 @@ def test_a_notebook_runs_a_pipeline_and_reads_its_model_output(make_project, sto
 
 def test_a_failed_run_is_returned_with_its_error_not_raised(make_project):
     project = make_project(None, READ_RAW)
+    project.edit("flow.py", "        g.write(str(len(f.read())))", "        raise ValueError(f.read() + ' cannot be counted')")
+    (project.root / "raw.csv").write_text("this row")
     done = subprocess.run([sys.executable, "-c", dedent('''\
         import durapipe
-        run = durapipe.run("flow.py:read_raw", inputs={"raw": "missing.csv"})
+        run = durapipe.run("flow.py:read_raw", inputs={"raw": "raw.csv"})
         print(run.status, "|", run.error)
         ''')], cwd=project.root, env=project.env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().startswith("failed |") and "missing.csv" in done.stdout
+    assert done.stdout.strip().startswith("failed |") and "this row cannot be counted" in done.stdout
+
+
+def test_a_missing_input_file_is_raised_before_any_run_starts(make_project):
+    project = make_project(None, READ_RAW)
+    done = subprocess.run([sys.executable, "-c", dedent('''\
+        import durapipe
+        from durapipe.core.errors import UsageError
+        try:
+            durapipe.run("flow.py:read_raw", inputs={"raw": "missing.csv"})
+        except UsageError as exc:
+            print("refused |", exc)
+        ''')], cwd=project.root, env=project.env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused | The input 'raw' names ") and "which does not exist." in done.stdout
+    assert project.cli("runs", "list").json == []
 
 
 # A script that defines its steps in itself; CALL is where it calls durapipe.run.

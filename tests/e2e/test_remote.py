@@ -11,6 +11,7 @@ from tests.e2e.conftest import Project, new_project, step_statuses
 TARGET = "flow.py:mixed"
 
 MIXED = dedent('''\
+    import durapipe
     from durapipe import Input, Output, pipeline, step
 
 
@@ -22,6 +23,8 @@ MIXED = dedent('''\
     @step(compute="ray:{address}")
     def shout(src: Input, out: Output):
         print("shouting on the cluster")
+        durapipe.log_metric("loudness", 11)
+        durapipe.log_param("volume", "max")
         out.write_text(src.read_text().upper())
 
 
@@ -76,6 +79,12 @@ def test_the_failed_remote_step_shows_its_remote_logs(ran):
     assert "breaking on the cluster" in done.stdout
 
 
+def test_a_remote_step_logs_metrics_and_parameters_as_a_local_one_does(ran):
+    shout = ran["first"].json["steps"]["shout"]
+    assert (shout["metrics"], shout["logged_params"]) == ({"loudness": 11}, {"volume": "max"})
+    assert ran["first"].json["metrics"] == {"loudness": 11}
+
+
 def test_a_second_run_reuses_the_remote_step(ran):
     assert step_statuses(ran["second"].json)["shout"] == "reused"
 
@@ -115,3 +124,31 @@ def test_resuming_a_failed_run_submits_its_remote_step_again(tmp_path, ray_head)
     resumed = project.cli("resume", first.json["run_id"])
     assert resumed.code == 0, resumed.json["steps"]["flaky"]["error"]
     assert step_statuses(resumed.json) == {"flaky": "ran"}
+
+
+SWEPT = dedent('''\
+    import json
+
+    import durapipe
+    from durapipe import Output, pipeline, step
+
+
+    @step(compute="ray:{address}")
+    def fit(model: Output, C: float = 1.0):
+        durapipe.log_metric("mae", abs(C - 2.0))
+        model.write_text(json.dumps({"C": C}))
+
+
+    @pipeline
+    def tune():
+        best = durapipe.sweep(fit, grid={"C": [2.0, 5.0]}, metric="mae", direction="min")
+        return {"model": best.model}
+    ''')
+
+
+def test_a_sweep_on_the_cluster_picks_the_best_trial_by_what_it_logged(tmp_path, ray_head):
+    project = new_project(tmp_path / "project", None, SWEPT.replace("{address}", ray_head))
+    done = project.run("flow.py:tune")
+    assert done.code == 0, done.json["error"] if done.json else done.stderr
+    assert done.json["steps"]["fit_trial_1"]["metrics"] == {"mae": 0.0}
+    assert done.json["metrics"] == {"mae": 0.0}

@@ -8,6 +8,8 @@ import pytest
 from tests.e2e.conftest import step_statuses
 from tests.e2e.projects import SWEEP
 
+pytestmark = pytest.mark.slow  # runs grids of trials through the CLI
+
 TARGET = "flow.py:tune"
 TRIALS = [f"fit_trial_{n}" for n in range(1, 7)]
 
@@ -36,6 +38,12 @@ def test_the_run_shows_every_trials_configuration_and_metric(swept):
         ({"C": 1.0, "depth": 1}, 2.0), ({"C": 1.0, "depth": 2}, 3.0), ({"C": 2.0, "depth": 1}, 1.0),
         ({"C": 2.0, "depth": 2}, 2.0), ({"C": 3.0, "depth": 1}, 2.0), ({"C": 3.0, "depth": 2}, 3.0)]
     assert run["steps"]["fit_trial_3"]["metrics"] == {"mae": 1.0}
+
+
+def test_the_runs_metrics_are_the_best_trials_not_the_last_ones(swept):
+    project, run, _ = swept
+    assert run["metrics"] == {"mae": 1.0} and run["steps"]["fit_best"]["metrics"] == {"mae": 1.0}
+    assert project.cli("runs", "show", run["run_id"]).json["metrics"] == {"mae": 1.0}
 
 
 def test_the_six_trials_run_in_parallel(swept):

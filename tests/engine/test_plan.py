@@ -222,3 +222,52 @@ def test_within_one_plan_each_step_is_looked_up_once_and_outside_it_afresh(ran):
     again = step_code(ref, root)
     assert again is not looked_up and again == looked_up
     assert step_code(ref, root) is not again
+
+
+def _driven(request: dict[str, Any], instance_id: str | None = None,
+            started: str = "2026-01-01T00:00:00+00:00") -> dict[str, Any]:
+    """`request` as `pipeline_run` hands it to planning: with the instance that drives it (by default, its run id)."""
+    return {**request, "instance": {"id": instance_id or request["run_id"], "started": started}}
+
+
+def test_a_run_request_carried_by_an_instance_of_another_id_is_refused_and_writes_nothing(ran):
+    from durapipe.core.errors import UsageError
+
+    before = sorted(ran["store"].list(""))
+    with pytest.raises(UsageError, match=r"a run's id must be the id of the instance that runs it\.$"):
+        plan_run(ran["store"], _driven(ran["request"], "hijack1"))
+    assert sorted(ran["store"].list("")) == before
+
+
+def test_a_completed_run_is_never_planned_again_and_its_record_is_untouched(ran):
+    from durapipe.core.errors import UsageError
+
+    plan = plan_run(ran["store"], _driven(ran["request"]))
+    record_run(ran["store"], _outcome(ran["request"], plan))
+    key = run_key(ran["request"]["run_id"])
+    before = ran["store"].get(key)
+    for started in ("2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"):
+        with pytest.raises(UsageError, match=r"already has a record \(completed\)"):
+            plan_run(ran["store"], _driven(ran["request"], started=started))
+    assert ran["store"].get(key) == before
+
+
+def test_a_running_run_is_planned_again_by_its_own_execution_only(ran):
+    from durapipe.core.errors import UsageError
+
+    plan_run(ran["store"], _driven(ran["request"]))
+    again = plan_run(ran["store"], _driven(ran["request"]))  # planning delivered twice, or resumed
+    assert "reused_in_record" not in again
+    with pytest.raises(UsageError, match=r"another execution of its instance"):
+        plan_run(ran["store"], _driven(ran["request"], started="2026-02-01T00:00:00+00:00"))
+
+
+def test_a_failed_run_marked_running_again_is_planned_by_the_execution_that_resumes_it(ran):
+    from durapipe.engine.rerun import mark_running_again
+
+    plan = plan_run(ran["store"], _driven(ran["request"]))
+    record_run(ran["store"], {**_outcome(ran["request"], plan), "status": "failed"})
+    mark_running_again(ran["store"], ran["request"]["run_id"])
+    plan = plan_run(ran["store"], _driven(ran["request"], started="2026-02-01T00:00:00+00:00"))
+    assert set(plan["order"]) == {"first", "second"}
+

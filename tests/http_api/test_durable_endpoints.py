@@ -128,3 +128,52 @@ def test_a_raw_segment_pointing_code_root_at_another_folder_runs_nothing_from_it
     state = _ended(app, "raw-segment")
     assert "code root" in json.dumps(state["output"])
     assert not (other_steps / "imported").exists() and not (other_steps / "ran").exists()
+
+
+def _completed_run(app: App) -> str:
+    status, started = app.post("/pipelines/retrain/runs", json.dumps({"parameters": {"C": 0.5}}).encode())
+    assert status == 202, started
+    from tests.http_api.conftest import wait_for_run
+    assert wait_for_run(app, started["status_url"])["status"] == "completed"
+    return started["run_id"]
+
+
+def _other_params(run_id: str, c: float) -> bytes:
+    request = json.loads(_raw_request(run_id))
+    return json.dumps({**request, "params": {**request["params"], "C": c}}).encode()
+
+
+def _record_bytes(app: App, run_id: str) -> bytes:
+    return app.store.get(f"runs/{run_id}.json")
+
+
+def test_a_raw_run_request_naming_another_instances_run_leaves_that_run_untouched(app):
+    run_id = _completed_run(app)
+    before = _record_bytes(app, run_id)
+    for instance_id in ("hijack1", "hijack2"):
+        body = _other_params(run_id, 2.0)
+        assert _start_raw(app, instance_id, body)[0] == 202
+        state = _ended(app, instance_id)
+        assert state["runtimeStatus"] == "Failed" and "instance" in str(state["output"]), state["output"]
+    assert _record_bytes(app, run_id) == before
+    assert app.get(f"/runs/{run_id}")[1]["status"] == "completed"
+
+
+def test_a_completed_run_started_again_under_its_own_id_is_not_rewritten(app):
+    run_id = _completed_run(app)
+    before = _record_bytes(app, run_id)
+    assert _start_raw(app, run_id, _other_params(run_id, 3.0))[0] == 202
+    state = wait_for(lambda: (s := call("GET", f"{_rpc(app)}instances/{run_id}?code={SYSTEM_KEY}")[2])
+                     ["runtimeStatus"] == "Failed" and s, timeout=120, interval=0.2)
+    assert "already" in str(state["output"]), state["output"]
+    assert _record_bytes(app, run_id) == before
+
+
+@pytest.mark.parametrize("instance_id", ["..", "\u2025x", ".hidden", "a..b", "-x"])
+def test_an_instance_id_that_is_no_valid_run_id_is_a_400_and_starts_nothing(app, instance_id):
+    from urllib.parse import quote
+
+    status, answer = _start_raw(app, quote(instance_id, safe=""), _raw_request("some-run"))
+    assert status == 400 and str(answer).count(".") >= 1 and "instance id" in json.dumps(answer), answer
+    listed = call("GET", f"{_rpc(app)}instances/?code={SYSTEM_KEY}")[2]
+    assert instance_id not in {i["instanceId"] for i in listed}

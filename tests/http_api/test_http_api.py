@@ -34,6 +34,14 @@ def test_a_run_started_over_http_completes_and_its_status_has_outputs(app, train
     assert run["registered"] == {"model": "breast_cancer", "version": 1}
 
 
+def test_a_served_run_of_a_models_pipeline_shows_and_logs_the_registrys_decision(app, trained):
+    run_id, registration = trained["started"]["run_id"], trained["run"]["registration"]
+    assert (registration["model"], registration["version"]) == ("breast_cancer", 1)
+    assert registration["decision"].startswith("registered as version 1, the first champion: roc_auc ")
+    logged = (app.home.parent / "serve.err").read_text()
+    assert logged.count(f"run {run_id}, model breast_cancer: {registration['decision']}") == 1
+
+
 def test_the_run_record_carries_the_pipeline_version(app, trained):
     record = json.loads(app.store.get(f"runs/{trained['started']['run_id']}.json"))
     _, listing = app.get("/pipelines")

@@ -5,8 +5,12 @@ import re
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.http_api.conftest import start_app
 from tests.host.serve.conftest import wait_for
+
+pytestmark = pytest.mark.slow  # waits for one-second schedules to tick
 
 
 def test_a_one_second_schedule_starts_one_retraining_run_per_tick(tmp_path):

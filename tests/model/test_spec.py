@@ -387,3 +387,40 @@ def test_the_params_view_of_a_spec_resolves_parameters_as_the_whole_spec_does():
     view = params_view(spec.to_json())
     assert view.name == spec.name and view.params == spec.params and view.steps == ()
     assert resolve_params(view, {"C": 0.5}) == resolve_params(spec, {"C": 0.5})
+
+
+def _nested(depth: int) -> list:
+    value: list = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_json_value_of_any_depth_gets_a_sentence_never_a_recursion_error():
+    from durapipe.model.spec import MAX_JSON_DEPTH, json_problem
+
+    assert json_problem(_nested(MAX_JSON_DEPTH)) is None
+    assert json_problem({"a": _nested(MAX_JSON_DEPTH - 1)}) is None
+    for depth in (MAX_JSON_DEPTH + 1, 500, 989, 990, 100_000):
+        assert json_problem(_nested(depth)) == f"it is nested more than {MAX_JSON_DEPTH} lists or objects deep"
+
+
+def test_json_problem_names_the_first_problem_in_order():
+    from durapipe.model.spec import json_problem
+
+    assert json_problem([1, [float("nan")], {1: 2}]) == "nan is not a finite number"
+    assert json_problem({"a": [1, {2: 3}], "b": float("inf")}) == "the dict key 2 is not a string"
+    assert json_problem([object()]) == "a object is not a JSON value"
+
+
+def test_a_parameter_nested_too_deep_is_refused_with_a_sentence():
+    with pytest.raises(UsageError, match=r"^Parameter 'C' of pipeline retrain must be a JSON value: it is nested "):
+        resolve_params(PipelineSpec.from_json(retrain.spec.to_json()), {"C": _nested(700)})
+
+
+def test_a_huge_value_refused_for_its_type_is_not_echoed_back_whole():
+    with pytest.raises(UsageError) as refused:
+        resolve_params(PipelineSpec.from_json(retrain.spec.to_json()), {"C": list(range(10_000))})
+    message = str(refused.value)
+    assert message.startswith("Parameter 'C' of pipeline retrain expects a float, not list [0, 1, 2,")
+    assert len(message) < 200 and "…" in message and message.endswith(".")

@@ -11,10 +11,11 @@ import pytest
 
 from durapipe.model.contracts import step_state
 from durapipe.host.episode import build_context, run_episode
+from orchestrators.blob_arrival import blob_arrival
 from orchestrators.pipeline_run import map_partitions, pipeline_run
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.jsonl"))
-ORCHESTRATORS = {"pipeline_run": pipeline_run, "map_partitions": map_partitions}
+ORCHESTRATORS = {"pipeline_run": pipeline_run, "map_partitions": map_partitions, "blob_arrival": blob_arrival}
 SCHEDULING_EVENTS = {4: "Name", 7: "Name", 10: None}  # TaskScheduled, SubOrchestrationCreated, TimerCreated
 EXECUTION_STARTED, EXECUTION_COMPLETED = 0, 1
 

@@ -12,6 +12,8 @@ import pytest
 from tests.http_api.conftest import App, start_app
 from tests.host.serve.conftest import wait_for
 
+pytestmark = pytest.mark.slow  # waits out step timeouts and cancels
+
 RUN_TIMEOUT_S = 120.0
 
 PIPELINES = '''

@@ -52,6 +52,17 @@ def test_runs_are_paged_newest_first(store):
     assert [r["run_id"] for r in last["runs"]] == ["r0"] and last["next_offset"] is None
 
 
+
+def test_a_truncated_run_record_is_left_out_of_the_pages_not_a_400(store):
+    from durapipe.store.records import write_run_record
+
+    for i in range(3):
+        write_run_record(store, {"run_id": f"r{i}", "pipeline": "p", "status": "completed",
+                                 "started": f"2026-11-29T00:00:0{i}"})
+    store.put("runs/r1.json", store.get("runs/r1.json")[:12])
+    page = page_of_runs(store, None, None, limit=10, offset=0)
+    assert [r["run_id"] for r in page["runs"]] == ["r2", "r0"] and page["total"] == 2
+
 def test_a_bad_page_size_is_refused(store):
     with pytest.raises(RequestError):
         page_of_runs(store, None, None, limit=0, offset=0)

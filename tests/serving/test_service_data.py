@@ -6,7 +6,7 @@ import pytest
 from durapipe import BlobTrigger, Definitions, Input, Output, pipeline, step
 from durapipe.catalog import data_assets
 from durapipe.core.errors import DefinitionError
-from durapipe.serving.service import Catalog, arrival_request
+from durapipe.serving.service import Catalog, RequestError, arrival_request, run_request_from_body
 
 
 @step
@@ -80,3 +80,16 @@ def test_a_schedule_input_naming_a_data_asset_runs_on_its_latest_version_and_rec
     request = schedule_request(catalog, schedule, store, "nightly-tick", datetime.now(timezone.utc))
     assert request["inputs"]["data"] == {"artifact": second["artifact"]}
     assert request["trigger"]["inputs"]["data"]["version"] == 2
+
+
+@pytest.mark.parametrize("value, sentence", [
+    ("../etc/passwd", "The blob name of input 'data' '../etc/passwd' is not valid: each '/'-separated part"),
+    ("model:clf", "The input 'data' 'model:clf' is not a model reference"),
+])
+def test_a_bad_input_over_http_is_one_sentence_naming_the_input_once(store, value, sentence):
+    catalog, _ = _catalog()
+    with pytest.raises(RequestError) as caught:
+        run_request_from_body(catalog, catalog.get("scoring"), {"inputs": {"data": value}}, store, "r-1",
+                              {"kind": "http"})
+    assert caught.value.status == 400 and str(caught.value).startswith(sentence)
+    assert "blob name of blob name" not in str(caught.value)

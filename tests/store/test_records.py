@@ -195,3 +195,39 @@ def test_a_run_indexes_the_commits_of_its_ran_and_reused_steps_and_of_each_parti
                                             "y.csv": {"status": "reused", "fingerprint": part_2}}}}}
     # The mapped step's own fingerprint ("d" * 64, a hash of its partitions') names no commit.
     assert indexed_fingerprints(run) == [FP_A, FP_B, part_1, part_2]
+
+
+def _run_record(run_id: str, started: str) -> dict[str, Any]:
+    return {"run_id": run_id, "pipeline": "p", "status": "completed", "started": started, "steps": {}}
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[:15], lambda data: b"[1, 2]"], ids=["truncated", "not-a-record"])
+def test_a_corrupt_run_record_is_quarantined_and_skipped_by_listings_with_one_warning(store, caplog, damage):
+    from durapipe.store.records import list_runs, write_run_record
+
+    for number in (1, 2, 3):
+        write_run_record(store, _run_record(f"run{number}", f"2026-01-0{number}"))
+    store.put("runs/run2.json", damage(store.get("runs/run2.json")))
+    assert [r["run_id"] for r in list_runs(store)] == ["run3", "run1"]
+    (warning,) = _warnings(caplog)
+    assert "runs/run2.json" in warning and "quarantine/runs/run2.json" in warning and "\n" not in warning
+    assert store.exists("quarantine/runs/run2.json") and not store.exists("runs/run2.json")
+    assert [r["run_id"] for r in list_runs(store)] == ["run3", "run1"] and len(_warnings(caplog)) == 1
+
+
+def test_reading_a_corrupt_run_record_says_it_is_corrupt_in_one_sentence_then_and_later(store):
+    from durapipe.core.errors import IntegrityError
+    from durapipe.store.records import read_run_record, write_run_record
+
+    write_run_record(store, _run_record("run1", "2026-01-01"))
+    store.put("runs/run1.json", store.get("runs/run1.json")[:15])
+    for _ in range(2):  # the read that moves it aside, and any read after
+        with pytest.raises(IntegrityError) as raised:
+            read_run_record(store, "run1")
+        message = str(raised.value)
+        assert message.startswith("The record of run run1 is corrupt; it was moved to quarantine/runs/run1.json")
+        assert message.count(". ") == 0 and "\n" not in message

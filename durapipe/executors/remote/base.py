@@ -38,6 +38,8 @@ class RemoteJob:
     env_vars: dict[str, str] = field(default_factory=dict)
     # True when the job itself must build `environment` (a target that cannot install it beforehand).
     build_environment: bool = False
+    # The output the job writes what the step logged to (a sweep's trial), which the step itself never sees.
+    metrics_output: str | None = None
 
     def __post_init__(self) -> None:
         if not _JOB_NAME.fullmatch(self.name):

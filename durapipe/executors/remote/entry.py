@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from durapipe.dsl import tracking
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check
 from durapipe.executors.local import LocalExecutor
@@ -42,16 +43,22 @@ def run_job(job: RemoteJob) -> RemoteJobResult:
         (scratch / "out").mkdir()
         outputs = {name: str(scratch / "out" / name) for name in job.outputs}
         log_path = scratch / "step.log"
+        logged = scratch / "tracking.jsonl"
         # The job's working folder is its copy of the project (the target ships it there).
         code_root = str(Path.cwd()) if job.code_root else None
         python, error = _environment(job, log_path)
+        # As on the local executor: the step's log_metric and log_param write to this job's own channel.
         call = StepCall(step_ref=job.step_ref, code_root=code_root, params=job.params, inputs=inputs,
-                        outputs=outputs, log_path=str(log_path), code=job.code, timeout=job.timeout,
-                        python=python, env_vars=dict(job.env_vars))
+                        outputs={n: p for n, p in outputs.items() if n != job.metrics_output},
+                        log_path=str(log_path), code=job.code, timeout=job.timeout, python=python,
+                        env_vars={**job.env_vars, tracking.METRICS_FILE_ENV: str(logged)})
         if error is None:
             error = executor.run(call, cancel_check(store, job.run_id)).error
         if not log_path.exists():
             log_path.write_bytes(b"")
+        metrics, logged_params = tracking.read_channel(logged)
+        if job.metrics_output:
+            Path(outputs[job.metrics_output]).write_text(json.dumps(metrics, sort_keys=True))
         log_ref = put_artifact(store, log_path)
         missing = [n for n in job.outputs if not Path(outputs[n]).exists()]
         if error is None and missing:
@@ -61,7 +68,7 @@ def run_job(job: RemoteJob) -> RemoteJobResult:
             "schema": 1, "ok": error is None, "error": error, "log": log_ref,
             "outputs": {} if error else {n: put_artifact(store, p) for n, p in outputs.items()},
             "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
-            "duration_s": round(time.perf_counter() - clock, 6)}
+            "duration_s": round(time.perf_counter() - clock, 6), "metrics": metrics, "logged_params": logged_params}
         if error:
             sys.stdout.write(log_path.read_text(errors="replace"))
         store.put(result_key(job.name), json.dumps(result, sort_keys=True).encode())

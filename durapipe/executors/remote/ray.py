@@ -8,9 +8,12 @@ step's `environment=` becomes the job's runtime_env pip list.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shlex
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 from durapipe.core.paths import library_folder
 from durapipe.core.errors import DurapipeError
@@ -19,6 +22,24 @@ from durapipe.executors.remote.base import FAILED, PENDING, RUNNING, STOPPED, SU
 _STATUS = {"PENDING": PENDING, "RUNNING": RUNNING, "SUCCEEDED": SUCCEEDED, "FAILED": FAILED, "STOPPED": STOPPED}
 # Never shipped to the cluster with the project: state, environments, version control.
 _EXCLUDES = [".durapipe", ".venv", "venv", ".git", "node_modules", "__pycache__", "*.pyc"]
+
+
+# Ray's client takes RAY_API_SERVER_ADDRESS or RAY_ADDRESS over the address it is given
+# (ray.dashboard.utils.get_address_for_submission_client): a step that names its cluster must reach
+# that cluster, not whatever one the environment names, so the client is made with both unset.
+# os.environ is the process's, so they are taken out and put back under a lock.
+_ADDRESS_VARIABLES = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
+_environ_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_address_variables() -> Iterator[None]:
+    with _environ_lock:
+        saved = {name: os.environ.pop(name) for name in _ADDRESS_VARIABLES if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
 
 
 class RayTarget:
@@ -36,7 +57,8 @@ class RayTarget:
                 raise DurapipeError("compute=\"ray:...\" needs Ray where the activities run: "
                                     "pip install 'durapipe[ray]'.") from None
             try:
-                self._client = JobSubmissionClient(self.address)
+                with _without_address_variables():
+                    self._client = JobSubmissionClient(self.address)
             except Exception as exc:
                 raise DurapipeError(f"The Ray cluster at {self.address} cannot be reached: {exc}") from None
         return self._client

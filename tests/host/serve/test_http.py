@@ -179,9 +179,19 @@ def test_a_start_request_nested_1000_deep_is_a_400(served):
     assert 400 <= status < 500, answer
 
 
-@pytest.mark.parametrize("instance_id,status", [("." * 256, 202), ("x" * 257, 400), ("a%23b", 400), ("a%3Fb", 400),
-                                                 ("a%5Cb", 400), ("a%00b", 400)])
-def test_an_instance_id_is_held_to_azures_rules(served, instance_id, status):
+@pytest.mark.parametrize("instance_id,status", [("x" * 128, 202), ("a.b-c_1", 202), ("x" * 129, 400),
+                                                 ("." * 256, 400), ("..", 400), ("a..b", 400), (".hidden", 400),
+                                                 ("%E2%80%A5x", 400), ("-x", 400), ("a%23b", 400), ("a%3Fb", 400),
+                                                 ("a%5Cb", 400), ("a%00b", 400), ("a%20b", 400)])
+def test_an_instance_id_is_held_to_the_rule_for_run_ids(served, instance_id, status):
     url = f"{served.base_url}{RPC_PREFIX}orchestrators/greet/{instance_id}?code={served.system_key}"
     answer = call("POST", url, b'{"name": "id"}', {"content-type": "application/json"})
     assert answer[0] == status, answer
+    if status == 400:
+        assert answer[2]["Message"].startswith("The instance id ") and answer[2]["Message"].endswith(".")
+
+
+def test_two_content_length_headers_are_a_400_even_when_they_agree(served):
+    answer = _raw_exchange(served, f"POST /api/echo HTTP/1.1\r\nHost: x\r\nx-functions-key: {served.key}\r\n"
+                                   f"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+    assert answer.startswith("HTTP/1.1 400") and "more than one Content-Length" in answer

@@ -211,7 +211,8 @@ async function runPage() {
       blocks.push(el("h2", {}, "Metrics"), table(["metric", "value"], Object.entries(view.metrics).map(([k, v]) =>
         el("tr", {}, el("td", {}, k), el("td", { class: "num" }, typeof v === "number" ? v.toPrecision(6) : JSON.stringify(v))))));
     }
-    if (view.registered) blocks.push(el("p", {}, `Registered model ${view.registered.model} version ${view.registered.version}.`));
+    if (view.registration) blocks.push(el("p", {}, `Model ${view.registration.model}: ${view.registration.decision}.`));
+    else if (view.registered) blocks.push(el("p", {}, `Registered model ${view.registered.model} version ${view.registered.version}.`));
     blocks.push(el("h2", {}, "Fingerprints"));
     for (const name of Object.keys(view.steps || {})) {
       const holder = el("div", { class: "panel" }, "loading…");

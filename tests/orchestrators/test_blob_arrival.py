@@ -1,0 +1,66 @@
+"""`blob_arrival` driven by hand: a run the trigger could not prepare is prepared again at the next try."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from durapipe.model import contracts
+from orchestrators.blob_arrival import blob_arrival
+
+ARRIVAL = {"schema": 1, "arrival_id": "blob-abc", "key": "early/b.txt", "etag": "e1", "blob_trigger": "early",
+           "tries": 3, "retry_interval": 5.0, "request": None, "error": "Model clf has no champion yet."}
+REQUEST = {"pipeline": "scoring", "trigger": {"kind": "blob"}}
+
+
+class Context:
+    """Just enough of a DurableOrchestrationContext: each call returns what was asked, as a tuple."""
+
+    current_utc_datetime = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+    def __init__(self, arrival):
+        self.arrival = arrival
+
+    def get_input(self):
+        return self.arrival
+
+    def call_activity(self, name, payload):
+        return ("activity", name, payload)
+
+    def call_sub_orchestrator(self, name, payload, instance_id):
+        return ("sub", name, payload, instance_id)
+
+    def create_timer(self, when):
+        return ("timer", when)
+
+
+def _drive(arrival, answers):
+    """Run the generator, answering each yielded task from `answers` (by kind); return (tasks, result)."""
+    generator = blob_arrival._function.get_user_function().orchestrator_function(Context(arrival))
+    tasks, value = [], None
+    try:
+        while True:
+            task = generator.send(value)
+            tasks.append(task)
+            value = answers[task[0]](task) if task[0] in answers else None
+    except StopIteration as stop:
+        return tasks, stop.value
+
+
+def test_a_run_prepared_at_the_second_try_starts_as_that_try():
+    tasks, result = _drive(ARRIVAL, {"activity": lambda task: {"request": REQUEST}, "sub": lambda task: {"ok": 1}})
+    assert [t[0] for t in tasks] == ["timer", "activity", "sub"]
+    assert tasks[1][1] == contracts.PREPARE_ARRIVAL and tasks[1][2]["attempt"] == 2
+    assert tasks[2][3] == "blob-abc-2" and tasks[2][2]["trigger"] == {"kind": "blob", "attempt": 2}
+    assert result["status"] == "completed" and result["attempts"] == 2
+
+
+def test_a_run_never_prepared_is_poisoned_after_tries_with_every_reason():
+    def activity(task):
+        return {"error": f"still no champion ({task[2]['attempt']})"} if task[1] == contracts.PREPARE_ARRIVAL else {}
+
+    tasks, result = _drive(ARRIVAL, {"activity": activity})
+    assert [t[0] for t in tasks] == ["timer", "activity", "timer", "activity", "activity"]
+    poison = tasks[-1][2]
+    assert tasks[-1][1] == contracts.RECORD_POISON and poison["tries"] == 3
+    assert [a["error"] for a in poison["attempts"]] == ["Model clf has no champion yet.", "still no champion (2)",
+                                                        "still no champion (3)"]
+    assert result == {"status": "poisoned", "attempts": 3, "reason": "still no champion (3)"}
