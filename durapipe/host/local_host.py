@@ -235,7 +235,7 @@ class LocalHost:
             return len(self._instances[instance_id].inbox)
 
     def on_finish(self, listener: Callable[[str, str, Any], None]) -> None:
-        """Call listener(instance_id, runtime status, output) as each instance ends, on the dispatcher: keep it quick."""
+        """Call listener(instance_id, runtime status, output) as each instance ends (on the dispatcher: be quick)."""
         self._finish_listeners.append(listener)
 
     def hold(self) -> "_Hold":
