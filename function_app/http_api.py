@@ -121,7 +121,11 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
         if status["runtimeStatus"] not in ACTIVE:
             raise RequestError(409, f"Run {run_id} has already ended ({status['runtimeStatus'].lower()}).")
         await client.terminate(run_id, "canceled over the HTTP API")
-        mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status))
+        # Read again once terminated: the steps as they stood when the run stopped, not before.
+        ended = await _instance_status(client, run_id) or status
+        board = ended.get("customStatus") or status.get("customStatus")
+        progress = board.get("steps") if isinstance(board, dict) else None
+        mark_canceled(store, run_id, "the run was canceled", pipeline=_pipeline_of(status), progress=progress)
         return _json(202, {"run_id": run_id, "status": "canceled"})
 
     @bp.function_name("list_models")

@@ -3,7 +3,8 @@
 Modes apply per new request (each HTTP request on a connection is checked, so keep-alive
 connections see a mode change too): "pass" forwards, "503" answers 503 Server Busy, "reset"
 closes the connection with a TCP reset, "stall" reads the request and never answers. `fail_every`
-makes only every n-th request fail (the others pass), for flaky rather than dead storage.
+makes only every n-th request fail (the others pass), for flaky rather than dead storage; `only`
+(a method and a path fragment, as `("PUT", "/index/steps/")`) fails only the requests that match it.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class FaultProxy:
         self.target_port = target_port
         self.mode = "pass"
         self.fail_every = 1
+        self.only: tuple[str, str] | None = None
         self.requests = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -31,11 +33,11 @@ class FaultProxy:
         self._open: set[socket.socket] = set()
         threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
 
-    def set(self, mode: str, fail_every: int = 1) -> None:
-        """Fail requests from now on as `mode` (one of MODES), only every `fail_every`-th one."""
+    def set(self, mode: str, fail_every: int = 1, only: tuple[str, str] | None = None) -> None:
+        """Fail requests from now on as `mode` (one of MODES), only every `fail_every`-th one (of those matching `only`)."""
         assert mode in MODES, mode
         with self._lock:
-            self.mode, self.fail_every, self.requests = mode, fail_every, 0
+            self.mode, self.fail_every, self.only, self.requests = mode, fail_every, only, 0
 
     def close(self) -> None:
         """Stop listening and drop every connection."""
@@ -44,8 +46,12 @@ class FaultProxy:
         for sock in list(self._open):
             _close(sock)
 
-    def _decide(self) -> str:
+    def _decide(self, head: bytes) -> str:
         with self._lock:
+            if self.only is not None:
+                method, _, rest = head.partition(b" ")
+                if method.decode() != self.only[0] or self.only[1].encode() not in rest.split(b" ", 1)[0]:
+                    return "pass"
             self.requests += 1
             if self.mode == "pass" or self.requests % self.fail_every:
                 return "pass"
@@ -67,7 +73,7 @@ class FaultProxy:
                 head, start = _read_head(client)
                 if not head:
                     return
-                mode = self._decide()
+                mode = self._decide(head)
                 if mode == "reset":
                     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return

@@ -19,6 +19,7 @@ from durapipe.core.errors import DefinitionError, DurapipeError, InvalidNameErro
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 USAGE_ERRORS = (UsageError, DefinitionError, SpecError, InvalidNameError)
+INTERRUPTED = "interrupted; resume the run with `durapipe resume RUN_ID`."
 
 store_option = click.option("--store", "store_url", metavar="URL", envvar="DURAPIPE_STORE",
                             help="Where artifacts, step records and runs live (default: .durapipe/ in the project).")
@@ -40,7 +41,7 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except DurapipeError as exc:
             _fail(str(exc), EXIT_FAILED)
         except KeyboardInterrupt:
-            _fail("interrupted; resume the run with `durapipe resume RUN_ID`.", 130)
+            _fail(INTERRUPTED, 130)
         except BrokenPipeError:
             # The reader left (`durapipe runs list | head`): nothing more can reach it, and
             # that is no error to report. Later writes go nowhere instead of failing again.
@@ -51,11 +52,17 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # a bug, not a user mistake: still one sentence, traceback on request
             if os.environ.get("DURAPIPE_DEBUG"):
                 raise
-            _fail(f"durapipe failed unexpectedly ({type(exc).__name__}: {exc}); "
-                  "set DURAPIPE_DEBUG=1 to see the traceback.", EXIT_FAILED)
+            _fail(error_sentence(exc), EXIT_FAILED)
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     return wrapper
+
+
+def error_sentence(exc: Exception) -> str:
+    """What `friendly` says of `exc`: a durapipe error's own sentence, anything else as unexpected."""
+    if isinstance(exc, DurapipeError):
+        return str(exc)
+    return f"durapipe failed unexpectedly ({type(exc).__name__}: {exc}); set DURAPIPE_DEBUG=1 to see the traceback."
 
 
 def parse_assignments(values: tuple[str, ...], what: str, as_json: bool) -> dict[str, Any]:
@@ -179,7 +186,17 @@ def resume(run_id: str, max_parallel: int | None, as_json: bool) -> None:
     """Resume an unfinished run where it stopped; completed steps do not run again."""
     from durapipe.cli import run as run_commands
 
-    sys.exit(run_commands.resume_run(run_id, max_parallel, as_json))
+    try:
+        code = run_commands.resume_run(run_id, max_parallel, as_json)
+    except (Exception, KeyboardInterrupt) as exc:
+        if as_json and not isinstance(exc, BrokenPipeError):
+            # --json always prints one document: the error too (stderr says it as well, and the exit code).
+            from durapipe.cli.output import print_json
+
+            print_json({"run_id": run_id,
+                        "error": INTERRUPTED if isinstance(exc, KeyboardInterrupt) else error_sentence(exc)})
+        raise
+    sys.exit(code)
 
 
 @main.command()

@@ -51,8 +51,11 @@ class Plan:
         return {p.name: p.reused for p in self.steps if p.reused is not None}
 
 
-def make_plan(store: Store, request: RunRequest, *, recall: bool = True, code: CodePolicy = ANY_FOLDER) -> Plan:
+def make_plan(store: Store, request: RunRequest, *, recall: bool = True, code: CodePolicy = ANY_FOLDER,
+              repair_index: bool = True) -> Plan:
     """Resolve what `request` can reuse; writes artifacts for new inputs, runs no step.
+
+    With `repair_index`, a step index that missed a commit found here (a run could not write it) is written again.
 
     With `recall=False` every step is fingerprinted, none taken from a remembered plan, so each
     has its components (to explain a change). Steps are imported only from folders `code` allows,
@@ -71,6 +74,8 @@ def make_plan(store: Store, request: RunRequest, *, recall: bool = True, code: C
         with collecting_closures() as closures:
             for step in spec["steps"]:
                 _plan_step(store, request, plan, step, index, outputs, force, recalled, code)
+        if repair_index:
+            index.repair()
         # Written unless the memo already says exactly this plan (a no-change run after a no-change run).
         if memo and all(p.reused is not None for p in plan.steps) and not (recalled and recalled.says(plan)):
             plan_memo.remember(request, plan.inputs, plan, closures, recalled)
@@ -129,7 +134,7 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
     request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV), code=code)  # its spec as JSON
     instance = request.pop("instance", None)
     check_instance(store, request["run_id"], instance)  # before anything is written
-    plan = make_plan(store, request, code=code)
+    plan = make_plan(store, request, code=code, repair_index=False)  # recording the run saves the index
     spec = request["spec"]
     reused = {name: abridged(result) for name, result in plan.reused.items()}
     to_run = [s for s in spec["steps"] if s["name"] not in reused]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +10,9 @@ from durapipe.model.records import RecordedStep, RunRecord, recorded_step
 from durapipe.model.spec import step_options
 from durapipe.engine.run_step import step_result
 from durapipe.store.records import PLANNED, StepIndex, indexed_fingerprints, read_run_record, write_run_record
-from durapipe.core.errors import NotFoundError
+from durapipe.core.errors import NotFoundError, StoreError
 from durapipe.catalog.registry import decide_from_run
-from durapipe.core.scratch import new_scratch_dir
-from durapipe.store.artifacts import get_artifact
-from durapipe.store.keys import check_delivery_key
+from durapipe.engine.delivery import deliver_outputs
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -141,15 +138,32 @@ def record_run(store: Store, outcome: RunOutcome) -> dict[str, Any]:
         else:
             _decide_registration(store, register, record)
     if record["status"] == "completed":
-        for output, key in (outcome["request"].get("deliver") or {}).items():
-            deliver_output(store, record["outputs"][output], key)
-        record["delivered"] = outcome["request"].get("deliver") or {}
+        if started and started.get("status") == "completed" and "delivered" in started:
+            # Recorded once already (an activity is delivered at least once): the deliveries were made then.
+            record["delivered"] = started["delivered"]
+            if started.get("superseded"):
+                record["superseded"] = started["superseded"]
+        else:
+            delivered, superseded = deliver_outputs(store, record, outcome["request"].get("deliver") or {})
+            record["delivered"] = delivered
+            if superseded:
+                record["superseded"] = superseded
         record["published"] = publish_outputs(store, record, outcome["request"].get("publish") or {})
     index_producers(store, record)
     # The final record last: once a run reads as ended, every write it makes is done.
-    index.save(indexed_fingerprints(record), committed_now=ran_fingerprints(record))
+    _save_index(index, indexed_fingerprints(record), ran_fingerprints(record), f"run {record['run_id']}")
     write_run_record(store, record)
     return run_summary(record)
+
+
+def _save_index(index: StepIndex, fingerprints: list[str], committed_now: list[str], by: str) -> None:
+    """Save the step index, or say in one warning that it could not be: the commits are the truth, so `by` goes on."""
+    try:
+        index.save(fingerprints, committed_now=committed_now)
+    except StoreError as exc:
+        log.warning("%s could not write the step index %s (%s); the commits are the truth, and "
+                    "the next plan of pipeline %s repairs the index.", by, index.key, str(exc).rstrip("."),
+                    index.pipeline)
 
 
 def _decide_registration(store: Store, register: dict[str, Any], record: RunRecord) -> None:
@@ -266,15 +280,3 @@ def publish_outputs(store: Store, record: RunRecord, publish: dict[str, str]) ->
                                   {"kind": "run", "run_id": record["run_id"], "output": output})
         published[output] = {"data": asset, "version": entry["version"], "hash": entry["hash"]}
     return published
-
-
-def deliver_output(store: Store, ref: dict[str, Any], key: str) -> None:
-    """Copy a file output to a plain store key (where a user expects it, e.g. `scores/<name>`), never onto
-    one of durapipe's own keys."""
-    key = check_delivery_key(key)
-    scratch = new_scratch_dir("durapipe-deliver-")
-    try:
-        get_artifact(store, ref, scratch / "output")
-        store.upload_file(key, scratch / "output")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)

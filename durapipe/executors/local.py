@@ -268,13 +268,68 @@ class _Lines:
         return json.loads(line)
 
 
+_TEMPLATE_FOLDER_PREFIX = "durapipe-tpl-"  # a template removes its folder as it ends (template.SOCKET_FOLDER_PREFIX)
+_swept = False
+
+
 def _start_template(python: str | None, start: str) -> _TemplateHandle:
-    folder = tempfile.mkdtemp(prefix="durapipe-tpl-")
+    global _swept
+    if not _swept:
+        _swept = True
+        _sweep_template_folders()
+    folder = tempfile.mkdtemp(prefix=_TEMPLATE_FOLDER_PREFIX)
     path = os.path.join(folder, "s")
     same_python = python is None or python == sys.executable
-    if start == "fork" or (start == "auto" and same_python and threading.active_count() == 1):
-        return _fork_template(path)
-    return _spawn_template(python or sys.executable, path)
+    try:
+        if start == "fork" or (start == "auto" and same_python and threading.active_count() == 1):
+            handle = _fork_template(path)
+        else:
+            handle = _spawn_template(python or sys.executable, path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    with open(os.path.join(folder, "pid"), "w") as owner:
+        owner.write(str(handle.pid))  # so a later process can tell the folder of a killed template
+    return handle
+
+
+def _sweep_template_folders(stale_s: float = 3600.0) -> None:
+    """Remove this user's template folders whose template is gone (killed with SIGKILL, so it could not)."""
+    root = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(_TEMPLATE_FOLDER_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        folder = os.path.join(root, name)
+        try:
+            if os.lstat(folder).st_uid != os.getuid():
+                continue
+            with open(os.path.join(folder, "pid")) as owner:
+                pid = int(owner.read())
+        except FileNotFoundError:
+            pid = None  # being started now, or by an older durapipe: swept once it is old
+        except (OSError, ValueError):
+            continue
+        if pid is None:
+            try:
+                if time.time() - os.lstat(folder).st_mtime < stale_s:
+                    continue
+            except OSError:
+                continue
+        elif _alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fork_template(path: str) -> _TemplateHandle:

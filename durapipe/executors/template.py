@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import sys
@@ -24,6 +25,8 @@ from durapipe.executors.worker import children_of, serve_runner
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL_S = 0.5
+# The executor makes each template's socket in a fresh folder so named in the temp folder.
+SOCKET_FOLDER_PREFIX = "durapipe-tpl-"
 
 
 def send(conn: socket.socket, message: dict[str, Any]) -> None:
@@ -116,7 +119,18 @@ class Template:
     def _leave(self) -> NoReturn:
         for pid in list(self.running):
             _kill_group(pid)
+        remove_socket_folder(self.listener)
         os._exit(0)
+
+
+def remove_socket_folder(listener: socket.socket) -> None:
+    """Remove the folder the executor made for this template's socket (`durapipe-tpl-*` in the temp folder)."""
+    try:
+        folder = os.path.dirname(listener.getsockname())
+    except (OSError, TypeError):
+        return
+    if os.path.basename(folder).startswith(SOCKET_FOLDER_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _warm(request: dict[str, Any]) -> None:

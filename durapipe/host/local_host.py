@@ -254,16 +254,32 @@ class LocalHost:
 
     # -- resume ----------------------------------------------------------------------------
 
-    def resume_unfinished(self) -> list[str]:
-        """Load and continue every unfinished instance in the journal no live host drives; returns their ids."""
+    def resume_unfinished(self, keep: Callable[[str], bool] | None = None) -> list[str]:
+        """Load and continue every unfinished instance in the journal no live host drives; returns their ids.
+
+        Given `keep`, an instance resumes only when `keep` accepts the id of its top-level instance (the run).
+        """
         resumed = []
         for meta in list(self.journal.metas()):
+            if meta["runtimeStatus"] not in ACTIVE or (keep is not None and not keep(self._top_level_id(meta))):
+                continue
             try:
-                if meta["runtimeStatus"] in ACTIVE and self.resume(meta["instanceId"]):
+                if self.resume(meta["instanceId"]):
                     resumed.append(meta["instanceId"])
             except InstanceBusy:
                 continue  # another process runs it: it is live, not interrupted
         return resumed
+
+    def _top_level_id(self, meta: dict[str, Any]) -> str:
+        """The id of the instance that started `meta`'s instance, through its sub-orchestration parents."""
+        seen = {meta["instanceId"]}
+        while meta.get("parentInstanceId") and meta["parentInstanceId"] not in seen:
+            parent = self.journal.read_meta(meta["parentInstanceId"])
+            if parent is None:
+                return meta["parentInstanceId"]
+            meta = parent
+            seen.add(meta["instanceId"])
+        return meta["instanceId"]
 
     def resume(self, instance_id: str) -> bool:
         """Load one unfinished instance from the journal and re-start its open work; False if nothing to do.

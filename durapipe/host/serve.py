@@ -6,7 +6,8 @@ What it does, in order:
   checks every timer schedule and blob path (a missing `%SETTING%` stops it here), and starts a
   LocalHost on the store (`--store`, else `DURAPIPE_STORE`, else `.durapipe/`); the store URL is
   also set as `DURAPIPE_STORE` for the functions running in this process and in the workers.
-  Unfinished runs in the journal resume.
+  Unfinished runs in the journal resume, except those recorded on another store: they are named
+  and left for `durapipe resume`, which resumes each on its own store.
 - HTTP: one ThreadingHTTPServer on 127.0.0.1 (`--port`, default 7071; 0 picks a free one). Each
   httpTrigger function is served at `/<routePrefix>/<route>` (routePrefix from host.json, default
   `api`); templates take `{name}`, constraints (`{id:int}`, `:alpha`, `:guid`, ...), optional
@@ -69,7 +70,7 @@ from durapipe.host.locks import FileLock, lock_holder
 from durapipe.host.rpc import RpcRouter
 from durapipe.host.settings import SETTINGS_FILE, load_local_settings
 from durapipe.host.timers import TimerScheduler, timer_schedules
-from durapipe.host.session import APP_SCRIPT_FILE, LocalSession, app_script_root
+from durapipe.host.session import APP_SCRIPT_FILE, LocalSession, app_script_root, other_store_of_run
 from durapipe.store.url import STORE_ENV, open_store
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,16 @@ class Server:
             host.on_finish(log_registration)
             self._router = RpcRouter(host)
             self.invoker = FunctionInvoker(host, http.base_url, self.system_key)
-            resumed = host.resume_unfinished()
+            # A run resumes against the store it recorded: one of another store is left for `durapipe resume`.
+            left: dict[str, str] = {}
+
+            def on_this_store(run_id: str) -> bool:
+                other = other_store_of_run(self.state_dir, run_id, store.url)
+                if other is not None:
+                    left[run_id] = other
+                return other is None
+
+            resumed = host.resume_unfinished(on_this_store)
             self.poller = BlobPoller(store, watches, self._invoke, self.state_dir, self.poll_interval)
             self.timers = TimerScheduler(schedules, self._invoke, self.state_dir)
             http.start()
@@ -162,7 +172,7 @@ class Server:
         except BaseException:
             self.stop()
             raise
-        self._banner(app, store.describe(), key_source, resumed)
+        self._banner(app, store.describe(), key_source, resumed, left)
 
     def stop(self) -> None:
         """Stop accepting requests, stop pollers and timers, then the host and its workers."""
@@ -202,7 +212,7 @@ class Server:
         return [f"web view: {self.http.route_url(root[0]).rstrip('/')}/?code={self.key} (sets a cookie; later pages "
                 "need no key in the address)"]
 
-    def _banner(self, app: LoadedApp, store: str, key_source: str, resumed: list[str]) -> None:
+    def _banner(self, app: LoadedApp, store: str, key_source: str, resumed: list[str], left: dict[str, str]) -> None:
         assert self.http is not None and self.poller is not None and self.timers is not None
         lines = [f"durapipe serve: listening on {self.http.base_url}",
                  f"store: {store}",
@@ -223,8 +233,14 @@ class Server:
             names = sorted(f.name for f in app.by_trigger(kind))
             if names:
                 lines.append(f"  {kind}: {', '.join(names)}")
+        # The watches and timers are the app's functions, bound when it loads, as on the Functions host;
+        # a pipeline edited on disk is served again without a restart (Catalog.refresh), a new function is not.
+        lines.append("blob triggers and schedules are watched as they were at start-up: one added while "
+                     "serving is watched after a restart.")
         if resumed:
             lines.append(f"resumed {len(resumed)} unfinished run(s): {', '.join(sorted(resumed))}")
+        lines += [f"left run {run_id} for `durapipe resume`: it ran on store {other}"
+                  for run_id, other in sorted(left.items())]
         lines.append("Press Ctrl+C to stop.")
         for line in lines:
             self.echo(line)

@@ -231,5 +231,24 @@ def store_of_run(state_dir: Path, run_id: str) -> str | None:
     return load_state(state_dir / "runs" / f"{run_id}.json", "its store is unknown").get("store")
 
 
+def other_store_of_run(state_dir: Path, run_id: str, store_url: str) -> str | None:
+    """The store run `run_id` recorded when it is not the store at `store_url`; None when it is, or none is recorded."""
+    recorded = store_of_run(state_dir, run_id)
+    if not isinstance(recorded, str) or _normalised(recorded) == _normalised(store_url):
+        return None
+    return recorded
+
+
+def _normalised(store_url: str) -> str:
+    """A store URL spelt one way: a local folder as its absolute file:// URL, any other without a trailing slash."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(store_url)
+    if "://" not in store_url or parts.scheme.lower() == "file":
+        folder = Path(unquote(parts.path) if "://" in store_url else store_url).expanduser().absolute()
+        return Path(os.path.normpath(folder)).as_uri()
+    return store_url.rstrip("/")
+
+
 def _remember_store(state_dir: Path, run_id: str, store_url: str) -> None:
     save_state(state_dir / "runs" / f"{run_id}.json", {"store": store_url})

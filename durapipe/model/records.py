@@ -78,7 +78,9 @@ class RunRecord(TypedDict):
     registered: NotRequired[dict[str, Any] | None]  # the model version a completed run registered
     # A completed run asked to register: {"model", "version" (None: none registered), "decision": why, one sentence}
     registration: NotRequired[dict[str, Any]]
-    delivered: NotRequired[dict[str, str]]
+    delivered: NotRequired[dict[str, str]]  # output -> the key it was written to
+    # A blob-triggered run's outputs not written because a newer version of its source blob was: {output: {"key", "reason"}}
+    superseded: NotRequired[dict[str, dict[str, str]]]
     published: NotRequired[dict[str, Any]]
 
 

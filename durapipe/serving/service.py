@@ -348,8 +348,10 @@ def model_view(store: Store, name: str) -> dict[str, Any]:
         raise RequestError(404, str(exc)) from None
 
 
-def mark_canceled(store: Store, run_id: str, reason: str, pipeline: str | None = None) -> None:
-    """Record a terminated run as canceled (the orchestrator cannot record it once terminated)."""
+def mark_canceled(store: Store, run_id: str, reason: str, pipeline: str | None = None,
+                  progress: dict[str, Any] | None = None) -> None:
+    """Record a terminated run as canceled (the orchestrator cannot record it once terminated), with its
+    steps as its last custom status `progress` had them: reused or ran stay so, the rest did not run."""
     record = read_run(store, run_id)
     now = datetime.now(timezone.utc).isoformat()
     if record is None:
@@ -357,8 +359,29 @@ def mark_canceled(store: Store, run_id: str, reason: str, pipeline: str | None =
         record = {"schema": 1, "run_id": run_id, "pipeline": pipeline, "started": now, "steps": {}, "outputs": {}}
     elif record.get("status") != "running":
         return
-    record.update(status="canceled", finished=now, error=reason)
+    record.update(status="canceled", finished=now, error=reason,
+                  steps=_canceled_steps(record, progress or {}))
     write_run_record(store, record)
+
+
+def _canceled_steps(record: dict[str, Any], progress: dict[str, Any]) -> dict[str, Any]:
+    """The steps of a run canceled at `progress` (its custom status's steps), in spec order."""
+    from durapipe.engine.record_run import STEP_STATUS
+    from durapipe.store.records import PLANNED
+
+    planned = (record.get(PLANNED) or {}).get("reused") or {}
+    names = [s["name"] for s in (record.get("spec") or {}).get("steps", [])]
+    steps: dict[str, Any] = {}
+    for name in names + [n for n in progress if n not in names]:
+        info = progress.get(name) or {}
+        status = STEP_STATUS.get(step_state(info.get("state", WAITING)), "not_run")
+        reused = planned.get(name) or {}
+        if name in planned and status == "not_run":
+            status = "reused"  # reused at planning: the status board may not have been written yet
+        steps[name] = {"status": status, "fingerprint": reused.get("fingerprint"),
+                       "duration_s": 0.0, "outputs": reused.get("outputs") or {}, "error": None,
+                       "started": info.get("started"), "finished": info.get("finished")}
+    return {**steps, **{n: s for n, s in (record.get("steps") or {}).items() if n not in steps}}
 
 
 def schedule_request(catalog: Catalog, schedule: Any, store: Store, run_id: str, tick: datetime) -> dict[str, Any]:

@@ -116,3 +116,10 @@ def content_claim_key(kind: str, name: str, digest: str) -> str:
 def producer_key(digest: str) -> str:
     """`index/producers/<sha256>.json`: the run and step that first produced this artifact (for lineage)."""
     return f"index/producers/{check_digest(digest)}.json"
+
+
+def delivery_claim_key(key: str) -> str:
+    """`index/deliveries/<sha256 of the key>.json`: which version of which source blob the output delivered to `key` is for."""
+    import hashlib
+
+    return f"{INDEX}deliveries/{hashlib.sha256(check_delivery_key(key).encode()).hexdigest()}.json"

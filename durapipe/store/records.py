@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -10,6 +11,8 @@ from durapipe.model.records import RunRecord, StepRecord
 from durapipe.store.keys import RUNS as RUN_PREFIX
 from durapipe.store.keys import artifact_key, quarantine_key, run_key, step_index_key, step_key
 from durapipe.store.quarantine import quarantine
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -108,6 +111,8 @@ class StepIndex:
         self._current: set[str] | None = None
         # fingerprint -> (record, etag of the commit holding exactly that record), as checked here.
         self._checked: dict[str, tuple[StepRecord, str]] = {}
+        # A usable commit was found that the index did not hold (missing, stale or damaged): `repair` rewrites it.
+        self._missed = False
 
     def find(self, fingerprint: str) -> StepRecord | None:
         """The usable committed record of `fingerprint`, or None when nothing usable is committed under it."""
@@ -126,7 +131,22 @@ class StepIndex:
         record = _usable_record(self.store, key, fingerprint, data)
         if record is not None:
             self._checked[fingerprint] = (record, etag)
+            self._missed = True
         return record
+
+    def repair(self) -> None:
+        """Make the index hold the commits found here when it missed one (a run's index write that failed, say).
+
+        A repair that cannot write is logged and changes nothing: the index only saves reads.
+        """
+        if not self._missed:
+            return
+        try:
+            self.save(list(self._checked))
+        except StoreError as exc:
+            log.info("could not repair the step index %s (%s); the next plan tries again", self.key, exc)
+        else:
+            self._missed = False
 
     def indexed_record(self, fingerprint: str) -> StepRecord | None:
         """The record the index holds for `fingerprint`, not checked against its commit (see `find` for reuse)."""

@@ -83,3 +83,38 @@ def test_a_run_given_inputs_starts_the_fork_server_at_once(tmp_path):
     again = _run(tmp_path, "flows.py:measure", "--input", "data=data.csv")
     assert again["statuses"] == {"size": "reused"}
     assert again["left"] >= 1
+
+
+def test_a_run_that_runs_a_step_leaves_no_template_folder_in_the_temp_folder(tmp_path):
+    project, temp = tmp_path / "project", tmp_path / "temp"
+    project.mkdir()
+    temp.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'processes-test'\n")
+    (project / "flows.py").write_text(textwrap.dedent(PIPELINE))
+    env = {k: v for k, v in os.environ.items() if k not in ("DURAPIPE_STORE", "DURAPIPE_DEBUG")}
+    # The driver returns once the command and every process it started have ended (or after 10 s).
+    done = subprocess.run([sys.executable, "-c", DRIVER, DURAPIPE, "run", "flows.py:greet", "--json"],
+                          cwd=project, env={**env, "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["rc"] == 0, result["stderr"]
+    assert json.loads(result["stdout"])["steps"]["hello"]["status"] == "ran"
+    assert sorted(p.name for p in temp.glob("durapipe-tpl-*")) == []
+
+
+def test_a_run_sweeps_the_template_folder_of_a_killed_process_and_keeps_a_live_ones(tmp_path):
+    project, temp = tmp_path / "project", tmp_path / "temp"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'processes-test'\n")
+    (project / "flows.py").write_text(textwrap.dedent(PIPELINE))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid names no process now, as a template killed with SIGKILL
+    for name, pid in (("durapipe-tpl-killed", gone.pid), ("durapipe-tpl-live", os.getpid())):
+        (temp / name).mkdir(parents=True)
+        (temp / name / "pid").write_text(str(pid))
+    env = {k: v for k, v in os.environ.items() if k not in ("DURAPIPE_STORE", "DURAPIPE_DEBUG")}
+    done = subprocess.run([sys.executable, "-c", DRIVER, DURAPIPE, "run", "flows.py:greet", "--json"],
+                          cwd=project, env={**env, "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rc"] == 0, done.stdout
+    assert sorted(p.name for p in temp.glob("durapipe-tpl-*")) == ["durapipe-tpl-live"]

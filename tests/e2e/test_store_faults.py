@@ -70,3 +70,51 @@ def test_a_run_failed_by_an_outage_resumes_after_recovery_reusing_what_it_commit
     starts = project.starts()
     assert starts["s1"] == starts["s2"] == starts["s4"] == 1, starts
     assert len(_check_nothing_half_committed(project, azurite)) == len(SEQUENCE_STEPS)
+
+
+def test_a_run_whose_index_write_fails_completes_with_a_warning_and_the_next_plan_repairs_the_index(
+        fault_proxy, azurite, tmp_path):
+    container = f"faults{uuid.uuid4().hex[:16]}"
+    project = new_project(tmp_path / "project", f"{fault_proxy.url}/{container}", SEQUENCE)
+    fault_proxy.set("503", only=("PUT", "/index/steps/"))  # every write of the step index fails, nothing else
+
+    ran = project.run("flow.py:sequence")
+
+    failed_writes = fault_proxy.requests
+    fault_proxy.set("pass")
+    assert failed_writes >= 1, "the index write never went through the proxy"
+    assert ran.code == 0, ran.stderr
+    assert ran.json["status"] == "completed"
+    warnings = [line for line in ran.stderr.splitlines() if "index/steps/sequence.json" in line]
+    assert len(warnings) == 1 and warnings[0].rstrip().endswith("repairs the index."), ran.stderr
+    assert "Traceback" not in ran.stderr
+    store = open_store(f"{azurite}/{container}")
+    assert not store.exists("index/steps/sequence.json")
+
+    planned = project.cli("plan", "flow.py:sequence")
+
+    assert planned.code == 0, planned.stderr
+    index = json.loads(store.get("index/steps/sequence.json"))
+    assert set(index["entries"]) == {s["fingerprint"] for s in ran.json["steps"].values()}
+
+
+def test_resume_json_during_an_outage_prints_one_json_error_and_fails(fault_proxy, tmp_path):
+    project = new_project(tmp_path / "project", f"{fault_proxy.url}/faults{uuid.uuid4().hex[:16]}", SEQUENCE)
+    stderr_path = tmp_path / "run.stderr"
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen([str(DURAPIPE), "run", "flow.py:sequence", "--store", project.store_url],
+                                   cwd=project.root, env=project.env, stdout=subprocess.DEVNULL, stderr=stderr)
+    _wait_for(lambda: project.ends()["s1"] == 1 and project.starts()["s2"] == 1, "s2 started", process)
+    fault_proxy.set("503")  # the store goes down while s2 runs, and stays down for the resume
+    process.wait(timeout=EXIT_TIMEOUT_S)
+    assert process.returncode != 0
+    run_id = re.search(r"^run (\S+) started", stderr_path.read_text(), re.MULTILINE).group(1)
+
+    resumed = project.cli("resume", run_id)
+
+    fault_proxy.set("pass")
+    assert resumed.code != 0, resumed.stdout
+    assert isinstance(resumed.json, dict), (resumed.stdout, resumed.stderr)
+    error = resumed.json.get("error")
+    assert isinstance(error, str) and error.rstrip().endswith(".") and "\n" not in error, resumed.json
+    assert resumed.json.get("status") != "completed" and "Traceback" not in resumed.stderr

@@ -231,3 +231,22 @@ def test_reading_a_corrupt_run_record_says_it_is_corrupt_in_one_sentence_then_an
         message = str(raised.value)
         assert message.startswith("The record of run run1 is corrupt; it was moved to quarantine/runs/run1.json")
         assert message.count(". ") == 0 and "\n" not in message
+
+
+def test_repair_writes_an_index_that_missed_the_commits_found(indexed: Store) -> None:
+    indexed.delete(step_index_key("p"))  # a run's index write that failed
+    index = StepIndex(indexed, "p")
+    assert index.find(FP_A) == record(FP_A) and index.find(FP_B) == record(FP_B)
+    index.repair()
+    counted = Counted(indexed)
+    again = StepIndex(counted, "p")
+    assert again.find(FP_A) == record(FP_A) and again.find(FP_B) == record(FP_B)
+    assert counted.calls["get_with_etag"] == 1 and counted.calls["etags"] == 1  # from the index, not the commits
+
+
+def test_repair_of_an_index_that_holds_what_was_found_writes_nothing(indexed: Store) -> None:
+    counted = Counted(indexed)
+    index = StepIndex(counted, "p")
+    assert index.find(FP_A) == record(FP_A)
+    index.repair()
+    assert counted.calls["put"] == 0

@@ -122,3 +122,14 @@ def test_a_server_does_not_resume_a_run_another_live_host_drives(tmp_path):
                 assert served.stop() == 0
     finally:
         host.stop()
+
+
+def test_the_banner_names_the_watched_blob_triggers_and_says_one_added_later_needs_a_restart(tmp_path):
+    served = start_serve(tmp_path, str(tmp_path / "store"))
+    assert served.stop() == 0
+    watched = sorted(line.strip().split(",")[0] for line in served.banner if "blobTrigger" in line)
+    assert watched == ["always_fails: blobTrigger durapipe/failing/{name}",
+                       "score_arrived_blob: blobTrigger durapipe/incoming/{name}"]
+    notes = [line for line in served.banner if "restart" in line]
+    assert len(notes) == 1 and "blob trigger" in notes[0] and "added" in notes[0], served.banner
+    assert notes[0].endswith(".")
