@@ -36,20 +36,13 @@ def make_current_root(folder: Path) -> None:
 
 def remember_modules(folder: Path, before: set[str]) -> None:
     """Count the modules imported since `before` from `folder` as that pipeline folder's (see make_current_root)."""
-    _file_roots.setdefault(folder, set()).update(_imported_from(folder, before))
-
-
-def _imported_from(folder: Path, before: set[str]) -> set[str]:
     inside = str(folder) + os.sep
-    found = set()
+    roots = _file_roots.setdefault(folder, set())
     for key in set(sys.modules) - before:
-        if key.partition(".")[0] == "durapipe":
-            continue  # durapipe's own modules, imported lazily on the way (a checkout's project holds them)
-        filename = getattr(sys.modules.get(key), "__file__", None)
+        filename = getattr(sys.modules[key], "__file__", None)
         # Found through the folder's own sys.path entry: no need to resolve (one stat per part of the path).
         if filename and (filename.startswith(inside) or Path(filename).resolve().is_relative_to(folder)):
-            found.add(key)
-    return found
+            roots.add(key)
 
 
 def forget_other_project(top_level: str, root: Path) -> None:

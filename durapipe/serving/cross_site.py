@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from durapipe.core.errors import shown
 from durapipe.host.function_key import KEY_COOKIE
 from durapipe.serving.service import RequestError
 
@@ -42,12 +43,12 @@ def _refuse_other_origins(url: str, headers: Mapping[str, str]) -> None:
     origin = headers.get("origin")
     if origin is not None:
         if own is None or _origin(origin) != own:
-            raise RequestError(403, CROSS_ORIGIN.format(own=_shown(own), came=f"origin {origin[:100]!r}"))
+            raise RequestError(403, CROSS_ORIGIN.format(own=_shown(own), came=f"origin {shown(origin)}"))
         return
     site = headers.get("sec-fetch-site")
     if site is not None:
         if site.strip().lower() != "same-origin":
-            raise RequestError(403, CROSS_ORIGIN.format(own=_shown(own), came=f"a {site[:30]!r} page"))
+            raise RequestError(403, CROSS_ORIGIN.format(own=_shown(own), came=f"a {shown(site, 30)} page"))
         return
     if _has_key_cookie(headers.get("cookie")):
         # A browser that says nowhere where a request comes from cannot be trusted with the cookie.
