@@ -6,6 +6,7 @@ if TYPE_CHECKING:
     from durapipe.dsl import Input, Output, Pipeline, Step, pipeline, step
     from durapipe.dsl.definitions import BlobTrigger, Definitions, Model, Schedule
     from durapipe.dsl.sweeps import sweep
+    from durapipe.dsl.partition import partition
     from durapipe.dsl.tracking import log_metric, log_param
 
 # The names a project writes its pipelines with, each imported from its module on first use:
@@ -14,7 +15,7 @@ _DSL = {"Input": "durapipe.dsl", "Output": "durapipe.dsl", "Pipeline": "durapipe
         "pipeline": "durapipe.dsl", "step": "durapipe.dsl", "BlobTrigger": "durapipe.dsl.definitions",
         "Definitions": "durapipe.dsl.definitions", "Model": "durapipe.dsl.definitions",
         "Schedule": "durapipe.dsl.definitions", "sweep": "durapipe.dsl.sweeps", "log_metric": "durapipe.dsl.tracking",
-        "log_param": "durapipe.dsl.tracking"}
+        "log_param": "durapipe.dsl.tracking", "partition": "durapipe.dsl.partition"}
 
 _API = ("run", "get_run", "Run", "register_data", "list_data", "data_versions", "get_data", "download_data",
         "register_model", "promote_model", "list_models", "get_model")
@@ -41,4 +42,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["step", "pipeline", "Input", "Output", "Step", "Pipeline", "Definitions", "Schedule", "BlobTrigger",
-           "Model", "log_metric", "log_param", "sweep", "__version__", *_API]
+           "Model", "log_metric", "log_param", "partition", "sweep", "__version__", *_API]

@@ -11,6 +11,7 @@ from activities import names
 from durapipe.core.errors import DurapipeError
 from durapipe.model.statuses import ACTIVE
 from durapipe.serving.cross_site import refuse_cross_site
+from durapipe.serving.downloads import download_response
 from durapipe.serving.openapi import openapi_document
 from durapipe.serving.run_api import artifact, run_graph, spec_graph, step_log, step_view
 from durapipe.engine.request import new_run_id
@@ -166,19 +167,20 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     @handles_errors
     async def get_step_log(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/runs/{id}/steps/{step}/log?partition=: what the step (or one partition) printed."""
-        text = step_log(app_store(), req.route_params.get("id", ""), req.route_params.get("step", ""),
-                        req.params.get("partition"))
-        return func.HttpResponse(text, status_code=200, mimetype="text/plain", charset="utf-8")
+        log_file = step_log(app_store(), req.route_params.get("id", ""), req.route_params.get("step", ""),
+                            req.params.get("partition"))
+        return download_response(log_file, req.headers.get("range"), mimetype="text/plain", charset="utf-8")
 
     @bp.function_name("get_run_artifact")
     @bp.route(route="api/runs/{id}/artifacts/{hash}", methods=["GET"], auth_level=AUTH)
     @bp.durable_client_input(client_name="client")
     @handles_errors
     async def get_run_artifact(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-        """GET /api/runs/{id}/artifacts/{hash}: download an input, output or log of the run (a folder as a zip)."""
-        name, data = artifact(app_store(), req.route_params.get("id", ""), req.route_params.get("hash", ""))
-        return func.HttpResponse(data, status_code=200, mimetype="application/octet-stream",
-                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        """GET /api/runs/{id}/artifacts/{hash}: download an input, output or log of the run (a folder as a zip),
+        streamed, or the byte range a Range header asks for."""
+        found = artifact(app_store(), req.route_params.get("id", ""), req.route_params.get("hash", ""))
+        return download_response(found, req.headers.get("range"), mimetype="application/octet-stream",
+                                 headers={"Content-Disposition": f'attachment; filename="{found.name}"'})
 
     @bp.function_name("get_run_graph")
     @bp.route(route="api/runs/{id}/graph", methods=["GET"], auth_level=AUTH)

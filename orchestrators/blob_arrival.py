@@ -3,6 +3,8 @@
 Deterministic: attempts are numbered, waits are durable timers, and only activities touch the
 store. A run the trigger could not prepare (an input reference naming nothing yet) counts as a
 failed try, and each later try prepares it again (`prepare_arrival`), so `tries` holds either way.
+A try that finds the blob no longer holds the arrival's version ends the arrival: it starts
+nothing and records no poison, since the newer version arrives on its own.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, Generator
 import azure.durable_functions as df
 
 from durapipe.model import contracts
+from durapipe.model.statuses import failure_reason, is_final_failure
 
 bp = df.Blueprint()
 _UNPREPARED = "The run could not be prepared."
@@ -38,6 +41,8 @@ def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             else:
                 answer = yield context.call_activity(contracts.PREPARE_ARRIVAL, _to_prepare(arrival, attempt, tries))
             prepared = answer.get("request")
+            if prepared is None and answer.get("superseded"):
+                return {"status": "superseded", "attempts": attempt - 1, "reason": answer["superseded"]}
             if prepared is None:
                 errors.append({"attempt": str(attempt), "error": answer.get("error") or _UNPREPARED})
                 continue
@@ -47,11 +52,13 @@ def blob_arrival(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             return {"status": "completed", "run_id": run_id, "attempts": attempt, "summary": summary}
         except Exception as exc:  # a failed run is a failed try; the next one reuses what it committed
             errors.append({"run_id": run_id, "error": _reason(exc)})
+            if is_final_failure(str(exc)):
+                break  # it would fail the same way again (a definition error): poisoned at once
     poison = {"schema": 1, "key": arrival["key"], "etag": arrival["etag"], "blob_trigger": arrival["blob_trigger"],
               "tries": tries, "reason": errors[-1]["error"], "attempts": errors,
               "at": context.current_utc_datetime.isoformat()}
     yield context.call_activity(contracts.RECORD_POISON, poison)
-    return {"status": "poisoned", "attempts": tries, "reason": errors[-1]["error"]}
+    return {"status": "poisoned", "attempts": len(errors), "reason": errors[-1]["error"]}
 
 
 def _to_prepare(arrival: dict[str, Any], attempt: int, tries: int) -> dict[str, Any]:
@@ -61,4 +68,4 @@ def _to_prepare(arrival: dict[str, Any], attempt: int, tries: int) -> dict[str, 
 
 def _reason(exc: Exception) -> str:
     # A failed sub-orchestration reaches the parent as Exception(f"{Reason} \n {Details}"): keep the reason.
-    return str(exc).split(" \n ", 1)[0].strip() or type(exc).__name__
+    return failure_reason(str(exc).split(" \n ", 1)[0].strip()) or type(exc).__name__

@@ -5,18 +5,22 @@ Deterministic by construction: it reads only its input and task results, takes t
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Generator
+from typing import Any, Callable, Generator
 
 import azure.durable_functions as df
 
 from durapipe.model import contracts
 from durapipe.model.contracts import FAILED, NOT_RUN, RUNNING, step_state
 from durapipe.model.compute import is_remote
+from durapipe.model.lost_input import lost_input
 from durapipe.model.spec import step_options
-from durapipe.model.statuses import failure_reason
+from durapipe.model.statuses import failure_reason, final_failure
 from durapipe.model.timing import POLLS_PER_HISTORY, TIMEOUT_GRACE_S, poll_delay
-from durapipe.engine.scheduling import Dataflow, StepBoard, chunks, segment_dependencies, segments, step_inputs
+from durapipe.engine.scheduling import (Dataflow, StepBoard, chunks, producer_of, readers_of, segment_dependencies,
+                                        segments, step_inputs, step_parents)
 
 bp = df.Blueprint()
 
@@ -41,8 +45,10 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     # Planning checks that this instance may drive the run its input names (`plan.check_instance`): the
     # instance comes from the context, never from the input, and `started` is the same in every replay.
     instance = {"id": context.instance_id, "started": started}
-    plan = yield context.call_activity(contracts.PLAN_RUN,
-                                       {**request, "instance": instance} if isinstance(request, dict) else request)
+    planning = {**request, "instance": instance} if isinstance(request, dict) else request
+    plan = yield context.call_activity(contracts.PLAN_RUN, planning)
+    if "failed" in plan:  # planning recorded the run as failed; a final failure is not worth trying again
+        raise RuntimeError(final_failure(plan["failed"]) if plan.get("final") else plan["failed"])
     if "steps" in plan:
         # Only the steps that must run: the reused ones are the other names in `order`. The plan
         # carries the results of those a step to run reads (all of them, before `reused_in_record`).
@@ -61,7 +67,11 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     board = _publish(context, request, flow, timing)
     groups = segments(spec, set(reused), SEGMENT_STEPS)
     if len(groups) <= 1:
-        yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors, board)
+        # Planning again is how the run learns the spec and inputs of a step it reused and must now run.
+        rewinds = _Rewinds(replan=lambda: context.call_activity(contracts.PLAN_RUN, planning),
+                           all_steps=_input_steps(request))
+        yield from _run_dataflow(context, request, spec, flow, plan["inputs"], results, timing, errors, board,
+                                 rewinds)
     else:
         yield from _run_segments(context, request, spec, groups, flow, plan["inputs"], results, timing, errors,
                                  board)
@@ -96,7 +106,8 @@ def pipeline_segment(context: df.DurableOrchestrationContext) -> Generator[Any, 
     timing: dict[str, dict[str, str]] = {}
     errors: dict[str, str] = {}
     board = _publish(context, segment, flow, timing)
-    yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors, board)
+    yield from _run_dataflow(context, segment, spec, flow, segment["inputs"], results, timing, errors, board,
+                             _Rewinds(replan=None, all_steps=None))
     flow.finish()
     board.touch(flow.order)
     return {"states": flow.states, "results": results, "timing": timing, "errors": errors}
@@ -113,8 +124,12 @@ def _publish(context: df.DurableOrchestrationContext, request: dict[str, Any], f
 def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
                   flow: Dataflow, run_inputs: dict[str, Any], results: dict[str, dict[str, Any]],
                   timing: dict[str, dict[str, str]], errors: dict[str, str],
-                  board: StepBoard) -> Generator[Any, Any, None]:
-    """Schedule `flow`'s steps as soon as their inputs exist, up to max_parallel at once."""
+                  board: StepBoard, rewinds: "_Rewinds") -> Generator[Any, Any, None]:
+    """Schedule `flow`'s steps as soon as their inputs exist, up to max_parallel at once.
+
+    A step that fails because an input could not be read runs again once the step that made it has made it
+    again (`_rewind`).
+    """
     steps = {s["name"]: s for s in spec["steps"]}
     max_parallel = max(1, int(request.get("max_parallel") or DEFAULT_MAX_PARALLEL))
     running: dict[str, tuple[Any, Any]] = {}  # step -> (task, timeout timer or None)
@@ -127,19 +142,20 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
             "schema": contracts.SCHEMA_VERSION, "run_id": request["run_id"], "pipeline": spec["name"],
             "step": step, "params": request["params"], "code_root": request.get("code_root"),
             "inputs": step_inputs(step, run_inputs, flow.outputs),
-            "force": _forced(request, name),
+            "force": _forced(request, name) or name in rewinds.forced,
         }
         options = step_options(step)
         timeout = options["timeout"]
         timer = None
+        # A step run again within the run (`_rewind`) starts a child of its own, not the one that ended.
+        again = rewinds.attempts.get(name, 0)
+        child = f"{context.instance_id}.{name}" + (f".{again}" if again else "")
         if step.get("map"):
             # Each partition has the step's timeout, enforced where it runs (its activity, or its job).
-            task = context.call_sub_orchestrator(contracts.MAP_PARTITIONS, task_input,
-                                                 f"{context.instance_id}.{name}")
+            task = context.call_sub_orchestrator(contracts.MAP_PARTITIONS, task_input, child)
         elif is_remote(options["compute"]):
             # The job enforces the timeout where it runs; time queued on the cluster does not count.
-            task = context.call_sub_orchestrator(contracts.REMOTE_STEP, {"task": task_input},
-                                                 f"{context.instance_id}.{name}")
+            task = context.call_sub_orchestrator(contracts.REMOTE_STEP, {"task": task_input}, child)
         else:
             if timeout:
                 # The activity kills the step at its timeout and reports it with its log; this timer
@@ -173,7 +189,16 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
                     timer.cancel()
                 timing[name]["finished"] = now
                 if _failed(task):
-                    errors[name] = _error_text(task)
+                    error = yield from _rewind(rewinds, steps, flow, name, _error_text(task))
+                    if error is None:
+                        board.touch(rewinds.reopened)
+                    else:
+                        errors[name] = error
+                        flow.fail(name)
+                elif task.result.get("status") == FAILED:
+                    # A mapped step whose partitions failed beyond its error threshold: its record keeps their counts.
+                    results[name] = task.result
+                    errors[name] = task.result["error"]
                     flow.fail(name)
                 else:
                     results[name] = task.result
@@ -186,6 +211,104 @@ def _run_dataflow(context: df.DurableOrchestrationContext, request: dict[str, An
                                 "is not known")
                 flow.fail(name)
         board.touch(ended)
+
+
+@dataclass
+class _Rewinds:
+    """What one dataflow keeps for making lost inputs again within the run (`_rewind`)."""
+
+    # A task planning the run again (what it tells of the steps this run reused), or None: a segment cannot.
+    replan: Callable[[], Any] | None
+    # Every step of the pipeline by name, from the run's input (read only when a rewind needs a step this
+    # dataflow was not given), or None: a segment has only its own steps.
+    all_steps: Callable[[], dict[str, dict[str, Any]]] | None
+    tried: set[tuple[str, str]] = field(default_factory=set)  # (step, input) made again once already
+    forced: set[str] = field(default_factory=set)  # the steps run again, forced, to make a lost output again
+    attempts: dict[str, int] = field(default_factory=dict)  # step -> how many times it was run again
+    reopened: list[str] = field(default_factory=list)  # the steps the last rewind set waiting
+
+
+def _rewind(rewinds: _Rewinds, steps: dict[str, dict[str, Any]], flow: Dataflow, name: str,
+            error: str) -> Generator[Any, Any, str | None]:
+    """Have the step that made the input step `name` could not read make it again, then run `name` again, as a
+    build system rewinds a lost input; return None when so, else `name`'s error, saying why the run cannot.
+
+    Once per input of a step: an input lost again fails the step. The producer runs forced (a partition's
+    lost file leaves its folder's commit looking whole); of the steps upstream of it, those whose outputs
+    this run does not know (reused at planning, read by no step it ran) are learnt by planning again, and
+    run again, unforced, when that finds their outputs gone too.
+    """
+    lost = lost_input(error)
+    if lost is None or flow.failed:
+        return error
+    source = producer_of(steps[name], lost.input)
+    if source is None:
+        given = steps[name]["inputs"].get(lost.input, {}).get("input", lost.input)
+        return (f"{error} It is the input '{given}' of the run, which no step makes, so this run cannot make it "
+                "again: give it again.")
+    producer = source[0]
+    if (name, lost.input) in rewinds.tried:
+        return f"{error} Step {producer} made it again in this run, and it could not be read again."
+    rewinds.tried.add((name, lost.input))
+    if producer in rewinds.forced:
+        lost_steps: list[str] = []  # made again in this run already (or being made): read it again
+    else:
+        found = yield from _lost_steps(rewinds, steps, flow, producer)
+        if isinstance(found, str):
+            return f"{error} {found}"
+        lost_steps = found
+        rewinds.forced.add(producer)
+    rewinds.reopened = sorted(set(lost_steps) | {name}, key=flow.order.index)
+    for step in rewinds.reopened:
+        rewinds.attempts[step] = rewinds.attempts.get(step, 0) + 1
+        flow.reopen(step, step_parents(steps[step]), readers_of(steps, step))
+    return None
+
+
+def _lost_steps(rewinds: _Rewinds, steps: dict[str, dict[str, Any]], flow: Dataflow,
+                producer: str) -> Generator[Any, Any, list[str] | str]:
+    """`producer` and the steps upstream of it to run again with it, their specs added to `steps`; or a sentence
+    saying why this run cannot."""
+    if producer not in steps:
+        pipeline = rewinds.all_steps() if rewinds.all_steps is not None else {}
+        if producer not in pipeline:
+            return (f"Step {producer}, which made it, belongs to another segment of this large run, so this run "
+                    "cannot make it again; the next run does.")
+        steps[producer] = pipeline[producer]
+    if any(not flow.outputs.get(p) for p in step_parents(steps[producer])):
+        if rewinds.replan is None:
+            return (f"The inputs of step {producer}, which made it, were made in another segment of this large "
+                    "run, so this run cannot make it again; the next run does.")
+        plan = yield rewinds.replan()
+        for step in plan.get("steps") or []:
+            steps.setdefault(step["name"], step)  # to run: gone, or upstream of what is gone
+        for step, result in plan["reused"].items():
+            if not flow.outputs.get(step):
+                flow.outputs[step] = result["outputs"]  # reused at planning and read by no step this run ran
+    lost, queue = [], [producer]
+    while queue:
+        step = queue.pop()
+        if step in lost:
+            continue
+        lost.append(step)
+        for parent in step_parents(steps[step]):
+            if not flow.outputs.get(parent):
+                if parent not in steps:
+                    return f"The outputs of step {parent}, upstream of step {producer}, are not known to this run."
+                queue.append(parent)
+    return lost
+
+
+def _input_steps(request: dict[str, Any]) -> Callable[[], dict[str, dict[str, Any]]]:
+    """Every step of the run's pipeline by name, read from its input (as JSON or text) when first asked."""
+    read: dict[str, dict[str, Any]] = {}
+
+    def steps() -> dict[str, dict[str, Any]]:
+        if not read:
+            spec = request["spec"]
+            read.update({s["name"]: s for s in (json.loads(spec) if isinstance(spec, str) else spec)["steps"]})
+        return read
+    return steps
 
 
 def _run_segments(context: df.DurableOrchestrationContext, request: dict[str, Any], spec: dict[str, Any],
@@ -257,6 +380,10 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
     partitions = task_input.get("partitions")
     if partitions is None:
         partitions = yield context.call_activity(contracts.LIST_PARTITIONS, task_input)
+    # With an error threshold every partition runs to its end, and the failed ones are counted; without, the
+    # first failed partition fails the step.
+    tolerant = task_input["step"].get("error_threshold") is not None
+    failed: list[dict[str, str]] = []
     if len(partitions) > PARTITIONS_PER_CHILD:
         groups = chunks(partitions, PARTITIONS_PER_CHILD)
         children = [
@@ -267,9 +394,10 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
         try:
             done = yield context.task_all(children)
         except Exception:
-            failed = next(child for child in children if _failed(child))
-            raise RuntimeError(_error_text(failed)) from None  # the child's error names its partition
+            failure = next(child for child in children if _failed(child))
+            raise RuntimeError(_error_text(failure)) from None  # the child's error names its partition
         parts = [r for child in done for r in child["partitions"]]
+        failed = [f for child in done for f in child.get("failed") or []]
     else:
         # A partition's task names its own partition, not the whole group's list.
         base = {k: v for k, v in task_input.items() if k not in ("partitions", "gather")}
@@ -278,15 +406,30 @@ def map_partitions(context: df.DurableOrchestrationContext) -> Generator[Any, An
                                                f"{context.instance_id}.p{i}")
                  if remote else _call_step(context, task_input["step"], {**base, "partition": p})
                  for i, p in enumerate(partitions)]
-        try:
-            parts = yield context.task_all(tasks)
-        except Exception:
-            # Name the partition that failed, not only this orchestrator (the run's error shows it).
-            part, task = next((p, t) for p, t in zip(partitions, tasks) if _failed(t))
-            raise RuntimeError(f"partition {part['name']} failed: {_error_text(task)}") from None
+        if tolerant:
+            yield from _settle(context, tasks)
+            parts = [t.result for t in tasks if not _failed(t)]
+            failed = [{"name": p["name"], "error": _error_text(t)} for p, t in zip(partitions, tasks) if _failed(t)]
+        else:
+            try:
+                parts = yield context.task_all(tasks)
+            except Exception:
+                # Name the partition that failed, not only this orchestrator (the run's error shows it).
+                part, task = next((p, t) for p, t in zip(partitions, tasks) if _failed(t))
+                raise RuntimeError(f"partition {part['name']} failed: {_error_text(task)}") from None
     if task_input.get("gather") is False:
-        return {"partitions": parts}
-    return (yield context.call_activity(contracts.GATHER_PARTITIONS, {**task_input, "partitions": parts}))
+        return {"partitions": parts, "failed": failed}
+    # Gathered even when too many failed: the step's record keeps its partition counts and failures.
+    return (yield context.call_activity(contracts.GATHER_PARTITIONS,
+                                        {**task_input, "partitions": parts, "failed": failed}))
+
+
+def _settle(context: df.DurableOrchestrationContext, tasks: list[Any]) -> Generator[Any, Any, None]:
+    """Wait until every task has ended, failed or not (task_all stops at the first failure)."""
+    pending = [t for t in tasks if not t.is_completed]
+    while pending:
+        yield context.task_any(pending)
+        pending = [t for t in pending if not t.is_completed]
 
 
 @bp.function_name(contracts.REMOTE_STEP)

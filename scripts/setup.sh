@@ -7,11 +7,13 @@ PYTHON="${PYTHON:-python3.11}"
 say() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: Graphviz's `dot` lays out `durapipe graph` and the web view's DAG as SVG/PNG (the
-# `graphviz` Python package only calls it); Chromium runs the web view's tests headless. Installed only
-# when missing, so a machine that has them needs no network and no root.
+# `graphviz` Python package only calls it); Chromium runs the web view's tests headless; iproute2's `ss`
+# shows the serve front's accept queue (tests/host/test_http_front.py). Installed only when missing, so a
+# machine that has them needs no network and no root.
 need=()
 command -v dot >/dev/null || need+=(graphviz)
 command -v chromium >/dev/null || need+=(chromium)
+command -v ss >/dev/null || need+=(iproute2)
 if [ "${#need[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     say "installing ${need[*]} with apt-get"

@@ -6,6 +6,7 @@ from typing import Any
 
 from durapipe.cli.output import print_json
 from durapipe.core.errors import NotFoundError
+from durapipe.model.statuses import failure_reason
 from durapipe.store.records import read_run_record
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -52,7 +53,7 @@ def print_outcome(session: Any, run_id: str, as_json: bool) -> int:
 def _status_error(status: dict[str, Any]) -> str:
     output = status.get("output")
     if isinstance(output, str) and output:
-        return output.splitlines()[0]
+        return failure_reason(output.splitlines()[0])
     return f"the run ended as {status.get('runtimeStatus', 'unknown')}"
 
 
@@ -100,7 +101,7 @@ def partition_lines(record: dict[str, Any]) -> list[str]:
         lines.append(f"step {name}, by partition:")
         for part, info in sorted(parts.items()):
             lines.append(f"  {part}  {info['status']}  {info.get('duration_s') or 0.0:.2f}s  "
-                         f"{(info.get('fingerprint') or '')[:12]}")
+                         f"{(info.get('fingerprint') or '')[:12]}" + (f"  {info['error']}" if info.get("error") else ""))
         if failed and failed not in parts:
             lines.append(f"  {failed}  failed")
     return lines

@@ -43,7 +43,7 @@ class Builder:
     # ------------------------------------------------------------ steps
 
     def add_step(self, step: Step, args: tuple, kwargs: dict, name: str | None, map_over: str | None,
-                 where: str) -> Outputs:
+                 where: str, error_threshold: int | float | None = None) -> Outputs:
         """Record one call of `step`; return its outputs as attributes."""
         label = f"step {name or step.name}"
         self._check_call(label, args, kwargs, step.inputs, step.params, step.outputs, where)
@@ -65,7 +65,8 @@ class Builder:
             self._check_map(label, map_over, step.inputs, kwargs, where)
         step_name = self._unique_name(name or step.name, explicit=name is not None, where=where)
         self.steps.append(StepSpec(name=step_name, ref=step.ref, inputs=inputs, outputs=step.outputs,
-                                   params=params, options=step.options, map=map_over, fan_in=fan_in))
+                                   params=params, options=step.options, map=map_over, fan_in=fan_in,
+                                   error_threshold=error_threshold))
         return Outputs(f"step {step_name}", {o: OutputRef(self, step_name, o) for o in step.outputs})
 
     def _bind_fan_in(self, value: list | tuple | dict, label: str, name: str, declared: dict,
@@ -218,7 +219,8 @@ class Builder:
             step_params = {k: _inlined_param(b, params, where) for k, b in sub_step.params.items()}
             self.steps.append(StepSpec(name=renamed[sub_step.name], ref=sub_step.ref, inputs=step_inputs,
                                        outputs=sub_step.outputs, params=step_params, options=sub_step.options,
-                                       map=sub_step.map, fan_in=sub_step.fan_in))
+                                       map=sub_step.map, fan_in=sub_step.fan_in,
+                                       error_threshold=sub_step.error_threshold))
         return Outputs(label, {name: OutputRef(self, renamed[b.step], b.name) for name, b in sub.outputs.items()})
 
     # ------------------------------------------------------------ the pipeline's result

@@ -19,6 +19,10 @@ from durapipe.model.spec import json_problem
 _SETTING = re.compile(r"^%[A-Za-z_][A-Za-z0-9_]*%$")
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
 DEFAULT_BLOB_TRIES = 5
+# Seconds a polled blob must stay unchanged before its run starts: a file copied into a folder store is
+# listed while it is written, and two seconds of quiet mean the copy is done.
+DEFAULT_SETTLE_WINDOW = 2.0
+MAX_SETTLE_WINDOW = 3600.0
 DIRECTIONS = ("max", "min")
 
 
@@ -121,6 +125,7 @@ class BlobTrigger:
     key is the arrived blob's name. A run that fails is tried again up to `tries` times in all,
     `retry_interval` seconds apart, then the blob is recorded under `poison/`. With `register_data`,
     each arrival is registered as a version of that data asset and the run reads that version.
+    A polled blob (the local host) starts its run only once unchanged for `settle_window` seconds.
     """
 
     name: str
@@ -134,6 +139,7 @@ class BlobTrigger:
     retry_interval: float = 30.0
     register_data: str | None = None
     publish: dict[str, str] = field(default_factory=dict)
+    settle_window: float = DEFAULT_SETTLE_WINDOW
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +164,10 @@ class BlobTrigger:
         if isinstance(self.retry_interval, bool) or not isinstance(self.retry_interval, (int, float)) \
                 or self.retry_interval < 0:
             raise _fail(where, what, f"retry_interval= must be a number of seconds, not {self.retry_interval!r}.")
+        if isinstance(self.settle_window, bool) or not isinstance(self.settle_window, (int, float)) \
+                or not 0 <= self.settle_window <= MAX_SETTLE_WINDOW:
+            raise _fail(where, what, f"settle_window= must be a number of seconds from 0 to {MAX_SETTLE_WINDOW:g}, "
+                                     f"not {self.settle_window!r}.")
 
     @property
     def prefix(self) -> str:
@@ -170,7 +180,9 @@ class BlobTrigger:
                 "input": self.input, "params": self.params, "inputs": self.inputs, "deliver": self.deliver,
                 "tries": self.tries, "retry_interval": self.retry_interval,
                 **({"register_data": self.register_data} if self.register_data else {}),
-                **({"publish": self.publish} if self.publish else {})}
+                **({"publish": self.publish} if self.publish else {}),
+                # Only when set: a definitions version recorded before the option existed stays the same.
+                **({"settle_window": self.settle_window} if self.settle_window != DEFAULT_SETTLE_WINDOW else {})}
 
 
 @dataclass(frozen=True, eq=False)

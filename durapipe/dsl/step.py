@@ -41,12 +41,22 @@ class Step:
             return self.func(*args, **kwargs)
         return builder.add_step(self, args, kwargs, self._alias, None, user_location())
 
-    def map(self, over: str, /, **bindings: Any) -> Outputs:
-        """Inside a pipeline body: run this step once per file of the folder bound to input `over`."""
+    def map(self, over: str, /, *, error_threshold: int | float | None = None, **bindings: Any) -> Outputs:
+        """Inside a pipeline body: run this step once per file of the folder bound to input `over`.
+
+        `error_threshold`: how many partitions may fail (a count, or a float fraction of them) with the run still
+        completing, the failed ones listed in its record; by default one failed partition fails the step.
+        """
         builder = current_builder()
         if builder is None:
             raise DefinitionError(f"Step {self.name}.map is only for pipeline bodies ({user_location()}).")
-        return builder.add_step(self, (), bindings, self._alias, over, user_location())
+        if error_threshold is not None:
+            from durapipe.model.spec import check_error_threshold
+            try:
+                check_error_threshold(error_threshold)
+            except DefinitionError as exc:
+                raise DefinitionError(f"In {self.name}.map at {user_location()}: {exc}") from None
+        return builder.add_step(self, (), bindings, self._alias, over, user_location(), error_threshold)
 
     def alias(self, name: str) -> Step:
         """This step under another name, to call it more than once with names of your choosing."""
@@ -64,11 +74,14 @@ class Step:
 
 def step(func: Callable | None = None, *, retries: int = 0, retry_interval: float = 5.0,
          timeout: float | None = None, cache: bool = True, version: str | None = None,
-         compute: str = "local", environment: str | list[str] | None = None) -> Any:
+         compute: str = "local", environment: str | list[str] | None = None, reads: list[str] | None = None,
+         env: list[str] | None = None) -> Any:
     """Declare a step, as `@step` or `@step(retries=2, ...)`; options are checked here, at declaration.
 
     `environment`: a requirements file (relative to the project root) or a list of requirements;
     the step then runs in a virtual environment of its own with exactly those.
+    `reads`: project files and folders (relative to the project root) its result depends on that
+    tracing cannot see (read by a subprocess or native code); `env`: environment variables it depends on.
     """
     where = user_location()
 
@@ -81,7 +94,8 @@ def step(func: Callable | None = None, *, retries: int = 0, retry_interval: floa
                 source = getattr(getattr(f, "__code__", None), "co_filename", ".")
                 requirements = read_requirements(environment, find_project_root(source))
             options = StepOptions(retries=retries, retry_interval=retry_interval, timeout=timeout, cache=cache,
-                                  version=version, compute=compute, environment=requirements)
+                                  version=version, compute=compute, environment=requirements,
+                                  reads=reads, env=env)
             if f is not None:
                 _warn_of_timeout(f, options, where)
             return options

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from durapipe.fingerprint.fingerprint import compute_fingerprint, step_components
+from durapipe.fingerprint.reads import declared_component
 from durapipe.core.paths import find_project_root
 from durapipe.load.targets import locate_step, resolve_step
 from durapipe.engine.request import ANY_FOLDER, CodePolicy, check_task_code_root
@@ -28,6 +29,7 @@ class StepIdentity:
     components: dict[str, Any]
     fingerprint: str
     resolved: Any = None
+    project_root: Path | None = None  # the project the step's code is read in: where its read files are
 
     @property
     def func(self) -> Any:
@@ -110,6 +112,12 @@ def identify_step(task: dict[str, Any], *, code: CodePolicy = ANY_FOLDER) -> Ste
     inputs = task_inputs(task)
     components = step_components(
         code, project_root, params, {name: ref["hash"] for name, ref in inputs.items()},
-        options["version"], options["environment"])
+        options["version"], options["environment"],
+        declared_component(options.get("reads"), options.get("env"), project_root))
+    if step.get("map") and task.get("partition") is not None:
+        # The step sees its partition's name (its input's file name, `durapipe.partition()`) and may write it
+        # into its outputs: two files of equal content under other names are two results.
+        components["partition"] = task["partition"]["name"]
     return StepIdentity(ref=step["ref"], code_root=task.get("code_root"), params=params, inputs=inputs,
-                        components=components, fingerprint=compute_fingerprint(components), resolved=func)
+                        components=components, fingerprint=compute_fingerprint(components), resolved=func,
+                        project_root=project_root)

@@ -6,22 +6,26 @@ activity however large the pipeline is.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from durapipe.model.contracts import PlanResult, ReusedStep, RunRequest, StepResult, StepTask
 from durapipe.model.spec import step_options
 from durapipe.engine import plan_memo
-from durapipe.engine.fingerprints import identify_step, one_code_lookup
+from durapipe.engine.fingerprints import identify_step, one_code_lookup, step_code
+from durapipe.engine.read_files import changed_read, changed_sentence
 from durapipe.engine.inputs import bind_inputs
 from durapipe.engine.partitions import gather_partitions, list_partitions
 from durapipe.fingerprint.closure_cache import signature_snapshot
 from durapipe.fingerprint.code import collecting_closures
-from durapipe.engine.run_step import step_result
+from durapipe.fingerprint.reads import READS, current_reads, read_snapshot
+from durapipe.engine.run_step import InputLost, step_result
 from durapipe.store.records import PLANNED, PLANNED_BY, StepIndex, create_run_record, read_run_record
 from durapipe.engine.request import ANY_FOLDER, LOCAL_RUN_KEY_ENV, CodePolicy, check_run_request
 from durapipe.engine.scheduling import step_inputs
-from durapipe.core.errors import NotFoundError, UsageError, shown
+from durapipe.core.errors import DurapipeError, NotFoundError, StoreError, UsageError, shown
+from durapipe.engine.record_run import record_failed_planning
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -68,7 +72,7 @@ def make_plan(store: Store, request: RunRequest, *, recall: bool = True, code: C
     outputs: dict[str, dict[str, Any]] = {}
     memo = plan_memo.applies(request)
     # One moment's files and code for the whole plan: each path is read, each step looked up, once.
-    with signature_snapshot(), one_code_lookup():
+    with signature_snapshot(), one_code_lookup(), read_snapshot():
         # The steps whose fingerprints a remembered plan still vouches for (its code, what it read, its inputs).
         recalled = plan_memo.recall(request, plan.inputs) if memo and recall else None
         with collecting_closures() as closures:
@@ -96,6 +100,7 @@ def _plan_step(store: Store, request: RunRequest, plan: Plan, step: dict[str, An
         return
     task = {"step": step, "params": request["params"], "code_root": request.get("code_root"),
             "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
+    changed = None
     if step.get("map"):
         result = _resolve_mapped(store, task, index, code)
         step_plan.fingerprint = result["fingerprint"] if result else None
@@ -107,15 +112,32 @@ def _plan_step(store: Store, request: RunRequest, plan: Plan, step: dict[str, An
         step_plan.fingerprint = fingerprint
         record = index.find(fingerprint)
         result = None if record is None else step_result(record, "reused", task)
+        changed = None if record is None else _changed_read(step, request, record)
+        if changed is not None:
+            result = None
+            if step_plan.components is None:
+                step_plan.components = identify_step(task, code=code).components
+            # What it would read now, so a change is explained against the commit's reads.
+            step_plan.components = {**step_plan.components, READS: current_reads(
+                record["components"][READS], step_code(step["ref"], request.get("code_root"))[2])}
     if "all" in force or name in force:
         step_plan.reason = "it was forced with --force"
     elif not step_options(step)["cache"]:
         step_plan.reason = "it has cache=False, so it always runs"
+    elif changed is not None:
+        step_plan.reason = changed_sentence(changed)
     elif result is None:
         step_plan.reason = "no result is committed for its fingerprint"
     else:
         step_plan.reused = result
         outputs[name] = result["outputs"]
+
+
+def _changed_read(step: dict[str, Any], request: RunRequest, record: dict[str, Any]) -> str | None:
+    """The first file the step's commit read that has changed since; None when every one still holds."""
+    if not (record.get("components") or {}).get(READS):
+        return None  # the usual no-change case costs nothing more: no lookup of where the project is
+    return changed_read(record, step_code(step["ref"], request.get("code_root"))[2])
 
 
 def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER) -> PlanResult:
@@ -134,7 +156,14 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
     request = check_run_request(request, os.environ.get(LOCAL_RUN_KEY_ENV), code=code)  # its spec as JSON
     instance = request.pop("instance", None)
     check_instance(store, request["run_id"], instance)  # before anything is written
-    plan = make_plan(store, request, code=code, repair_index=False)  # recording the run saves the index
+    try:
+        plan = make_plan(store, request, code=code, repair_index=False)  # recording the run saves the index
+    except (StoreError, NotFoundError) as exc:
+        raise
+        return _planning_failed(store, request, instance, exc, final=False)  # it may hold when tried again
+    except DurapipeError as exc:
+        raise
+        return _planning_failed(store, request, instance, exc, final=True)
     spec = request["spec"]
     reused = {name: abridged(result) for name, result in plan.reused.items()}
     to_run = [s for s in spec["steps"] if s["name"] not in reused]
@@ -159,6 +188,17 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
         result["reused"] = {name: r for name, r in reused.items() if name in read}
         result["reused_in_record"] = True
     return result
+
+
+def _planning_failed(store: Store, request: RunRequest, instance: Any, exc: DurapipeError, *, final: bool) -> PlanResult:
+    """Record the run as failed with `exc`'s sentence; `final` when trying again would fail the same way."""
+    try:
+        record_failed_planning(store, request, instance, str(exc), datetime.now(timezone.utc).isoformat())
+    except StoreError:
+        if not isinstance(exc, StoreError):
+            raise
+        raise exc from None  # the store that failed planning cannot take the record either
+    return {"failed": str(exc), "final": final}  # type: ignore[typeddict-item]
 
 
 def check_instance(store: Store, run_id: str, instance: Any) -> None:
@@ -205,10 +245,14 @@ def abridged(result: StepResult) -> StepResult | ReusedStep:
 def _resolve_mapped(store: Store, task: StepTask, index: StepIndex, code: CodePolicy) -> StepResult | None:
     """A mapped step is reused when every one of its partitions is committed."""
     parts = []
-    for partition in list_partitions(store, task):
+    try:
+        partitions = list_partitions(store, task)
+    except InputLost:
+        return None  # its folder could not be read (now quarantined): the run has it made again, then runs it
+    for partition in partitions:
         identity = identify_step({**task, "partition": partition}, code=code)
         record = index.find(identity.fingerprint)
-        if record is None:
+        if record is None or changed_read(record, identity) is not None:
             return None
         parts.append(step_result(record, "reused", {**task, "partition": partition}))
     return gather_partitions(store, {**task, "partitions": parts})

@@ -51,11 +51,17 @@ class Recalled:
     outputs: dict[str, dict[str, str]]  # step -> output -> content hash, as the remembered plan had them
     closures: dict[str, dict[str, Any]]  # step -> what its closure read, checked unchanged now (to carry over)
     given: set[str] = field(default_factory=set)  # the steps `fingerprint` gave a fingerprint to
+    declaring: set[str] = field(default_factory=set)  # the steps it left to fingerprint for what they declare
 
     def fingerprint(self, step: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> str | None:
         """`step`'s fingerprint when it still holds, given the `outputs` planned so far; else None."""
         found = self.fingerprints.get(step["name"])
         if found is None:
+            return None
+        options = step_options(step)
+        if options.get("reads") or options.get("env"):
+            # Declared files and variables are hashed into the fingerprint, and no closure check covers them.
+            self.declaring.add(step["name"])
             return None
         for binding in step["inputs"].values():
             upstream = binding.get("step")
@@ -66,8 +72,9 @@ class Recalled:
 
     def says(self, plan: Any) -> bool:
         """True when the memo already holds `plan`: every fingerprint taken from it, every output as it has it."""
-        return len(self.given) == len(plan.steps) and all(
-            p.reused is not None and output_hashes(p.reused["outputs"]) == self.outputs.get(p.name)
+        return all(
+            (p.name in self.given or (p.name in self.declaring and p.fingerprint == self.fingerprints.get(p.name)))
+            and p.reused is not None and output_hashes(p.reused["outputs"]) == self.outputs.get(p.name)
             for p in plan.steps)
 
 

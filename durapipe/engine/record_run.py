@@ -262,12 +262,18 @@ def index_producers(store: Store, record: RunRecord) -> None:
 
     from durapipe.store.keys import producer_key
 
-    for name, step in record["steps"].items():
-        if step["status"] != RAN:
-            continue
-        for output, ref in (step.get("outputs") or {}).items():
-            entry = {"run_id": record["run_id"], "step": name, "output": output, "fingerprint": step["fingerprint"]}
-            store.put(producer_key(ref["hash"]), json.dumps(entry).encode(), if_absent=True)
+    try:
+        for name, step in record["steps"].items():
+            if step["status"] != RAN:
+                continue
+            for output, ref in (step.get("outputs") or {}).items():
+                entry = {"run_id": record["run_id"], "step": name, "output": output,
+                         "fingerprint": step["fingerprint"]}
+                store.put(producer_key(ref["hash"]), json.dumps(entry).encode(), if_absent=True)
+    except StoreError as exc:
+        # The index only speeds lineage up: without an entry, lineage searches the run records.
+        log.warning("run %s could not write the lineage index (%s); its outputs' lineage is found by searching "
+                    "the run records instead.", record["run_id"], str(exc).rstrip("."))
 
 
 def publish_outputs(store: Store, record: RunRecord, publish: dict[str, str]) -> dict[str, Any]:
@@ -280,3 +286,22 @@ def publish_outputs(store: Store, record: RunRecord, publish: dict[str, str]) ->
                                   {"kind": "run", "run_id": record["run_id"], "output": output})
         published[output] = {"data": asset, "version": entry["version"], "hash": entry["hash"]}
     return published
+
+
+def record_failed_planning(store: Store, request: dict[str, Any], instance: Any, error: str, finished: str) -> None:
+    """Record run `request` as failed with `error` before any step ran, unless it already has a record.
+
+    A run that could not be planned (a definition error, an input that is not what a step needs) was still
+    started, so `runs show` and `runs list` know it.
+    """
+    from durapipe.store.records import PLANNED_BY, create_run_record
+
+    spec = request.get("spec") or {}
+    create_run_record(store, {
+        "schema": 1, "run_id": request["run_id"], "pipeline": spec.get("name"),
+        "pipeline_version": spec.get("version"), "definitions_version": request.get("definitions_version"),
+        "spec": spec, "params": request.get("params") or {}, "inputs": {},
+        "trigger": request.get("trigger") or {"kind": "cli"}, "status": "failed",
+        "started": request.get("started"), "finished": finished, "steps": {}, "outputs": {}, "error": error,
+        "git": request.get("git"), **({PLANNED_BY: instance} if instance is not None else {}),
+    })

@@ -16,9 +16,12 @@ from durapipe.core.canonical import sha256_text
 from durapipe.model.contracts import REUSED, RemoteJobResult, RemotePoll, RemoteSubmission, StepResult, StepTask
 from durapipe.model.records import StepRecord
 from durapipe.model.spec import step_options
+from durapipe.dsl.partition import partition_variables
 from durapipe.engine.fingerprints import identify_step
 from durapipe.engine.request import ANY_FOLDER, CodePolicy
+from durapipe.engine.read_files import declared_variables
 from durapipe.engine.run_step import StepFailed, committed_result, step_result
+from durapipe.fingerprint.reads import READS
 from durapipe.core.errors import NotFoundError
 from durapipe.executors.cancel import run_canceled
 from durapipe.executors.remote.base import TERMINAL, RemoteJob, result_key
@@ -59,7 +62,9 @@ def submit_step(store: Store, task: StepTask, *, code: CodePolicy = ANY_FOLDER) 
                     inputs=dict(identity.inputs), outputs=list(step["outputs"]), store_url=store.url,
                     code=identity.components["code"], code_root=task.get("code_root"), run_id=task.get("run_id"),
                     timeout=options["timeout"], environment=options["environment"],
-                    metrics_output=step.get("metrics_output"))
+                    metrics_output=step.get("metrics_output"),
+                    env_vars={**declared_variables(options.get("env")),
+                              **partition_variables(step.get("map"), task.get("partition"))})
     job_id = remote_target(compute).submit(job)
     return {"status": "submitted", "compute": compute, "job_id": job_id, "job_name": job.name,
             "fingerprint": identity.fingerprint, "started": datetime.now(timezone.utc).isoformat()}
@@ -92,7 +97,9 @@ def collect_step(store: Store, task: StepTask, submitted: RemoteSubmission, *,
         raise StepFailed(f"{reason} (log artifact {log_ref['hash'][:12]})")
     record: StepRecord = {
         "schema": 1, "fingerprint": identity.fingerprint, "step": task["step"]["name"],
-        "pipeline": task.get("pipeline"), "components": identity.components, "outputs": result["outputs"],
+        "pipeline": task.get("pipeline"), "outputs": result["outputs"],
+        # The files the step read, hashed where it ran: the commit is reused only while they hold here.
+        "components": {**identity.components, **({READS: result["reads"]} if "reads" in result else {})},
         "log": result["log"], "run_id": task.get("run_id"), "partition": task.get("partition"),
         "started": result["started"], "finished": result["finished"], "duration_s": result["duration_s"],
         "compute": submitted["compute"],

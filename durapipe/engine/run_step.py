@@ -10,23 +10,29 @@ import os
 import shutil
 import signal
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from durapipe.dsl import tracking
+from durapipe.dsl.partition import input_path, partition_variables
 from durapipe.model.contracts import StepResult, StepTask
+from durapipe.model.lost_input import lost_input_sentence
 from durapipe.model.records import StepRecord
 from durapipe.model.spec import step_options
 from durapipe.engine.fingerprints import StepIdentity, identify_step
+from durapipe.engine.read_files import changed_read, declared_variables, reads_channel, traced_reads
 from durapipe.engine.request import ANY_FOLDER, CodePolicy
 from durapipe.executors.base import StepCall
 from durapipe.executors.cancel import cancel_check, run_canceled
 from durapipe.executors.choose import executor_for, step_memory_mb
-from durapipe.model.timing import REPORT_MARGIN_S
+from durapipe.model.timing import LEASE_FIRST_POLL_S, LEASE_MAX_POLL_S, REPORT_MARGIN_S
 from durapipe.store.records import commit_step_record, find_step_record
 from durapipe.core.scratch import new_scratch_dir
+from durapipe.core.errors import IntegrityError, NotFoundError
 from durapipe.store.artifacts import get_artifact, put_artifact
+from durapipe.store.leases import Heartbeat, Lease, LeaseState, acquire as acquire_lease, read_lease
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -41,19 +47,93 @@ class StepFailed(Exception):
     """The user's step raised, or did not produce what it declared."""
 
 
+class InputLost(StepFailed):
+    """An input of the step could not be read: corrupt (and now quarantined) or gone from the store.
+
+    Its message is `lost_input_sentence`, from which the orchestrator has the step that made the input make it
+    again within the run.
+    """
+
+    def __init__(self, name: str, ref: dict[str, Any], reason: str) -> None:
+        super().__init__(lost_input_sentence(name, ref["hash"], reason))
+        self.input, self.ref = name, ref
+
+
 def run_step(store: Store, task: StepTask, *, code: CodePolicy = ANY_FOLDER) -> StepResult:
     """Execute the step described by `task` (or reuse its commit) and return its result; its code from a folder
     `code` allows, unless the local CLI signed the run."""
     identity = identify_step(task, code=code)
     cache = step_options(task["step"])["cache"]
-    reused = committed_result(store, task, identity)
-    if reused is not None:
-        return reused
+    if not cache:
+        # Nobody reuses what it computes, so nobody waits for it: it takes no lease.
+        return _execute_and_commit(store, task, identity, cache=False)
+    # One fingerprint is computed once at a time across every process on the store: the lease's holder
+    # executes it, every other run of it waits for that commit and reuses it.
+    owner = _lease_owner(task)
+    while True:
+        held = acquire_lease(store, identity.fingerprint, owner)
+        if isinstance(held, Lease):
+            with Heartbeat(store, held):
+                # Looked up under the lease: a holder before this one commits before it releases.
+                reused = committed_result(store, task, identity)
+                if reused is not None:
+                    return reused
+                return _execute_and_commit(store, task, identity, cache=True)
+        if task.get("force"):
+            # A forced step always runs, even beside a live holder; its commit replaces the holder's.
+            return _execute_and_commit(store, task, identity, cache=True)
+        reused = _wait_for_commit(store, task, identity, held)
+        if reused is not None:
+            return reused
+        # The holder gave up without a commit (its step failed) or died: this run executes the step itself.
+
+
+def _execute_and_commit(store: Store, task: StepTask, identity: StepIdentity, *, cache: bool) -> StepResult:
     record = _execute(store, task, identity)
     _crash_point(CRASH_BEFORE_COMMIT_ENV)
     if cache:
         record = commit_step_record(store, record, overwrite=bool(task.get("force")))
     return step_result(record, "ran", task)
+
+
+def _lease_owner(task: StepTask) -> str:
+    """Who a step's lease belongs to: its run, step and partition, so a retry of the same task after a crash
+    takes over its own lease at once instead of waiting for it to expire."""
+    if not task.get("run_id"):
+        return uuid.uuid4().hex
+    partition = (task.get("partition") or {}).get("name") or ""
+    return f"{task['run_id']}/{task['step']['name']}/{partition}"
+
+
+def _wait_for_commit(store: Store, task: StepTask, identity: StepIdentity, held: LeaseState) -> StepResult | None:
+    """The result another process commits while it holds the fingerprint's lease; None when it gives the lease up
+    without a commit or its lease expires. Waits within the step's timeout, and stops when the run is canceled."""
+    timeout = step_options(task["step"])["timeout"]
+    waited_since = time.monotonic()
+    pause = LEASE_FIRST_POLL_S
+    while True:
+        what = f"another run computing the same fingerprint ({held.holder or 'a process that left no name'})"
+        if run_canceled(store, task.get("run_id")):
+            raise StepFailed(f"the run was canceled while the step waited for {what}")
+        if timeout:
+            try:
+                left = min(_run_time_left(task, timeout) or timeout, timeout - (time.monotonic() - waited_since))
+            except StepFailed:  # the orchestrator's deadline is near
+                left = 0.0
+            if left <= 0:
+                raise StepFailed(f"the step timed out after {timeout:g} seconds while it waited for {what}")
+            pause = min(pause, left)
+        time.sleep(pause)
+        pause = min(pause * 1.5, LEASE_MAX_POLL_S)
+        # The lease first, then the commit: a holder commits before it releases, so no commit behind a
+        # released lease means that its step failed.
+        state = read_lease(store, identity.fingerprint)
+        reused = committed_result(store, task, identity)
+        if reused is not None:
+            return reused
+        if state is None or state.expired(time.time()):
+            return None
+        held = state
 
 
 def _execute(store: Store, task: StepTask, identity: StepIdentity) -> StepRecord:
@@ -64,9 +144,13 @@ def _execute(store: Store, task: StepTask, identity: StepIdentity) -> StepRecord
     try:
         kwargs: dict[str, Any] = dict(identity.params)
         for name, ref in identity.inputs.items():
-            target = scratch / "in" / name
+            # A partition reaches the step under its own file name: the step may read it (`durapipe.partition()`).
+            target = input_path(scratch / "in", name, partition_variables(step.get("map"), task.get("partition")))
             target.parent.mkdir(parents=True, exist_ok=True)
-            get_artifact(store, ref, target)
+            try:
+                get_artifact(store, ref, target)
+            except (IntegrityError, NotFoundError) as exc:
+                raise InputLost(name, ref, str(exc)) from None
             kwargs[name] = target
         out_dir = scratch / "out"
         out_dir.mkdir()
@@ -89,12 +173,13 @@ def _execute(store: Store, task: StepTask, identity: StepIdentity) -> StepRecord
             raise StepFailed(f"the step did not write its output{'s' if len(missing) > 1 else ''} "
                              f"{', '.join(repr(m) for m in missing)} (log artifact {log_ref['hash'][:12]})")
         outputs = {name: put_artifact(store, out_dir / name) for name in step["outputs"]}
+        read = traced_reads(scratch, identity, started, store)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     finished = datetime.now(timezone.utc)
     return {
         "schema": 1, "fingerprint": identity.fingerprint, "step": step["name"],
-        "pipeline": task.get("pipeline"), "components": identity.components, "outputs": outputs,
+        "pipeline": task.get("pipeline"), "components": {**identity.components, **read}, "outputs": outputs,
         "log": log_ref, "run_id": task.get("run_id"), "partition": task.get("partition"),
         "metrics": metrics, "logged_params": logged_params,
         "started": started.isoformat(), "finished": finished.isoformat(),
@@ -132,7 +217,9 @@ def _call_step(store: Store, task: StepTask, identity: StepIdentity, kwargs: dic
         outputs={name: paths[name] for name in step["outputs"] if name in paths},
         log_path=str(log_path), code=identity.components["code"], timeout=limit,
         memory_mb=step_memory_mb(), python=python, fan_in=step.get("fan_in") or {},
-        env_vars={tracking.METRICS_FILE_ENV: str(logged)})
+        env_vars={tracking.METRICS_FILE_ENV: str(logged), **reads_channel(log_path.parent),
+                  **partition_variables(step.get("map"), task.get("partition")),
+                  **declared_variables(options.get("env"))})
     outcome = executor_for(options["compute"]).run(call, cancel_check(store, task.get("run_id")))
     if not log_path.exists():
         log_path.write_bytes(b"")
@@ -177,7 +264,9 @@ def committed_result(store: Store, task: StepTask, identity: StepIdentity) -> St
     if not step_options(task["step"])["cache"] or task.get("force"):
         return None
     record = find_step_record(store, identity.fingerprint)
-    return None if record is None else step_result(record, "reused", task)
+    if record is None or changed_read(record, identity) is not None:
+        return None  # a file the step read when it was committed has changed since: it runs again
+    return step_result(record, "reused", task)
 
 
 def step_result(record: StepRecord, status: str, task: StepTask) -> StepResult:

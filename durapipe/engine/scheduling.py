@@ -71,9 +71,39 @@ class Dataflow:
         self.states[name] = REUSED if reused else RAN
         self.outputs[name] = outputs
         for child in self.downstream[name]:
+            if child not in self.unmet:
+                continue  # a step reused at planning, linked when it was made again (`reopen`)
             self.unmet[child] -= 1
             if self.unmet[child] == 0 and self.states[child] == WAITING:
                 self.ready.append(child)
+
+    def reopen(self, name: str, parents: set[str], readers: list[str]) -> None:
+        """Run `name` again, done or failed (an input it needs, or an output of it, was lost).
+
+        It waits for those of `parents` (the steps it reads) not done, and each of `readers` (the steps that
+        read it) still waiting waits for it again. Reopen steps upstream first: a parent reopened later is
+        not waited for.
+        """
+        # Readers waiting on a failed step still count it; those of a done step had it counted off.
+        was_done = self.states.get(name) in (REUSED, RAN)
+        self.upstream[name] = set(parents)
+        children = self.downstream.setdefault(name, [])
+        for parent in sorted(parents):
+            linked = self.downstream.setdefault(parent, [])
+            if name not in linked:
+                linked.append(name)
+        for reader in readers:
+            if reader not in children:
+                children.append(reader)
+            self.upstream.setdefault(reader, set()).add(name)
+            if was_done and self.states.get(reader) == WAITING:
+                if reader in self.ready:
+                    self.ready.remove(reader)
+                self.unmet[reader] = self.unmet.get(reader, 0) + 1
+        self.states[name] = WAITING
+        self.unmet[name] = sum(1 for p in parents if self.states.get(p) in (WAITING, RUNNING))
+        if self.unmet[name] == 0:
+            self.ready.append(name)
 
     def fail(self, name: str) -> None:
         """Record that `name` failed: nothing new starts from now on."""
@@ -123,6 +153,22 @@ def step_inputs(step: dict[str, Any], run_inputs: dict[str, Any], outputs: dict[
         else:
             bound[name] = outputs[binding["step"]][binding["output"]]
     return bound
+
+
+def step_parents(step: dict[str, Any]) -> set[str]:
+    """The steps whose outputs `step` (spec JSON) reads."""
+    return {b["step"] for b in step["inputs"].values() if "step" in b}
+
+
+def readers_of(steps: dict[str, dict[str, Any]], name: str) -> list[str]:
+    """The steps of `steps` (name -> spec JSON) that read an output of `name`, in the order of `steps`."""
+    return [reader for reader, step in steps.items() if name in step_parents(step)]
+
+
+def producer_of(step: dict[str, Any], input_name: str) -> tuple[str, str] | None:
+    """The (step, output) that `step`'s input `input_name` is bound to, or None when no step makes it (a run input)."""
+    binding = step["inputs"].get(input_name) or {}
+    return (binding["step"], binding["output"]) if "step" in binding else None
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from durapipe.core.errors import DurapipeError
-from durapipe.executors import source_record
+from durapipe.executors import read_tracing, source_record
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -104,13 +104,15 @@ def _run_step(call: dict[str, Any]) -> dict[str, Any]:
             limit = int(call["memory_mb"]) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (min(limit, limits[1]) if limits[1] > 0 else limit, limits[1]))
         os.environ.update(call.get("env_vars") or {})
+        for name in os.environ.pop(read_tracing.UNSET_ENV, "").split(","):
+            os.environ.pop(name, None)  # a declared variable unset where the step was fingerprinted
         try:
             from durapipe.load.targets import resolve_step
             func = resolve_step(call["step_ref"], call.get("code_root")).func
         except DurapipeError as exc:
             print(str(exc), file=sys.stderr)
             return {"error": str(exc)}
-        return _checked_code(call, func) or _call(func, call)
+        return _checked_code(call, func) or _traced_call(func, call)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -148,6 +150,18 @@ def _project_of(source_file: str) -> Path:
     from durapipe.core.paths import find_project_root
 
     return find_project_root(Path(source_file))
+
+
+def _traced_call(func: Any, call: dict[str, Any]) -> dict[str, Any]:
+    """`_call`, with the project files the step opens written where the engine asked (when it asked)."""
+    reads_file = (call.get("env_vars") or {}).get(read_tracing.READS_FILE_ENV)
+    if not reads_file:
+        return _call(func, call)
+    read_tracing.start(str(_project_of(inspect.getsourcefile(func) or ".")))
+    try:
+        return _call(func, call)
+    finally:
+        read_tracing.write_reads(reads_file, read_tracing.stop())
 
 
 def _call(func: Any, call: dict[str, Any]) -> dict[str, Any]:

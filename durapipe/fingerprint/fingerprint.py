@@ -9,12 +9,14 @@ from durapipe.core.errors import DefinitionError
 from durapipe.fingerprint.code import code_components, code_components_at
 from durapipe.fingerprint.environment import environment_components
 from durapipe.fingerprint.params import canonical_params
+from durapipe.fingerprint.reads import DECLARED, READS
 
 # The step's name is not a component: the same function with the same parameters and inputs
 # computes the same outputs whatever the pipeline calls it, and its code label names it anyway.
-COMPONENT_KEYS = ("code", "params", "inputs", "env", "version")
-# Kept beside the components to explain a change (how the step reached each code label), never hashed.
-DESCRIPTIVE_KEYS = ("code_via",)
+COMPONENT_KEYS = ("code", "params", "inputs", "env", "version", DECLARED)
+# Kept beside the components, never hashed: how the step reached each code label (to explain a change),
+# and the files it read (known once it ran, kept with its commit and checked when the next run plans).
+DESCRIPTIVE_KEYS = ("code_via", READS)
 
 StepCode = Callable[..., Any] | tuple[Path | str, str] | tuple[Path | str, str, int]
 
@@ -31,10 +33,12 @@ def step_components(
     input_hashes: dict[str, str | None],
     version: str | None = None,
     environment: list[str] | tuple[str, ...] | None = None,
+    declared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The fingerprint components of a step: `func` is the raw step function or (file path, qualname[, first line]).
 
-    `environment` is the step's own requirement lines, when it runs in an environment of its own.
+    `environment` is the step's own requirement lines, when it runs in an environment of its own;
+    `declared`, the hashes of the files and variables it declares (`reads.declared_component`).
     """
     if isinstance(func, tuple):
         code = code_components_at(func[0], func[1], project_root, line=func[2] if len(func) > 2 else None)
@@ -45,7 +49,7 @@ def step_components(
             raise DefinitionError(f"The input {name!r} must have a content hash given as a string, not {content_hash!r}.")
     if version is not None and not isinstance(version, str):
         raise DefinitionError(f"The step version must be a string, not {version!r}.")
-    return {
+    components = {
         "code": code.sources,
         "params": canonical_params(params),
         "inputs": dict(sorted(input_hashes.items())),
@@ -53,3 +57,6 @@ def step_components(
         "version": version,
         "code_via": code.via,
     }
+    if declared is not None:  # only then: the fingerprints of steps that declare nothing stay as they were
+        components[DECLARED] = declared
+    return components

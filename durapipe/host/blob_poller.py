@@ -1,11 +1,19 @@
-"""Blob triggers on one machine: poll the store for new or overwritten blobs and invoke each once per etag."""
+"""Blob triggers on one machine: poll the store for new or overwritten blobs and invoke each once per etag.
+
+A blob is polled, not announced: a file copied into a folder store is listed while it is written, and
+each chunk is a new etag. So a version is invoked only once it is settled, seen unchanged for the
+trigger's settle window (the binding's `settleWindow`, seconds), and the function gets exactly that
+version's bytes (read, then checked against its etag); one that changed meanwhile waits for the next.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +21,7 @@ from typing import Any, Callable, Mapping
 
 from azure.functions.blob import InputStream
 
+from durapipe.dsl.definitions import DEFAULT_SETTLE_WINDOW
 from durapipe.store.keys import poison_key
 from durapipe.core.errors import DurapipeError, InvalidNameError, NotFoundError, UsageError
 from durapipe.host.app_loader import FunctionInfo, LoadedApp
@@ -27,6 +36,9 @@ MAX_TRIES = 5  # Azure's blob trigger gives up after 5 tries (maxDequeueCount) t
 MAX_BLOB_BYTES = 256 * 1024 * 1024
 STATE_FILE = "blob_triggers.json"
 DONE, RETRYING, POISONED, REFUSED = "done", "retrying", "poisoned", "refused"
+SETTLE_WINDOW_BINDING = "settleWindow"
+# For a blob trigger whose binding sets none (an app not built from durapipe definitions): BlobTrigger's default.
+DEFAULT_SETTLE_WINDOW_S = DEFAULT_SETTLE_WINDOW
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class BlobWatch:
     container: str
     prefix: str
     pattern: re.Pattern[str]
+    settle_window: float = DEFAULT_SETTLE_WINDOW_S
 
     def blob_name(self, key: str) -> str:
         """The name the function sees, '<container>/<key>', as the binding path spells it on Azure."""
@@ -55,8 +68,17 @@ def blob_watches(app: LoadedApp, env: Mapping[str, str] | None = None) -> list[B
         cut = rest.find("{")
         prefix, tail = (rest, "") if cut < 0 else (rest[:cut], rest[cut:])
         prefix = env.get(PREFIX_ENV) or prefix
-        watches.append(BlobWatch(fn, container, prefix, re.compile(re.escape(prefix) + _tail_pattern(tail))))
+        watches.append(BlobWatch(fn, container, prefix, re.compile(re.escape(prefix) + _tail_pattern(tail)),
+                                 _settle_window(fn)))
     return watches
+
+
+def _settle_window(fn: FunctionInfo) -> float:
+    value = fn.trigger.get(SETTLE_WINDOW_BINDING, DEFAULT_SETTLE_WINDOW_S)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise UsageError(f"The blob trigger {fn.name!r} has {SETTLE_WINDOW_BINDING} {value!r}; give a number of "
+                         "seconds, 0 or more.")
+    return float(value)
 
 
 def _tail_pattern(tail: str) -> str:
@@ -73,12 +95,17 @@ class BlobPoller:
     """Polls the store every `interval` seconds; each (key, etag) is invoked until it succeeds or is poisoned."""
 
     def __init__(self, store: Store, watches: list[BlobWatch], invoke: Callable[[FunctionInfo, Any], Any],
-                 state_dir: Path, interval: float = 2.0, max_tries: int = MAX_TRIES) -> None:
+                 state_dir: Path, interval: float = 2.0, max_tries: int = MAX_TRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.watches = watches
         self.invoke = invoke
         self.interval = interval
         self.max_tries = max_tries
+        self._clock = clock
+        # (function, key) -> (etag, when first seen): the versions waiting to settle. Kept in memory only:
+        # after a restart a version waits one window again, which is harmless.
+        self._sightings: dict[tuple[str, str], tuple[str, float]] = {}
         self._state_path = Path(state_dir) / STATE_FILE
         self._state: dict[str, dict[str, dict[str, Any]]] = load_state(
             self._state_path, "every blob will be seen as new")
@@ -121,6 +148,9 @@ class BlobPoller:
                 if watch.pattern.fullmatch(k) and not k.startswith(POISON_PREFIX)]
         for gone in set(seen) - set(keys):
             del seen[gone]  # deleted blobs: a re-created one has a new etag anyway
+        listed = set(keys)
+        for sighting in [s for s in self._sightings if s[0] == watch.function.name and s[1] not in listed]:
+            del self._sightings[sighting]
         for key in keys:
             if self._stop.is_set():
                 break
@@ -139,17 +169,33 @@ class BlobPoller:
             record = seen.get(key)
             if record is not None and record["etag"] == info.etag and record["state"] in (DONE, POISONED):
                 continue
-            tries = record["tries"] if record is not None and record["etag"] == info.etag else 0
+            tried = record is not None and record["etag"] == info.etag
+            if not tried and not self._settled(watch, key, info.etag):
+                continue
+            tries = record["tries"] if tried else 0
             seen[key] = self._attempt(watch, key, info.etag, info.size, tries)
             save_state(self._state_path, self._state)
+
+    def _settled(self, watch: BlobWatch, key: str, etag: str) -> bool:
+        """Whether the version `etag` of `key` has been seen unchanged for the watch's settle window."""
+        now = self._clock()
+        seen = self._sightings.get((watch.function.name, key))
+        if seen is None or seen[0] != etag:
+            self._sightings[(watch.function.name, key)] = seen = (etag, now)
+        if now - seen[1] < watch.settle_window:
+            return False
+        del self._sightings[(watch.function.name, key)]
+        return True
 
     def _attempt(self, watch: BlobWatch, key: str, etag: str, size: int, tries: int) -> dict[str, Any]:
         if size > MAX_BLOB_BYTES:
             reason = f"the blob is {size} bytes; the local host passes at most {MAX_BLOB_BYTES} to a function."
             return self._poison(watch, key, etag, tries, reason)
-        try:
-            data = self.store.get(key)
-        except NotFoundError:
+        data = self.store.get_version(key, etag)
+        if data is None:
+            # Changed (or deleted) since it was listed: this version starts nothing; a new one settles anew.
+            log.info("The blob %r changed before %s read it (ETag %s); its next version will be passed.",
+                     key, watch.function.name, etag)
             return {"etag": etag, "state": DONE, "tries": tries}
         stream = InputStream(
             data=data, name=watch.blob_name(key), uri=f"{self.store.url.rstrip('/')}/{key}", length=len(data),

@@ -1,27 +1,32 @@
 """The serve HTTP server: the app's HTTP routes behind the function key and the durable rpc endpoints behind
-the durable extension's system key, on 127.0.0.1."""
+the durable extension's system key, on 127.0.0.1, served by aiohttp's server (durapipe/host/http_protocol.py)."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import html
 import json
 import logging
 import re
+import socket
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
+from aiohttp import HttpVersion11, web
 
 from durapipe.host.app_loader import FunctionInfo, LoadedApp
 from durapipe.host.function_key import KEY_COOKIE, key_matches
+from durapipe.host.http_protocol import FrontServer
 from durapipe.host.rpc import RPC_PREFIX
+from durapipe.host.streamed_response import StreamedHttpResponse
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,17 @@ KEY_HEADER = "x-functions-key"
 SIGN_IN = ("A valid function key is required: open this address with ?code=KEY added (the key `durapipe serve` "
            "printed at start, also in .durapipe/host/keys.json), or send it in the x-functions-key header.")
 REQUEST_TIMEOUT_S = 60
+# The accept queue of the listening socket (the kernel caps it at net.core.somaxconn): a burst of
+# connections waits there instead of being dropped, as with http.server's queue of 5.
+LISTEN_BACKLOG = 2048
+# Functions are synchronous and mostly wait (on the durable client's event loop, on the store):
+# threads bound how many run at once; a request beyond them waits in the queue, it is not refused.
+FUNCTION_THREADS = 32
+RPC_THREADS = 16
+# http.server's limits: a request line or header line of 64 KiB, 100 headers.
+MAX_LINE_BYTES = 65536
+MAX_HEADERS = 100
+SHUTDOWN_TIMEOUT_S = 5.0
 Response = tuple[int, dict[str, str], bytes]
 
 # ASP.NET route constraints Azure Functions accepts; others match any one segment.
@@ -130,17 +146,23 @@ def _json(status: int, message: str, **extra: Any) -> Response:
 
 
 class HttpServer:
-    """A ThreadingHTTPServer on 127.0.0.1 serving routes and rpc endpoints; every request needs its key.
+    """The serve HTTP front: aiohttp's server on 127.0.0.1 serving routes and rpc endpoints; every request needs its key.
 
     Key first, then everything else, whatever the method: a request without the right key gets 401
     whatever its path, so a caller without the key learns nothing about which routes exist. Routes
     take the function key; the durable rpc endpoints take only the system key (as on Azure, where
     they are the extension's webhooks), which function code gets through its client binding.
+
+    Under load: the listening socket queues LISTEN_BACKLOG connections, one event loop reads every
+    connection, and functions (synchronous, as the worker calls them) run on FUNCTION_THREADS threads,
+    the rpc endpoints on RPC_THREADS of their own, so a function waiting on its durable client never
+    holds up the rpc call it waits for. A request queues until a thread is free; none is refused.
     """
 
     def __init__(self, routes: list[Route], prefix: str, key: str, invoke: Callable[[FunctionInfo, Any], Any],
                  rpc_handle: Callable[[str, str, dict[str, str], bytes], Response], port: int = 7071,
-                 max_body: int = MAX_BODY_BYTES, system_key: str | None = None) -> None:
+                 max_body: int = MAX_BODY_BYTES, system_key: str | None = None,
+                 request_timeout: float = REQUEST_TIMEOUT_S) -> None:
         self.routes = routes
         self.prefix = f"/{prefix}/" if prefix else "/"
         self.key = key
@@ -149,32 +171,64 @@ class HttpServer:
         self.invoke = invoke
         self.rpc_handle = rpc_handle
         self.max_body = max_body
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        self.request_timeout = request_timeout
+        # Bound here, so a port in use is an OSError of the constructor (serve turns it into a sentence).
+        self._socket = _listening_socket(port)
+        self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._functions = ThreadPoolExecutor(FUNCTION_THREADS, thread_name_prefix="durapipe-http-function")
+        self._rpc = ThreadPoolExecutor(RPC_THREADS, thread_name_prefix="durapipe-http-rpc")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.ServerRunner | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> "HttpServer":
-        """Start serving in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="durapipe-serve-http",
-                                        daemon=True)
+        """Start serving on an event loop of its own thread."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="durapipe-serve-http", daemon=True)
         self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=30)
         return self
+
+    async def _open(self) -> None:
+        server = FrontServer(self._serve, request_factory=_http11_request,
+                             # An idle connection, or one whose request headers have not all arrived, is
+                             # closed after this long (from its start or its previous answer): slow-loris.
+                             keepalive_timeout=self.request_timeout,
+                             access_log=None,  # a request line may carry ?code=KEY: no access log
+                             auto_decompress=False,  # the body the function gets is the body sent
+                             # A body left unread (a 401 or 413 answered from the headers) is not drained:
+                             # the connection closes once answered, as http.server's did.
+                             lingering_time=0,
+                             max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES, max_headers=MAX_HEADERS)
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._socket, backlog=LISTEN_BACKLOG).start()
 
     def close(self) -> None:
         """Stop accepting requests and release the port."""
-        if self._thread is not None:
-            self._server.shutdown()
+        loop, self._loop = self._loop, None
+        if loop is not None and self._thread is not None:
+            if self._runner is not None:
+                try:
+                    asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(SHUTDOWN_TIMEOUT_S + 10)
+                except Exception:  # stopping goes on whatever a connection did
+                    log.exception("closing the HTTP server failed")
+                self._runner = None
+            loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout=10)
             self._thread = None
-        self._server.server_close()
+            loop.close()
+        self._socket.close()
+        self._functions.shutdown(wait=False, cancel_futures=True)
+        self._rpc.shutdown(wait=False, cancel_futures=True)
 
     def route_url(self, route: Route) -> str:
         """The URL a route is served at (its template, parameters unfilled)."""
         return f"{self.base_url}{self.prefix}{route.template.strip('/')}"
 
-    # -- request handling (called by the handler, one thread per request) -------------------------
+    # -- request handling (on the server's event loop; functions on the thread pools) ---------------
 
     def authorized(self, headers: Any, query: dict[str, str], key: str | None = None) -> bool:
         """Whether the request carries `key` (default: the function key): x-functions-key header, `code` query,
@@ -203,16 +257,197 @@ class HttpServer:
                 return route, params
         return None
 
-    def call(self, route: Route, request: func.HttpRequest) -> Response:
+    def call(self, route: Route, request: func.HttpRequest) -> Response | StreamedHttpResponse:
         """Invoke the route's function; its exception becomes a generic 500 (the traceback goes to the log)."""
         try:
             result = self.invoke(route.function, request)
         except Exception:
-            incident = uuid.uuid4().hex
-            log.exception("function %s failed (incident %s)", route.function.name, incident)
-            return _json(500, f"The function {route.function.name!r} failed; the server log has the details.",
-                         incident=incident)
+            return _failed(route.function.name)
         return _response(route.function.name, result)
+
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await self._answer(request)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:  # a server bug must not leak a traceback to the caller
+            log.exception("serving %s %s failed", request.method, request.path)
+            return _sent(_json(500, "The local host failed to serve the request."), close=True)
+
+    async def _answer(self, request: web.BaseRequest) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        target = request.raw_path
+        url = urlsplit(target)
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        query = {k: v for k, v in pairs}
+        if url.path.startswith(RPC_PREFIX):
+            if not self.authorized(request.headers, query, self.system_key or ""):
+                # The body is never read: the connection closes after the answer.
+                return _sent(_json(401, "The durable endpoints need the durable extension's system key; "
+                                        "a function key is not accepted there."), close=True)
+        elif not self.authorized(request.headers, query):
+            return _sent(_unauthorized(request.headers.get("Accept")), close=True)
+        body = await self._body(request)
+        if isinstance(body, tuple):
+            return _sent(body, close=True)
+        if url.path.startswith(RPC_PREFIX):
+            answer = await loop.run_in_executor(self._rpc, self.rpc_handle, request.method,
+                                                url.path[len(RPC_PREFIX):], query, body)
+            return _sent(answer)
+        if not url.path.startswith(self.prefix):
+            return _sent(_json(404, f"No function serves {url.path}."))
+        found = self.find(request.method, url.path[len(self.prefix):].strip("/"))
+        if found is None:
+            return _sent(_json(404, f"No function serves {request.method} {url.path}."))
+        route, params = found
+        function_request = func.HttpRequest(request.method, self._url(request, target), headers=_joined_headers(request),
+                                            params=_joined(pairs), route_params=params, body=body)
+        result = await loop.run_in_executor(self._functions, self.call, route, function_request)
+        if isinstance(result, StreamedHttpResponse):
+            return await self._stream(request, route.function.name, result)
+        return _sent(result)
+
+    async def _body(self, request: web.BaseRequest) -> bytes | Response:
+        headers = request.headers
+        if headers.get("Transfer-Encoding"):
+            return _json(411, "Send the body with a Content-Length header (chunked bodies are not accepted).")
+        if len(headers.getall("Content-Length", [])) > 1:
+            # Two lengths are how a request is smuggled past a proxy that reads the other one.
+            return _json(400, "The request has more than one Content-Length header; send one.")
+        text = headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            return _json(400, "The Content-Length header is not a number.")
+        length = int(text)
+        if length > self.max_body:
+            return _json(413, f"The request body is {length} bytes; the limit is {self.max_body}.")
+        if not length:
+            return b""
+        if headers.get("Expect", "").lower() == "100-continue":
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                return await request.content.readexactly(length)
+        except asyncio.IncompleteReadError as short:
+            return _json(400, f"The request body has {len(short.partial)} bytes, fewer than its Content-Length "
+                              f"header of {length} announces.")
+        except TimeoutError:
+            return _json(408, f"The request body did not arrive within {self.request_timeout:g} seconds.")
+
+    async def _stream(self, request: web.BaseRequest, name: str, streamed: StreamedHttpResponse) -> web.StreamResponse:
+        """Send a streamed body chunk by chunk; memory holds a chunk or two whatever its length."""
+        headers = _sendable(_headers_of(streamed))
+        if request.method == "HEAD":
+            response = web.StreamResponse(status=streamed.status_code, headers=headers)
+            response.content_length = streamed.length
+            await response.prepare(request)
+            return response
+        # One thread reads every chunk of a download: chunks read on many threads would each leave their
+        # freed memory in that thread's malloc arena, and the process would grow by a chunk per thread.
+        reader = ThreadPoolExecutor(1, thread_name_prefix="durapipe-http-download")
+        try:
+            return await self._send_chunks(request, name, streamed, headers, reader)
+        finally:
+            reader.shutdown(wait=False)
+
+    async def _send_chunks(self, request: web.BaseRequest, name: str, streamed: StreamedHttpResponse,
+                           headers: dict[str, str], reader: ThreadPoolExecutor) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+
+        def read_next(chunks: Iterator[bytes], previous: bytes | None) -> bytes | None:
+            return None if previous is None else next(chunks, None)
+
+        try:
+            # Each chunk is sent once the next one is read: a source verified as it is read (an artifact's
+            # hash) fails before its last chunk is out, so a corrupt body never arrives whole. A failure
+            # before the status line is still a 500 sentence.
+            chunks = await loop.run_in_executor(reader, streamed.chunks)
+            chunk = await loop.run_in_executor(reader, next, chunks, None)
+            following = await loop.run_in_executor(reader, read_next, chunks, chunk)
+        except Exception:
+            return _sent(_failed(name))
+        response = web.StreamResponse(status=streamed.status_code, headers=headers)
+        response.content_length = streamed.length
+        sent = 0
+        try:
+            await response.prepare(request)
+            while chunk is not None:
+                sent += len(chunk)
+                if sent > streamed.length:
+                    raise ValueError(f"the body is longer than the {streamed.length} bytes announced")
+                await response.write(chunk)
+                chunk, following = following, None  # not held while the next one is read
+                following = await loop.run_in_executor(reader, read_next, chunks, chunk)
+            if sent != streamed.length:
+                raise ValueError(f"the body ended after {sent} of the {streamed.length} bytes announced")
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:
+            # The status line is out: the only way left to say "failed" is to cut the connection short.
+            log.exception("function %s: its streamed response failed after %d bytes; the connection was cut",
+                          name, sent)
+            raise ConnectionResetError("the streamed response failed") from None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                await loop.run_in_executor(reader, close)
+        await response.write_eof()
+        return response
+
+    def _url(self, request: web.BaseRequest, target: str) -> str:
+        # The SDK rebuilds management URLs on the request's origin: use the address the caller used.
+        host = request.headers.get("Host") or ""
+        origin = host if _HOST_HEADER.match(host) else f"127.0.0.1:{self.port}"
+        return f"http://{origin}{target}"
+
+
+def _listening_socket(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _http11_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+    # Every answer is HTTP/1.1, as http.server's were, including the one to a request too malformed to
+    # parse (aiohttp stands an HTTP/1.0 message in for it); whether the connection stays open was decided
+    # from the request as sent.
+    if message.version != HttpVersion11:
+        message = message._replace(version=HttpVersion11)
+    return web.BaseRequest(message, payload, protocol, writer, task, asyncio.get_running_loop())
+
+
+def _joined_headers(request: web.BaseRequest) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
+
+
+def _sendable(headers: dict[str, str]) -> dict[str, str]:
+    # The server frames the body itself: a function's own framing headers are dropped.
+    return {name: value for name, value in headers.items()
+            if name.lower() not in ("content-length", "connection", "transfer-encoding")}
+
+
+def _sent(answer: Response, close: bool = False) -> web.Response:
+    status, headers, payload = answer
+    response = web.Response(status=status, body=payload, headers=_sendable(headers))
+    if close:
+        response.force_close()
+    return response
+
+
+def _failed(name: str) -> Response:
+    incident = uuid.uuid4().hex
+    log.exception("function %s failed (incident %s)", name, incident)
+    return _json(500, f"The function {name!r} failed; the server log has the details.", incident=incident)
 
 
 def _cookie(header: str | None, name: str) -> str | None:
@@ -238,12 +473,18 @@ def _unauthorized(accept: str | None) -> Response:
     return _json(401, SIGN_IN)
 
 
-def _response(name: str, result: Any) -> Response:
+def _headers_of(result: func.HttpResponse) -> dict[str, str]:
+    headers = {k: v for k, v in result.headers.items()}
+    if not any(k.lower() == "content-type" for k in headers) and result.mimetype:
+        headers["Content-Type"] = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
+    return headers
+
+
+def _response(name: str, result: Any) -> Response | StreamedHttpResponse:
+    if isinstance(result, StreamedHttpResponse):
+        return result
     if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items()}
-        if not any(k.lower() == "content-type" for k in headers) and result.mimetype:
-            headers["Content-Type"] = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
-        return result.status_code, headers, result.get_body() or b""
+        return result.status_code, _headers_of(result), result.get_body() or b""
     if result is None:
         return 204, {}, b""
     if isinstance(result, (str, bytes)):
@@ -251,132 +492,6 @@ def _response(name: str, result: Any) -> Response:
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, body
     log.error("function %s returned a %s, not an HttpResponse", name, type(result).__name__)
     return _json(500, f"The function {name!r} did not return an HTTP response.")
-
-
-def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = REQUEST_TIMEOUT_S
-
-        def _serve(self) -> None:
-            try:
-                status, headers, payload = self._answer()
-            except Exception:  # a server bug must not leak a traceback to the caller
-                log.exception("serving %s %s failed", self.command, self.path.split("?")[0])
-                status, headers, payload = _json(500, "The local host failed to serve the request.")
-                self.close_connection = True
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        def _answer(self) -> Response:
-            url = urlsplit(self.path)
-            pairs = parse_qsl(url.query, keep_blank_values=True)
-            query = {k: v for k, v in pairs}
-            if url.path.startswith(RPC_PREFIX):
-                if not server.authorized(self.headers, query, server.system_key or ""):
-                    self.close_connection = True  # the body is never read
-                    return _json(401, "The durable endpoints need the durable extension's system key; "
-                                      "a function key is not accepted there.")
-            elif not server.authorized(self.headers, query):
-                self.close_connection = True  # the body is never read
-                return _unauthorized(self.headers.get("Accept"))
-            body = self._body()
-            if isinstance(body, tuple):
-                return body
-            if url.path.startswith(RPC_PREFIX):
-                return server.rpc_handle(self.command, url.path[len(RPC_PREFIX):], query, body)
-            if not url.path.startswith(server.prefix):
-                return _json(404, f"No function serves {url.path}.")
-            found = server.find(self.command, url.path[len(server.prefix):].strip("/"))
-            if found is None:
-                return _json(404, f"No function serves {self.command} {url.path}.")
-            route, params = found
-            request = func.HttpRequest(self.command, self._url(url), headers=self._headers(),
-                                       params=_joined(pairs), route_params=params, body=body)
-            return server.call(route, request)
-
-        def _body(self) -> bytes | Response:
-            if self.headers.get("Transfer-Encoding"):
-                self.close_connection = True
-                return _json(411, "Send the body with a Content-Length header (chunked bodies are not accepted).")
-            if len(self.headers.get_all("Content-Length") or []) > 1:
-                # Two lengths are how a request is smuggled past a proxy that reads the other one.
-                self.close_connection = True
-                return _json(400, "The request has more than one Content-Length header; send one.")
-            text = self.headers.get("Content-Length") or "0"
-            if not text.isdigit():
-                self.close_connection = True
-                return _json(400, "The Content-Length header is not a number.")
-            length = int(text)
-            if length > server.max_body:
-                self.close_connection = True
-                return _json(413, f"The request body is {length} bytes; the limit is {server.max_body}.")
-            if not length:
-                return b""
-            try:
-                body = self.rfile.read(length)
-            except TimeoutError:
-                self.close_connection = True
-                return _json(408, f"The request body did not arrive within {REQUEST_TIMEOUT_S} seconds.")
-            if len(body) < length:
-                self.close_connection = True
-                return _json(400, f"The request body has {len(body)} bytes, fewer than its Content-Length "
-                                  f"header of {length} announces.")
-            return body
-
-        def _url(self, url: Any) -> str:
-            # The SDK rebuilds management URLs on the request's origin: use the address the caller used.
-            host = self.headers.get("Host") or ""
-            origin = host if _HOST_HEADER.match(host) else f"127.0.0.1:{server.port}"
-            return f"http://{origin}{self.path}"
-
-        def _headers(self) -> dict[str, str]:
-            joined: dict[str, str] = {}
-            for name, value in self.headers.items():
-                key = name.lower()
-                joined[key] = f"{joined[key]}, {value}" if key in joined else value
-            return joined
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        def __getattr__(self, name: str) -> Any:
-            # Every other method (TRACE, CONNECT, PROPFIND, ...) is served the same way: key check
-            # first, then no route matches it (404), instead of the base class's unkeyed 501.
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            # Requests too malformed to reach _serve (bad request line, headers too long): a JSON
-            # sentence like every other answer, never the base class's HTML page.
-            self.close_connection = True
-            self.request_version = self.protocol_version  # a status line even when the version was unreadable
-            reason = (message or self.responses.get(code, ("Bad request",))[0]).rstrip(".")
-            payload = json.dumps({"error": f"The request is malformed: {reason}."}).encode()
-            try:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-                    self.wfile.write(payload)
-            except OSError:
-                pass  # the caller has gone
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Request lines may carry ?code=<key>: never let the key reach a log.
-            log.debug("%s %s", self.address_string(), _CODE_IN_QUERY.sub(r"\1***", format % args))
-
-    return Handler
 
 
 def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:

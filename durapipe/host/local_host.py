@@ -23,7 +23,7 @@ from durapipe.host.locks import FileLock, lock_holder
 from durapipe.host import sdk_compat
 from durapipe.host.sdk_compat import EventType, df_dumps
 from durapipe.host.workers import ActivityPool, Outcome
-from durapipe.model.statuses import ACTIVE, orchestrator_failed
+from durapipe.model.statuses import ACTIVE, TERMINAL, orchestrator_failed
 
 # How long an episode waits for a sibling completion, and at most in all (see _gather_completions).
 COALESCE_S = 0.004
@@ -225,9 +225,15 @@ class LocalHost:
         return sorted(out, key=lambda s: s["createdTime"])
 
     def episode_count(self, instance_id: str) -> int:
-        """How many times this host has invoked the instance's orchestrator."""
+        """How many times this host has invoked the instance's orchestrator (a finished one's, from its journal)."""
         with self._lock:
-            return self._instances[instance_id].episodes
+            inst = self._instances.get(instance_id)
+            if inst is not None:
+                return inst.episodes
+        meta = self.journal.read_meta(instance_id)
+        if meta is None:
+            raise LocalHostError(f"No orchestration instance with id {instance_id!r} exists.")
+        return int(meta.get("episodes", 0))
 
     def pending_events(self, instance_id: str) -> int:
         """How many arrived events wait for the instance's next episode."""
@@ -491,6 +497,10 @@ class LocalHost:
         self._save_meta(inst)
         self._release(inst.instance_id)
         self._notify_parent(inst)
+        # A finished instance lives on in its journal only: a host that serves for months keeps in
+        # memory what is running, not every history it has run (status reads fall back to the journal).
+        if self._instances.get(inst.instance_id) is inst:
+            del self._instances[inst.instance_id]
         self._changed.notify_all()
         for listener in self._finish_listeners:
             try:
@@ -597,8 +607,11 @@ class LocalHost:
     def _live(self, instance_id: str) -> Instance:
         inst = self._instances.get(instance_id)
         if inst is None:
-            if self.journal.read_meta(instance_id) is None:
+            meta = self.journal.read_meta(instance_id)
+            if meta is None:
                 raise LocalHostError(f"No orchestration instance with id {instance_id!r} exists.")
+            if meta["runtimeStatus"] in TERMINAL:
+                raise LocalHostError(f"The orchestration instance {instance_id!r} has already finished.")
             raise LocalHostError(f"The orchestration instance {instance_id!r} is not running.")
         if inst.finished:
             raise LocalHostError(f"The orchestration instance {instance_id!r} has already finished.")
@@ -608,7 +621,7 @@ class LocalHost:
         return {"name": inst.name, "instanceId": inst.instance_id, "input": inst.input_text,
                 "runtimeStatus": inst.status, "output": inst.output, "customStatus": inst.custom_status,
                 "createdTime": inst.created, "lastUpdatedTime": inst.last_updated or inst.created,
-                "parentInstanceId": inst.parent_id, "parentTaskId": inst.parent_task_id}
+                "parentInstanceId": inst.parent_id, "parentTaskId": inst.parent_task_id, "episodes": inst.episodes}
 
     def _save_meta(self, inst: Instance) -> None:
         self.journal.write_meta(inst.instance_id, self._meta(inst))

@@ -8,7 +8,7 @@ What it does, in order:
   also set as `DURAPIPE_STORE` for the functions running in this process and in the workers.
   Unfinished runs in the journal resume, except those recorded on another store: they are named
   and left for `durapipe resume`, which resumes each on its own store.
-- HTTP: one ThreadingHTTPServer on 127.0.0.1 (`--port`, default 7071; 0 picks a free one). Each
+- HTTP: one aiohttp server on 127.0.0.1 (`--port`, default 7071; 0 picks a free one; see http_server). Each
   httpTrigger function is served at `/<routePrefix>/<route>` (routePrefix from host.json, default
   `api`); templates take `{name}`, constraints (`{id:int}`, `:alpha`, `:guid`, ...), optional
   `{name?}` and catch-all `{*rest}`; the binding's methods are enforced (another method: 404, as
@@ -32,8 +32,8 @@ What it does, in order:
 - Blob triggers: the binding path `<container>/<prefix>{name}` watches store keys under
   `<prefix>` (`DURAPIPE_INCOMING_PREFIX` overrides it; the container part is the store's own).
   Every `--poll-interval` seconds (default 2) the store is listed and each key stat'ed; a
-  (key, ETag) not yet handled invokes the function once with a `func.InputStream` named
-  `<container>/<key>`. A failure is tried again at the next polls, 5 tries in all; then
+  (key, ETag) not yet handled, once unchanged for the binding's `settleWindow` seconds (default 2),
+  invokes the function once with a `func.InputStream` of that version, named `<container>/<key>`. A failure is tried again at the next polls, 5 tries in all; then
   `poison/<key>.json` is written to the store with the reason, and that version is never tried
   again. Handled versions are remembered in the state folder, so a restart invokes nothing twice.
 - Timer triggers: the binding's schedule (with `%SETTING%` references resolved from the
@@ -70,7 +70,8 @@ from durapipe.host.locks import FileLock, lock_holder
 from durapipe.host.rpc import RpcRouter
 from durapipe.host.settings import SETTINGS_FILE, load_local_settings
 from durapipe.host.timers import TimerScheduler, timer_schedules
-from durapipe.host.session import APP_SCRIPT_FILE, LocalSession, app_script_root, other_store_of_run
+from durapipe.host.session import (APP_SCRIPT_FILE, LocalSession, app_script_root, other_store_of_run,
+                                   remember_serve_store, remember_store, serve_store)
 from durapipe.store.url import STORE_ENV, open_store
 
 log = logging.getLogger(__name__)
@@ -155,15 +156,19 @@ class Server:
             self._router = RpcRouter(host)
             self.invoker = FunctionInvoker(host, http.base_url, self.system_key)
             # A run resumes against the store it recorded: one of another store is left for `durapipe resume`.
+            # A run a serve started records no store of its own: it ran on the store the last serve served.
             left: dict[str, str] = {}
+            last_served = serve_store(self.state_dir)
 
             def on_this_store(run_id: str) -> bool:
-                other = other_store_of_run(self.state_dir, run_id, store.url)
+                other = other_store_of_run(self.state_dir, run_id, store.url, unrecorded=last_served)
                 if other is not None:
                     left[run_id] = other
+                    remember_store(self.state_dir, run_id, other)  # still known after this serve
                 return other is None
 
             resumed = host.resume_unfinished(on_this_store)
+            remember_serve_store(self.state_dir, store.url)
             self.poller = BlobPoller(store, watches, self._invoke, self.state_dir, self.poll_interval)
             self.timers = TimerScheduler(schedules, self._invoke, self.state_dir)
             http.start()

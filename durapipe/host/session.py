@@ -231,9 +231,10 @@ def store_of_run(state_dir: Path, run_id: str) -> str | None:
     return load_state(state_dir / "runs" / f"{run_id}.json", "its store is unknown").get("store")
 
 
-def other_store_of_run(state_dir: Path, run_id: str, store_url: str) -> str | None:
-    """The store run `run_id` recorded when it is not the store at `store_url`; None when it is, or none is recorded."""
-    recorded = store_of_run(state_dir, run_id)
+def other_store_of_run(state_dir: Path, run_id: str, store_url: str, unrecorded: str | None = None) -> str | None:
+    """The store run `run_id` recorded (or `unrecorded`, when it recorded none) when it is not the store at
+    `store_url`; None when it is, or none is known."""
+    recorded = store_of_run(state_dir, run_id) or unrecorded
     if not isinstance(recorded, str) or _normalised(recorded) == _normalised(store_url):
         return None
     return recorded
@@ -252,3 +253,19 @@ def _normalised(store_url: str) -> str:
 
 def _remember_store(state_dir: Path, run_id: str, store_url: str) -> None:
     save_state(state_dir / "runs" / f"{run_id}.json", {"store": store_url})
+
+
+def remember_store(state_dir: Path, run_id: str, store_url: str) -> None:
+    """Record that run `run_id` of this state folder runs on the store at `store_url`."""
+    _remember_store(state_dir, run_id, store_url)
+
+
+def serve_store(state_dir: Path) -> str | None:
+    """The store the last `durapipe serve` of this state folder served: the store of the runs it started."""
+    recorded = load_state(state_dir / "serve.json", "the store of runs a serve started is unknown").get("store")
+    return recorded if isinstance(recorded, str) else None
+
+
+def remember_serve_store(state_dir: Path, store_url: str) -> None:
+    """Record the store a `durapipe serve` of this state folder serves (the runs it starts do not record one each)."""
+    save_state(state_dir / "serve.json", {"store": store_url})

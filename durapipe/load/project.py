@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
 from durapipe.core.errors import DefinitionError, DurapipeError, UsageError
-from durapipe.load.sys_path import forget_other_project, put_first
+from durapipe.load.sys_path import forget_other_project, make_current_project, remember_project_modules
 
 
 def load_definitions(root: Path, ref: str) -> Any:
@@ -19,8 +20,9 @@ def load_definitions(root: Path, ref: str) -> Any:
     root = Path(root).resolve()
     # This project's folder first: a process that loaded another project (a notebook, a test run)
     # must not find that project's module of the same name.
-    put_first(root)
+    make_current_project(root)
     forget_other_project(module_name.partition(".")[0], root)
+    before = set(sys.modules)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -32,6 +34,8 @@ def load_definitions(root: Path, ref: str) -> Any:
     except Exception as exc:  # the user's module: any error is theirs to fix, reported in one sentence
         raise DefinitionError(f"Importing the definitions module {module_name!r} failed: "
                               f"{type(exc).__name__}: {exc}.") from None
+    finally:
+        remember_project_modules(root, before)
     found = getattr(module, attr, None)
     if not isinstance(found, Definitions):
         raise UsageError(f"{module_name}.{attr} must be a durapipe.Definitions object, "

@@ -140,15 +140,17 @@ class PartitionCounts(TypedDict):
     total: int
     ran: int
     reused: int
+    failed: NotRequired[int]  # a step mapped with an error threshold, or one whose partitions failed
 
 
 class PartitionEntry(TypedDict):
     """One partition of a gathered mapped step, as the run record keeps it (`by_partition`)."""
 
-    status: str  # RAN | REUSED
-    fingerprint: str
+    status: str  # RAN | REUSED | FAILED
+    fingerprint: str | None  # None: a failed partition
     duration_s: float
     log: ArtifactRef | None
+    error: NotRequired[str]  # a failed partition's
 
 
 class StepResult(TypedDict):
@@ -166,6 +168,7 @@ class StepResult(TypedDict):
     partition: NotRequired[Partition | None]
     partitions: NotRequired[PartitionCounts]  # a gathered mapped step
     by_partition: NotRequired[dict[str, PartitionEntry]]  # a gathered mapped step, by partition name
+    error: NotRequired[str]  # a gathered mapped step whose partitions failed beyond its error threshold
     metrics: NotRequired[dict[str, float]]  # what the step logged with durapipe.log_metric
     logged_params: NotRequired[dict[str, Any]]  # and with durapipe.log_param
 
@@ -217,6 +220,7 @@ class RemoteJobResult(TypedDict):
     duration_s: float
     metrics: NotRequired[dict[str, float]]  # what the step logged (durapipe.log_metric, log_param)
     logged_params: NotRequired[dict[str, Any]]
+    reads: NotRequired[dict[str, str | None]]  # project files the step read: relative path -> content hash
 
 
 class SegmentTask(TypedDict):
@@ -309,10 +313,12 @@ class ArrivalToPrepare(TypedDict):
 
 
 class PreparedArrival(TypedDict):
-    """What `prepare_arrival` answers: the run request, or why it could not be built (one sentence)."""
+    """What `prepare_arrival` answers: the run request, or why it could not be built (one sentence), or why
+    the arrival starts nothing at all (`superseded`: the blob no longer holds its version)."""
 
     request: NotRequired[RunRequest]
     error: NotRequired[str]
+    superseded: NotRequired[str]
 
 
 class PoisonRecord(TypedDict):

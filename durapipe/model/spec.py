@@ -110,6 +110,10 @@ class StepOptions:
     version: str | None = None
     compute: str = "local"
     environment: tuple[str, ...] | None = None  # requirement lines; None: the app's own environment
+    # What tracing cannot see, declared: project files or folders (relative to the project root) the
+    # step's result depends on, and environment variables; both are hashed into its fingerprint.
+    reads: tuple[str, ...] | None = None
+    env: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
@@ -129,6 +133,10 @@ class StepOptions:
                                       f"not {self.environment!r}.")
             from durapipe.model.requirements import check_requirements
             object.__setattr__(self, "environment", check_requirements(self.environment))
+        if self.reads is not None:
+            object.__setattr__(self, "reads", _declared_reads(self.reads))
+        if self.env is not None:
+            object.__setattr__(self, "env", _declared_env(self.env))
         # One JSON form per value: 5 and 5.0 would otherwise give two spec versions.
         object.__setattr__(self, "retry_interval", float(self.retry_interval))
         if self.timeout is not None:
@@ -141,7 +149,43 @@ class StepOptions:
         if self.environment is not None:
             # Only when set, so the specs of steps without one stay as they were.
             options["environment"] = list(self.environment)
+        # Likewise: a step that declares nothing keeps its spec, and its fingerprint.
+        if self.reads:
+            options["reads"] = list(self.reads)
+        if self.env:
+            options["env"] = list(self.env)
         return options
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _declared_reads(reads: Any) -> tuple[str, ...]:
+    """`reads` as project-relative paths, sorted; a DefinitionError saying why when one is not."""
+    if isinstance(reads, str) or not isinstance(reads, (list, tuple)):
+        raise DefinitionError(f"reads must be a list of paths relative to the project root, such as "
+                              f"[\"lookup/\", \"model.cfg\"], not {shown(reads)}.")
+    paths = set()
+    for path in reads:
+        parts = path.replace("\\", "/").split("/") if isinstance(path, str) else []
+        if (not isinstance(path, str) or not path.strip("/") or path.startswith(("/", "~")) or ":" in path
+                or any(part in ("..", ".") for part in parts) or any(ord(c) < 32 for c in path)):
+            raise DefinitionError(f"reads names {shown(path)}; each must be a file or folder inside the project, "
+                                  "given relative to its root without '..', such as \"lookup/\" or \"model.cfg\".")
+        paths.add("/".join(part for part in parts if part))
+    return tuple(sorted(paths))
+
+
+def _declared_env(names: Any) -> tuple[str, ...]:
+    """`names` as environment variable names, sorted; a DefinitionError saying why when one is not."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise DefinitionError(f"env must be a list of environment variable names, such as [\"REGION\"], "
+                              f"not {shown(names)}.")
+    for name in names:
+        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+            raise DefinitionError(f"env names {shown(name)}, which is not an environment variable name "
+                                  "(letters, digits and '_', not starting with a digit).")
+    return tuple(sorted(set(names)))
 
 
 def _positive_number(value: Any) -> bool:
@@ -159,11 +203,13 @@ class StepOptionsJSON(TypedDict):
     version: str | None
     compute: str
     environment: list[str] | None  # None: the app's own environment
+    reads: list[str] | None  # declared project files and folders the result depends on
+    env: list[str] | None  # declared environment variables the result depends on
 
 
 # Every option's default, from where they are declared: a spec (or history) written before an
 # option existed does not hold it.
-_OPTION_DEFAULTS: StepOptionsJSON = {**StepOptions().to_json(), "environment": None}  # type: ignore[typeddict-item]
+_OPTION_DEFAULTS: StepOptionsJSON = {**StepOptions().to_json(), "environment": None, "reads": None, "env": None}  # type: ignore[typeddict-item]
 
 
 def step_options(step: dict[str, Any]) -> StepOptionsJSON:
@@ -250,6 +296,9 @@ class StepSpec:
     fan_in: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     # An output the engine fills with the metrics the step logged (a sweep trial's), never passed to the step.
     metrics_output: str | None = None
+    # A mapped step: how many of its partitions may fail (a count, or a fraction of them as a float) with the
+    # run still completing; None: any failed partition fails the step.
+    error_threshold: int | float | None = None
 
     def upstream(self) -> set[str]:
         """Names of the steps whose outputs this step reads."""
@@ -269,6 +318,7 @@ class StepSpec:
             **({"fan_in": {name: {"kind": kind, "items": dict(items)} for name, (kind, items) in self.fan_in.items()}}
                if self.fan_in else {}),
             **({"metrics_output": self.metrics_output} if self.metrics_output else {}),
+            **({"error_threshold": self.error_threshold} if self.error_threshold is not None else {}),
         }
 
 
@@ -585,7 +635,8 @@ def _read_param_binding(value: Any, what: str) -> ParamBinding:
 
 
 def _read_step(value: Any, where: str) -> StepSpec:
-    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map", "fan_in", "metrics_output"}
+    keys = {"name", "ref", "inputs", "outputs", "params", "options", "map", "fan_in", "metrics_output",
+            "error_threshold"}
     obj = _obj(value, f"A step of {where.lower()}", keys)
     name = _name(obj.get("name"), "step name")
     what = f"Step {name}"
@@ -623,8 +674,35 @@ def _read_step(value: Any, where: str) -> StepSpec:
     metrics_output = obj.get("metrics_output")
     if metrics_output is not None and metrics_output not in outputs:
         raise SpecError(f"{what} names metrics_output {metrics_output!r}, which is not one of its outputs.")
+    threshold = obj.get("error_threshold")
+    if threshold is not None:
+        if map_over is None:
+            raise SpecError(f"{what} has an error_threshold but is not mapped; only a mapped step has partitions.")
+        try:
+            check_error_threshold(threshold)
+        except DefinitionError as exc:
+            raise SpecError(f"{what} has a bad option: {str(exc).rstrip('.')}.") from None
     return StepSpec(name=name, ref=ref, inputs=inputs, outputs=outputs, params=params, options=options, map=map_over,
-                    fan_in=fan_in, metrics_output=metrics_output)
+                    fan_in=fan_in, metrics_output=metrics_output, error_threshold=threshold)
+
+
+def check_error_threshold(value: Any) -> int | float:
+    """A mapped step's error_threshold as given, when it is a whole number of 0 or more or a fraction from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, int) and value < 0) \
+            or (isinstance(value, float) and not (math.isfinite(value) and 0.0 <= value <= 1.0)):
+        raise DefinitionError(f"error_threshold must be a whole number of partitions (0 or more) or a fraction of "
+                              f"them from 0.0 to 1.0, not {value!r}.")
+    return value
+
+
+def allowed_failures(threshold: int | float | None, total: int) -> int:
+    """How many of `total` partitions may fail under `threshold`: a count as given, a fraction of them rounded down."""
+    if threshold is None:
+        return 0
+    if isinstance(threshold, float):
+        return math.floor(threshold * total + 1e-9)
+    return int(threshold)
 
 
 def _check_graph(spec: PipelineSpec) -> None:

@@ -36,6 +36,23 @@ def orchestrator_failed(name: str, reason: str) -> str:
     return f"Orchestrator function '{name}' failed: {reason}"
 
 
+# Starts the failure of a run that would fail the same way if tried again (it could not be planned: a
+# definition error, an input that is not what a step needs), so a blob arrival gives it up at once.
+FINAL_FAILURE = "Final: "
+
+
+def final_failure(sentence: str) -> str:
+    """The failure `sentence` marked as one that trying again cannot change (`is_final_failure`)."""
+    return FINAL_FAILURE + sentence
+
+
+def is_final_failure(text: str) -> bool:
+    """Whether `text` (with or without the orchestrator's words) is a failure that trying again cannot change."""
+    return _ORCHESTRATOR_FAILED.sub("", text.strip(), count=1).startswith(FINAL_FAILURE)
+
+
 def failure_reason(text: str) -> str:
-    """`text` without the "Orchestrator function 'NAME' failed: " that starts it, if it does."""
-    return _ORCHESTRATOR_FAILED.sub("", text, count=1)
+    """`text` as one sentence: without the "Orchestrator function 'NAME' failed: " that starts it, if it does,
+    nor the mark of a final failure."""
+    reason = _ORCHESTRATOR_FAILED.sub("", text, count=1)
+    return reason[len(FINAL_FAILURE):] if reason.startswith(FINAL_FAILURE) else reason

@@ -15,6 +15,15 @@ FIRST_POLL_S = 1.0
 MAX_POLL_S = 300.0
 POLLS_PER_HISTORY = 5
 
+# A step's fingerprint is leased while it executes (durapipe.store.leases): the lease lasts LEASE_S
+# and its holder renews it every LEASE_HEARTBEAT_S, so a holder that died is taken over within
+# LEASE_S. Another run of the same fingerprint polls for its commit from LEASE_FIRST_POLL_S, half
+# as often again each time, up to LEASE_MAX_POLL_S.
+LEASE_S = 60.0
+LEASE_HEARTBEAT_S = 15.0
+LEASE_FIRST_POLL_S = 0.05
+LEASE_MAX_POLL_S = 2.0
+
 
 def poll_delay(polls_done: int) -> float:
     """Seconds to wait before the next poll of a remote job polled `polls_done` times already."""

@@ -19,6 +19,10 @@ _STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "str
 _FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["svg", "png", "dot", "mermaid"],
                                                         "default": "svg"},
            "description": "svg and png need Graphviz on the server (501 without it); dot and mermaid are text."}
+# Downloads stream from the store and take one byte range (RFC 9110): 206 with Content-Range, or 416
+# for a range past the end; any other Range header is ignored and the whole file sent.
+_RANGE = {"name": "Range", "in": "header", "schema": {"type": "string", "pattern": "^bytes=[0-9]*-[0-9]*$"},
+          "description": "One byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-100 (the last 100 bytes)."}
 _PICTURE = {"description": "The picture", "content": {"image/svg+xml": {}, "image/png": {},
                                                        "text/vnd.graphviz": {}, "text/plain": {}}}
 
@@ -70,15 +74,20 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/runs/{id}/steps/{step}/log": {"get": {
                 "summary": "What a step printed (stdout, stderr, traceback); for a mapped step, one partition's.",
                 "parameters": [_RUN_ID, _STEP, {"name": "partition", "in": "query", "schema": {"type": "string"},
-                                                "description": "A partition (file name) of a mapped step."}],
+                                                "description": "A partition (file name) of a mapped step."}, _RANGE],
                 "responses": {"200": {"description": "The log", "content": {"text/plain": {"schema": {
-                    "type": "string"}}}}, **_HOST_ERRORS, "404": _ERROR}}},
+                    "type": "string"}}}}, "206": {"description": "The byte range asked for", "content": {
+                        "text/plain": {"schema": {"type": "string"}}}},
+                    **_HOST_ERRORS, "404": _ERROR, "416": _ERROR}}},
             "/runs/{id}/artifacts/{hash}": {"get": {
                 "summary": "Download an input, output or log the run names; a folder comes as a zip of its files.",
                 "parameters": [_RUN_ID, {"name": "hash", "in": "path", "required": True,
-                                         "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
+                                         "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}, _RANGE],
                 "responses": {"200": {"description": "The artifact", "content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}}}}, **_HOST_ERRORS, "404": _ERROR}}},
+                    "schema": {"type": "string", "format": "binary"}}}},
+                    "206": {"description": "The byte range asked for", "content": {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                    **_HOST_ERRORS, "404": _ERROR, "416": _ERROR}}},
             "/runs/{id}/graph": {"get": {
                 "summary": "The run's DAG, each step coloured by state with its duration.",
                 "parameters": [_RUN_ID, _FORMAT],

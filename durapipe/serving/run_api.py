@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from durapipe.core.errors import DurapipeError, UsageError
+from durapipe.serving.downloads import Download, artifact_file, folder_zip
 from durapipe.serving.service import RequestError, read_run
 
 if TYPE_CHECKING:
@@ -39,10 +40,9 @@ def step_view(store: Store, run_id: str, step: str) -> dict[str, Any]:
         raise RequestError(404, str(exc)) from None
 
 
-def step_log(store: Store, run_id: str, step: str, partition: str | None) -> bytes:
-    """What a step (or one partition of a mapped step) printed; 404 when it has no log."""
+def step_log(store: Store, run_id: str, step: str, partition: str | None) -> Download:
+    """What a step (or one partition of a mapped step) printed, to stream; 404 when it has no log."""
     from durapipe.views.run_details import log_ref, mapped_hint, no_log_sentence, step_entry
-    from durapipe.store.artifacts import read_artifact_bytes
 
     record = recorded_run(store, run_id)
     try:
@@ -56,18 +56,19 @@ def step_log(store: Store, run_id: str, step: str, partition: str | None) -> byt
                                     "with ?partition=NAME.")
         raise RequestError(404, no_log_sentence(run_id, step if partition is None else
                                                 f"{step} (partition {partition})", entry))
-    return read_artifact_bytes(store, ref)
+    return artifact_file(store, f"{step}.log", ref)
 
 
-def artifact(store: Store, run_id: str, digest: str) -> tuple[str, bytes]:
-    """(file name, bytes) of an artifact the run names (a folder as a zip); 404 for one it does not name."""
-    from durapipe.views.run_details import artifact_download
+def artifact(store: Store, run_id: str, digest: str) -> Download:
+    """An artifact the run names (a folder as a zip), to stream; 404 for one it does not name."""
+    from durapipe.views.run_details import named_artifact
 
     record = recorded_run(store, run_id)
     try:
-        return artifact_download(store, record, digest)
+        name, ref = named_artifact(record, digest)
     except UsageError as exc:
         raise RequestError(404, str(exc)) from None
+    return artifact_file(store, name, ref) if ref["kind"] == "file" else folder_zip(store, name, ref)
 
 
 def graph_format(fmt: str | None) -> str:

@@ -224,6 +224,10 @@ def app_store() -> Store:
     return open_store()
 
 
+class BlobVersionGone(DurapipeError):
+    """The blob no longer holds the version an arrival names (overwritten or deleted since): that arrival starts nothing."""
+
+
 def blob_instance_id(container: str, name: str, etag: str) -> str:
     """The run id of a blob arrival: the same blob version (container, name, ETag) always maps to it."""
     digest = hashlib.sha256(f"{container}\n{name}\n{etag}".encode()).hexdigest()[:24]
@@ -402,9 +406,12 @@ def blob_name_of(trigger: Any, key: str) -> str:
 
 def arrival_request(catalog: Catalog, trigger: Any, store: Store, key: str, etag: str,
                     arrival_id: str) -> dict[str, Any]:
-    """What a blob arrival starts: the run of the trigger's pipeline with the blob bound to its input.
+    """What a blob arrival starts: the run of the trigger's pipeline with the blob's version `etag` bound to its input.
 
-    The orchestrator `blob_arrival` tries the run up to `tries` times, then records the blob as poison.
+    The bytes of that version are read now and bound as an artifact, so the run reads what its id
+    names however the blob changes later; a blob that no longer holds that version raises
+    BlobVersionGone (the arrival starts nothing: its newer version arrives on its own). The
+    orchestrator `blob_arrival` tries the run up to `tries` times, then records the blob as poison.
     """
     from durapipe.store.keys import check_delivery_key
 
@@ -412,23 +419,41 @@ def arrival_request(catalog: Catalog, trigger: Any, store: Store, key: str, etag
     name = blob_name_of(trigger, key)
     served = catalog.refresh().get(trigger.pipeline.name)
     sources, notes = _resolve(store, trigger.inputs)
-    sources[trigger.input] = {"key": key}
-    if getattr(trigger, "register_data", None):
-        from durapipe.catalog.data_assets import register_key
-
-        # Registration is idempotent (one version per content), so a redelivered blob adds nothing.
-        entry = register_key(store, trigger.register_data, key)
-        sources[trigger.input] = {"artifact": entry["artifact"]}
-        notes[trigger.input] = {"reference": f"data:{entry['name']}:{entry['version']}", "data": entry["name"],
-                                "version": entry["version"], "hash": entry["hash"], "key": key}
     deliver = {output: check_delivery_key(template.replace("{name}", name))
                for output, template in trigger.deliver.items()}
+    artifact = arrived_version(store, key, etag)
+    sources[trigger.input] = {"artifact": artifact}
+    notes[trigger.input] = {"key": key, "etag": etag, "hash": artifact["hash"]}
+    if getattr(trigger, "register_data", None):
+        from durapipe.catalog.data_assets import register_artifact
+
+        # Registration is idempotent (one version per content), so a redelivered blob adds nothing.
+        entry = register_artifact(store, trigger.register_data, artifact, {"kind": "blob", "key": key, "etag": etag})
+        notes[trigger.input] = {"reference": f"data:{entry['name']}:{entry['version']}", "data": entry["name"],
+                                "version": entry["version"], "hash": entry["hash"], "key": key}
     run_trigger = {"kind": "blob", "blob_trigger": trigger.name, "key": key, "etag": etag, "inputs": notes}
     request = served_run_request(catalog, served, trigger.params, sources, run_id=f"{arrival_id}-1",
                                  trigger=run_trigger, deliver=deliver, publish=trigger.publish)
     return {"schema": 1, "arrival_id": arrival_id, "key": key, "etag": etag, "blob_trigger": trigger.name,
             "tries": trigger.tries, "retry_interval": trigger.retry_interval, "request": request}
 
+
+def arrived_version(store: Store, key: str, etag: str) -> dict[str, Any]:
+    """The artifact of the version `etag` of blob `key` (uploaded content-addressed); BlobVersionGone when it holds another."""
+    import shutil
+
+    from durapipe.core.scratch import new_scratch_dir
+    from durapipe.store.artifacts import put_artifact
+
+    scratch = new_scratch_dir("durapipe-arrival-")
+    try:
+        local = scratch / key.rsplit("/", 1)[-1]
+        if not store.download_version(key, etag, local):
+            raise BlobVersionGone(f"The blob {key!r} no longer holds the version (ETag {etag}) that arrived, so that "
+                                  "version starts nothing; a newer version starts its own run.")
+        return put_artifact(store, local)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def unprepared_arrival(trigger: Any, key: str, etag: str, arrival_id: str, error: str) -> dict[str, Any]:

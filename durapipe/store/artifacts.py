@@ -2,7 +2,9 @@
 
 A read that finds content not matching its hash (or a folder missing a file) moves the bad object
 aside to `quarantine/` before it raises: the artifact is then absent, so the step record that names
-it no longer counts (records.find_step_record) and the next run recomputes and uploads it afresh.
+it no longer counts (records.find_step_record), and the run that needs it has its producer make it
+again (a step that reads it fails with `InputLost`, which the orchestrator rewinds); storing the same
+content again uploads it afresh.
 """
 from __future__ import annotations
 
@@ -121,6 +123,42 @@ def read_artifact_bytes(store: Store, ref: dict[str, Any]) -> bytes:
     return data
 
 
+def check_stored_artifact(store: Store, ref: dict[str, Any]) -> None:
+    """Return when the file artifact `ref` is stored with its size; NotFoundError when it is not stored, IntegrityError
+    (after moving it to quarantine/) when it has another size."""
+    check_ref(ref)
+    if ref["kind"] != "file":
+        raise UsageError(f"The artifact {ref['hash']} is a folder; read its files with get_artifact.")
+    try:
+        stored = store.stat(artifact_key(ref["hash"])).size
+    except NotFoundError:
+        raise NotFoundError(f"The artifact {ref['hash']} is not in the {store.describe()}.") from None
+    if stored != ref["size"]:
+        raise _quarantined(store, ref["hash"], IntegrityError(
+            f"The stored artifact {ref['hash']} is corrupt: it has {stored} bytes, expected {ref['size']} bytes"))
+
+
+def artifact_chunks(store: Store, ref: dict[str, Any], start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """`length` bytes (default: to its end) of the file artifact `ref` from offset `start`, as a stream of chunks.
+
+    Checked before the first chunk as check_stored_artifact does. A whole read is verified as it streams: content
+    not matching its hash raises IntegrityError after the last chunk, and the artifact is moved to quarantine/;
+    a part is not hashed (that takes every byte), its size was checked.
+    """
+    check_stored_artifact(store, ref)
+    key, size = artifact_key(ref["hash"]), ref["size"]
+    if start == 0 and (length is None or length >= size):
+        return _quarantining(store, ref["hash"], _verified(store.read_chunks(key), ref["hash"], size))
+    return store.read_range(key, start, max(0, size - start) if length is None else length)
+
+
+def _quarantining(store: Store, digest: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except IntegrityError as exc:
+        raise _quarantined(store, digest, exc) from None
+
+
 def artifact_manifest(store: Store, ref: dict[str, Any]) -> dict[str, Any]:
     """The verified manifest {"files": {relative path: {"hash", "size"}}} of a folder artifact."""
     check_ref(ref)
@@ -143,8 +181,9 @@ def artifact_manifest(store: Store, ref: dict[str, Any]) -> dict[str, Any]:
 def _quarantined(store: Store, digest: str, error: IntegrityError) -> IntegrityError:
     """Move the corrupt artifact aside and return the error to raise, saying so."""
     where = quarantine(store, artifact_key(digest), str(error))
-    return IntegrityError(f"{str(error).rstrip('.')}; it was moved to {where}, and the step that made it "
-                          "runs again on the next run.")
+    # Not who makes it again: a run has the step that made it do so (or says why it cannot), and a run input
+    # or data version is stored afresh by whatever gives it again.
+    return IntegrityError(f"{str(error).rstrip('.')}; it was moved to {where}.")
 
 
 def _check_manifest(manifest: Any) -> None:

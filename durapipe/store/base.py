@@ -78,6 +78,10 @@ class Store(ABC):
         `if_match` is given and the stored etag differs (or the key is gone)."""
 
     @abstractmethod
+    def put_with_etag(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str | None:
+        """As `put`, returning the etag of exactly the version written; None (and nothing written) when the condition fails."""
+
+    @abstractmethod
     def get_with_etag(self, key: str) -> tuple[bytes, str]:
         """The bytes under `key` and the etag of exactly that version (for `put(if_match=...)`); raises NotFoundError when absent."""
 
@@ -98,8 +102,19 @@ class Store(ABC):
         """Remove `key`; succeeds when it is already gone."""
 
     @abstractmethod
+    def delete_if_match(self, key: str, etag: str) -> bool:
+        """Remove `key` only while its etag is `etag`; False (and nothing removed) when it changed or is gone."""
+
+    @abstractmethod
     def read_chunks(self, key: str) -> Iterator[bytes]:
         """The bytes under `key` as a stream of chunks; raises NotFoundError when absent."""
+
+    def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        """`length` bytes of `key` from offset `start` (fewer where it ends first) as a stream of chunks; raises
+        NotFoundError when absent. This default reads past what precedes `start`; a store overrides it to seek."""
+        if start < 0 or length < 0:
+            raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
+        return _sliced(self.read_chunks(key), start, length)
 
     @abstractmethod
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
@@ -115,6 +130,31 @@ class Store(ABC):
                 continue
         return found
 
+    def get_version(self, key: str, etag: str) -> bytes | None:
+        """The bytes of the version `etag` of `key`, or None when `key` holds another version or none."""
+        try:
+            return b"".join(self._version_chunks(key, etag))
+        except (NotFoundError, _OtherVersion):
+            return None
+
+    def download_version(self, key: str, etag: str, path: str | os.PathLike[str]) -> bool:
+        """Write the version `etag` of `key` to `path`, streamed, and return True; False, writing nothing, when
+        `key` holds another version or none."""
+        try:
+            write_file_atomically(Path(path), self._version_chunks(key, etag))
+        except (NotFoundError, _OtherVersion):
+            return False
+        return True
+
+    def _version_chunks(self, key: str, etag: str) -> Iterator[bytes]:
+        # Read, then check: a writer in place (a file copied into a folder store) changes the etag as it writes,
+        # and every write changes it, so the same etag before and after the read means nothing was written between.
+        if self.stat(key).etag != etag:
+            raise _OtherVersion()
+        yield from self.read_chunks(key)
+        if self.stat(key).etag != etag:
+            raise _OtherVersion()
+
     def upload_file(self, key: str, path: str | os.PathLike[str], *, if_absent: bool = False) -> bool:
         """Store the file at `path` under `key`, streamed; if_absent as in put."""
         with open(path, "rb") as stream:
@@ -126,3 +166,21 @@ class Store(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+
+def _sliced(chunks: Iterator[bytes], start: int, length: int) -> Iterator[bytes]:
+    skip, left = start, length
+    for chunk in chunks:
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        piece = chunk[skip:skip + left]
+        skip, left = 0, left - len(piece)
+        if piece:
+            yield piece
+        if not left:
+            return
+
+
+class _OtherVersion(Exception):
+    """A read by etag found another version of the key (or saw it change while reading)."""

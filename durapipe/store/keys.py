@@ -11,9 +11,10 @@ import re
 from durapipe.core.errors import InvalidNameError
 from durapipe.core.names import check_blob_name, check_id, check_name
 
-ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE = (
-    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/", "index/", "remote/")
-RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE)
+ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE, LEASES = (
+    "artifacts/", "steps/", "runs/", "models/", "pipelines/", "poison/", "quarantine/", "data/", "index/", "remote/",
+    "leases/")
+RESERVED_PREFIXES = (ARTIFACTS, STEPS, RUNS, MODELS, PIPELINES, POISON, QUARANTINE, DATA, INDEX, REMOTE, LEASES)
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", re.ASCII)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -33,6 +34,11 @@ def artifact_key(digest: str) -> str:
 def step_key(fingerprint: str) -> str:
     """`steps/<fingerprint>.json`: the one commit of a step result."""
     return f"{STEPS}{check_digest(fingerprint, 'fingerprint')}.json"
+
+
+def lease_key(fingerprint: str) -> str:
+    """`leases/<fingerprint>.json`: who is computing this fingerprint now, and until when (durapipe.store.leases)."""
+    return f"{LEASES}{check_digest(fingerprint, 'fingerprint')}.json"
 
 
 def step_index_key(pipeline: str) -> str:

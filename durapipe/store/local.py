@@ -73,12 +73,36 @@ class LocalStore(Store):
             stream = open(path, "rb")
         return self._iter_file(stream, key)
 
+    def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        if start < 0 or length < 0:
+            raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
+        path = self._path(key)
+        with self._errors("read", key):
+            stream = open(path, "rb")
+        stream.seek(start)
+        return self._iter_file(stream, key, length)
+
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
         if if_match is not None:
-            return self._write_if_match(key, data, if_match)
+            return self._write_if_match(key, lambda out: out.write(data), if_match)
         return self._write(key, lambda out: out.write(data), if_absent)
 
-    def _write_if_match(self, key: str, data: bytes, etag: str) -> bool:
+    def put_with_etag(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str | None:
+        written: list[str] = []
+
+        def fill(out: BinaryIO) -> None:
+            out.write(data)
+            out.flush()
+            # The file keeps its inode and mtime when it is linked or renamed into place: this is its etag there.
+            written.append(_etag(os.fstat(out.fileno())))
+
+        if if_match is not None:
+            done = self._write_if_match(key, fill, if_match)
+        else:
+            done = self._write(key, fill, if_absent)
+        return written[0] if done else None
+
+    def _write_if_match(self, key: str, fill, etag: str) -> bool:
         """Replace `key` only while its etag is `etag`: conditional writers of one key serialise on a lock file."""
         path = self._path(key)
         with self._errors("write", key, reading=False):
@@ -93,7 +117,7 @@ class LocalStore(Store):
                         return False
                     if current != etag:
                         return False
-                    return self._write(key, lambda out: out.write(data), False)
+                    return self._write(key, fill, False)
                 finally:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
@@ -127,6 +151,28 @@ class LocalStore(Store):
                 os.unlink(path)
         except NotFoundError:
             pass
+
+    def delete_if_match(self, key: str, etag: str) -> bool:
+        path = self._path(key)
+        with self._errors("delete", key, reading=False):
+            # The lock file of put(if_match=...): a conditional delete and a conditional replace never interleave.
+            lock_path = path.parent / f"{_TEMP_PREFIX}{path.name}.lock"
+            if not path.parent.is_dir():
+                if self.root.is_dir():
+                    return False  # never stored; a missing store folder is an outage, raised below
+                raise FileNotFoundError(self.root)
+            with open(lock_path, "a+b") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                try:
+                    try:
+                        if _etag(os.stat(path)) != etag:
+                            return False
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        return False
+                    return True
+                finally:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         check_prefix(prefix)
@@ -175,10 +221,13 @@ class LocalStore(Store):
             finally:
                 _unlink_missing_ok(temp)
 
-    def _iter_file(self, stream: BinaryIO, key: str) -> Iterator[bytes]:
+    def _iter_file(self, stream: BinaryIO, key: str, limit: int | None = None) -> Iterator[bytes]:
+        left = limit
         with stream, self._errors("read", key):
-            while chunk := stream.read(CHUNK_SIZE):
+            while chunk := stream.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left)):
                 yield chunk
+                if left is not None:
+                    left -= len(chunk)
 
     @contextmanager
     def _errors(self, action: str, key: str | None, *, reading: bool = True) -> Iterator[None]:
@@ -227,8 +276,3 @@ def _unlink_missing_ok(path: str) -> None:
 
 def _raise(error: OSError) -> None:
     raise error
-
-
-def _etag(info: os.stat_result) -> str:
-    # Every write renames a new file into place: a new inode and mtime, so a new etag.
-    return f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}"'

@@ -70,16 +70,35 @@ def _missing_output(store: Store, record: StepRecord) -> str | None:
 
 
 def commit_step_record(store: Store, record: StepRecord, overwrite: bool = False) -> StepRecord:
-    """Commit `record` under its fingerprint; return the record that stands (the first writer's)."""
+    """Commit `record` under its fingerprint; return the record that stands (the first writer's).
+
+    A commit whose step read other file contents than `record`'s (its `reads` component) is replaced:
+    the step ran again because one of them changed, and the commit holds the result of the files as
+    they are now. Replaced only while it is the commit that was read (an etag condition).
+    """
     key = step_key(record["fingerprint"])
     data = json.dumps(record, sort_keys=True).encode()
     if overwrite:
         store.put(key, data)
         return record
-    if store.put(key, data, if_absent=True):
-        return record
-    # Another writer committed first: its identical-by-fingerprint result wins, ours is discarded.
-    return _load(store, key)
+    while not store.put(key, data, if_absent=True):
+        try:
+            existing, etag = store.get_with_etag(key)
+        except NotFoundError:
+            continue  # removed since (quarantined): create it again
+        standing = parse_record(store, key, existing)
+        if _reads_of(standing) == _reads_of(record):
+            # Another writer committed first: its identical-by-fingerprint result wins, ours is discarded.
+            return standing
+        if store.put(key, data, if_match=etag):
+            return record
+    return record
+
+
+def _reads_of(record: dict[str, Any]) -> Any:
+    """The files (with their content hashes) a commit's step read: the second half of its key."""
+    components = record.get("components") if isinstance(record, dict) else None
+    return (components or {}).get("reads") or {}
 
 
 # The field of a started run record (written at planning) holding what planning decided: {"reused":

@@ -91,7 +91,8 @@ def summary_table(run: dict[str, Any]) -> Table:
         extra = ""
         if step.get("partitions"):
             p = step["partitions"]
-            extra = f" ({p['ran']} of {p['total']} partitions ran)"
+            extra = f" ({p['ran']} of {p['total']} partitions ran" + (f", {p['failed']} failed)" if p.get("failed")
+                                                                      else ")")
         table.add_row(name, f"[{STATE_STYLE.get(status, '')}]{status}[/]{extra}",
                       f"{step.get('duration_s') or 0.0:.2f}s", (step.get("fingerprint") or "")[:12])
     return table
@@ -100,10 +101,17 @@ def summary_table(run: dict[str, Any]) -> Table:
 def reuse_sentence(run: dict[str, Any]) -> str:
     """One line saying how much of the run was reused."""
     statuses = [s["status"] for s in run["steps"].values()]
-    reused, ran = statuses.count("reused"), statuses.count("ran")
+    reused, ran, failed = statuses.count("reused"), statuses.count("ran"), statuses.count("failed")
     if statuses and reused == len(statuses):
         return f"All {reused} steps were reused; nothing ran."
-    return f"{ran} step{'s' if ran != 1 else ''} ran, {reused} reused."
+    sentence = f"{ran} step{'s' if ran != 1 else ''} ran, {reused} reused" + (f", {failed} failed." if failed else ".")
+    # A mapped step's partitions are what ran: its step alone says little of a run of thousands of files.
+    for name, step in run["steps"].items():
+        p = step.get("partitions")
+        if p:
+            sentence += (f" Step {name}: {p['ran']} of {p['total']} partitions ran, {p['reused']} reused"
+                         + (f", {p['failed']} failed." if p.get("failed") else "."))
+    return sentence
 
 
 def _steps(status: dict[str, Any]) -> dict[str, dict[str, Any]]:

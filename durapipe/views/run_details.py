@@ -38,7 +38,7 @@ def step_entry(run: dict[str, Any], step: str, partition: str | None = None) -> 
         raise UsageError(f"Step {step} of run {run_id} is not mapped, so it has no partitions; leave out --partition.")
     found = (entry.get("by_partition") or {}).get(partition)
     if found is not None:
-        return {**found, "error": None}
+        return {"error": None, **found}  # a failed partition (of a step with an error threshold) keeps its error
     failed = failed_partition(entry.get("error"))
     if failed == partition:
         return {"status": "failed", "fingerprint": None, "log": None, "error": entry["error"], "components": None}
@@ -119,17 +119,22 @@ def run_artifacts(run: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
-def artifact_download(store: Store, run: dict[str, Any], digest: str) -> tuple[str, bytes]:
-    """(file name, bytes) of an artifact the run names; a folder comes as a zip of its files."""
-    from durapipe.store.artifacts import artifact_manifest, read_artifact_bytes
-
+def named_artifact(run: dict[str, Any], digest: str) -> tuple[str, dict[str, Any]]:
+    """(file name, ref) of an artifact the run names, the name safe for a Content-Disposition header."""
     if not _DIGEST.fullmatch(digest or ""):
         raise UsageError(f"{digest!r} is not an artifact hash: it must be 64 lowercase hex digits.")
     named = run_artifacts(run).get(digest)
     if named is None:
         raise UsageError(f"Run {run['run_id']} has no artifact {digest[:12]}.")
     name, ref = named
-    name = _UNSAFE_IN_FILE_NAME.sub("_", name)  # it goes into a Content-Disposition header
+    return _UNSAFE_IN_FILE_NAME.sub("_", name), ref
+
+
+def artifact_download(store: Store, run: dict[str, Any], digest: str) -> tuple[str, bytes]:
+    """(file name, bytes) of an artifact the run names; a folder comes as a zip of its files."""
+    from durapipe.store.artifacts import artifact_manifest, read_artifact_bytes
+
+    name, ref = named_artifact(run, digest)
     if ref["kind"] == "file":
         return name, read_artifact_bytes(store, ref)
     buffer = io.BytesIO()

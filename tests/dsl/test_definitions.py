@@ -119,6 +119,20 @@ def test_a_path_without_exactly_one_name_field_under_a_prefix_is_refused(path):
     assert "path=" in message or "blob path" in message
 
 
+@pytest.mark.parametrize("window", [-1, 3601, "2s", True, float("nan")])
+def test_a_settle_window_that_is_not_a_number_of_seconds_is_refused_where_it_is_written(window):
+    message = refused(lambda: BlobTrigger("b", pipeline=numbers, input="numbers", settle_window=window))  # bad-settle
+    assert "settle_window= must be a number of seconds from 0 to 3600" in message
+    assert_points_at(message, "bad-settle", __file__)
+
+
+def test_a_settle_window_changes_the_definitions_version_only_when_set():
+    plain = Definitions(blob_triggers=[BlobTrigger("b", pipeline=numbers, input="numbers")])
+    default = Definitions(blob_triggers=[BlobTrigger("b", pipeline=numbers, input="numbers", settle_window=2.0)])
+    quick = Definitions(blob_triggers=[BlobTrigger("b", pipeline=numbers, input="numbers", settle_window=0.5)])
+    assert plain.version == default.version != quick.version
+
+
 def test_overlapping_blob_paths_are_refused():
     message = refused(lambda: Definitions(blob_triggers=[
         BlobTrigger("a", pipeline=numbers, path="in/{name}", input="numbers"),

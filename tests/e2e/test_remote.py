@@ -152,3 +152,38 @@ def test_a_sweep_on_the_cluster_picks_the_best_trial_by_what_it_logged(tmp_path,
     assert done.code == 0, done.json["error"] if done.json else done.stderr
     assert done.json["steps"]["fit_trial_1"]["metrics"] == {"mae": 0.0}
     assert done.json["metrics"] == {"mae": 0.0}
+
+
+LOCAL_TO_RAY = dedent('''\
+    from durapipe import Input, Output, pipeline, step
+
+
+    @step
+    def make(out: Output):
+        out.write_text("made locally")
+
+
+    @step(compute="ray:{address}")
+    def shout(src: Input, out: Output):
+        out.write_text(src.read_text().upper())
+
+
+    @pipeline
+    def loud():
+        return {"out": shout(src=make().out).out}
+    ''')
+
+
+def test_a_remote_step_whose_input_is_corrupt_runs_again_once_the_local_step_made_it_again(tmp_path, ray_head):
+    from durapipe.store.url import open_store
+
+    project = new_project(tmp_path / "project", None, LOCAL_TO_RAY.replace("{address}", ray_head))
+    first = project.run("flow.py:loud")
+    assert first.code == 0, first.stderr
+    store = open_store(str(project.root / ".durapipe"))
+    key = f"artifacts/{first.json['steps']['make']['outputs']['out']['hash']}"
+    store.put(key, b"MADE LOCALLY")  # same size, other bytes
+    healed = project.run("flow.py:loud", "--force", "shout")
+    assert healed.code == 0, healed.json["steps"]["shout"].get("error")
+    assert step_statuses(healed.json) == {"make": "ran", "shout": "ran"}
+    assert store.get(key) == b"made locally" and healed.json["outputs"] == first.json["outputs"]

@@ -11,13 +11,14 @@ from tests.e2e.conftest import Project, new_project, step_statuses
 TARGET = "flow.py:mapped"
 
 MAPPED = dedent('''\
+    import durapipe
     from durapipe import Input, Output, pipeline, step
 
 
     @step(compute="ray:{address}")
     def shout(part: Input, out: Output):
         text = part.read_text()
-        print("shouting on the cluster:", text)
+        print("shouting on the cluster:", text, "from", part.name, "as partition", durapipe.partition().name)
         if text == "boom":
             raise ValueError("this partition says boom")
         out.write_text(text.upper())
@@ -76,6 +77,11 @@ def test_each_partition_keeps_the_log_its_job_wrote(ran):
     done = ran["project"].cli("logs", ran["first"].json["run_id"], "shout", "--partition", "b.txt", as_json=False)
     assert done.code == 0, done.stderr
     assert "shouting on the cluster: b" in done.stdout
+
+
+def test_a_partition_job_sees_its_file_name(ran):
+    done = ran["project"].cli("logs", ran["first"].json["run_id"], "shout", "--partition", "b.txt", as_json=False)
+    assert "shouting on the cluster: b from b.txt as partition b.txt" in done.stdout, done.stderr
 
 
 def test_a_second_run_reuses_every_partition(ran):

@@ -98,6 +98,32 @@ def test_a_run_whose_index_write_fails_completes_with_a_warning_and_the_next_pla
     assert set(index["entries"]) == {s["fingerprint"] for s in ran.json["steps"].values()}
 
 
+def test_a_run_whose_lineage_index_write_fails_completes_with_a_warning_and_lineage_still_finds_the_step(
+        fault_proxy, azurite, tmp_path):
+    container = f"faults{uuid.uuid4().hex[:16]}"
+    project = new_project(tmp_path / "project", f"{fault_proxy.url}/{container}", SEQUENCE)
+    fault_proxy.set("503", only=("PUT", "/index/producers/"))  # every write of the lineage index fails
+
+    ran = project.run("flow.py:sequence")
+
+    failed_writes = fault_proxy.requests
+    fault_proxy.set("pass")
+    assert failed_writes >= 1, "the lineage index write never went through the proxy"
+    assert ran.code == 0, ran.stderr
+    assert ran.json["status"] == "completed"
+    warnings = [line for line in ran.stderr.splitlines() if "lineage index" in line]
+    assert len(warnings) == 1 and warnings[0].rstrip().endswith("searching the run records instead."), ran.stderr
+    assert "Traceback" not in ran.stderr
+    last = ran.json["steps"][SEQUENCE_STEPS[-1]]["outputs"]
+    digest = next(iter(last.values()))["hash"]
+
+    traced = project.cli("lineage", f"artifact:{digest}")
+
+    assert traced.code == 0, traced.stderr
+    produced_by = traced.json["produced_by"]
+    assert produced_by["run_id"] == ran.json["run_id"] and produced_by["step"] == SEQUENCE_STEPS[-1], traced.json
+
+
 def test_resume_json_during_an_outage_prints_one_json_error_and_fails(fault_proxy, tmp_path):
     project = new_project(tmp_path / "project", f"{fault_proxy.url}/faults{uuid.uuid4().hex[:16]}", SEQUENCE)
     stderr_path = tmp_path / "run.stderr"

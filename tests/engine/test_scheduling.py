@@ -1,6 +1,7 @@
 """The pure dataflow decisions the orchestrator wires to Durable tasks."""
 from durapipe.model.contracts import FAILED, NOT_RUN, RAN, REUSED, RUNNING, WAITING
-from durapipe.engine.scheduling import Dataflow, chunks, segment_dependencies, segments, step_inputs
+from durapipe.engine.scheduling import (Dataflow, chunks, producer_of, readers_of, segment_dependencies, segments,
+                                        step_inputs, step_parents)
 
 
 def _spec(edges: dict[str, list[str]]) -> dict:
@@ -80,3 +81,41 @@ def test_a_segment_flow_takes_parents_outside_it_as_resolved():
     flow = Dataflow.from_spec(segment, {"a": {"out": "A"}})
     assert flow.take_ready(5) == ["b"]
     assert flow.outputs["a"] == {"out": "A"}
+
+
+def test_a_reopened_producer_runs_before_its_reopened_reader_and_before_readers_still_waiting():
+    # a reused at planning; b and c read it; b failed (its input was lost), c still waits for a slot.
+    spec = {"steps": [s for s in DIAMOND["steps"] if s["name"] != "a"]}
+    flow = Dataflow.from_spec(spec, {"a": {"out": "A"}}, order=["a", "b", "c", "d"])
+    assert flow.take_ready(1) == ["b"]
+    flow.states["b"] = FAILED
+    steps = {s["name"]: s for s in DIAMOND["steps"]}
+    for name in ("a", "b"):
+        flow.reopen(name, step_parents(steps[name]), readers_of(steps, name))
+    assert flow.states["a"] == WAITING and flow.take_ready(10) == ["a"]
+    flow.complete("a", {"out": "A2"})
+    assert flow.take_ready(10) == ["b", "c"]
+    flow.complete("b", {"out": "B"})
+    flow.complete("c", {"out": "C"})
+    assert flow.take_ready(10) == ["d"] and not flow.failed
+
+
+def test_a_reopened_step_whose_parents_are_done_is_ready_at_once_and_its_waiting_readers_wait_again():
+    flow = Dataflow.from_spec(DIAMOND, {})
+    flow.take_ready(10)
+    flow.complete("a", {"out": "A"})
+    assert flow.take_ready(1) == ["b"]
+    flow.complete("b", {"out": "B"})
+    steps = {s["name"]: s for s in DIAMOND["steps"]}
+    flow.reopen("b", step_parents(steps["b"]), readers_of(steps, "b"))
+    assert flow.take_ready(10) == ["c", "b"]
+    flow.complete("c", {"out": "C"})
+    assert flow.take_ready(10) == []  # d waits for b again
+    flow.complete("b", {"out": "B2"})
+    assert flow.take_ready(10) == ["d"]
+
+
+def test_the_producer_of_an_input_is_its_step_and_output_or_none_for_a_run_input():
+    steps = {s["name"]: s for s in DIAMOND["steps"]}
+    assert producer_of(steps["b"], "in_a") == ("a", "out") and producer_of(steps["a"], "raw") is None
+    assert readers_of(steps, "a") == ["b", "c"] and step_parents(steps["d"]) == {"b", "c"}

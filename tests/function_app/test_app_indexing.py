@@ -107,6 +107,7 @@ def test_blob_trigger_uses_event_grid_on_the_incoming_prefix_with_an_identity_co
     assert binding["source"] == "EventGrid"
     assert binding["path"] == "durapipe/incoming/{name}"
     assert binding["connection"] == "AzureWebJobsStorage"
+    assert binding["settleWindow"] == 2.0  # the trigger's settle_window, for the local host's poller
 
 
 def test_timer_reads_its_schedule_from_an_app_setting(app):

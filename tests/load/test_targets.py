@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from durapipe import Pipeline, Step
+from durapipe import Definitions, Pipeline, Step  # Definitions: imported before any test, never forgotten by one
 from durapipe.load import sys_path
 from durapipe.core.errors import DefinitionError, SpecError, UsageError
 from durapipe.load.targets import code_root_of, load_target, resolve_step
@@ -36,6 +36,7 @@ def {name}(raw: Input):
 def isolated_imports(monkeypatch):
     """Each test starts with no pipeline folders loaded and leaves sys.path and sys.modules as found."""
     monkeypatch.setattr(sys_path, "_file_roots", {})
+    monkeypatch.setattr(sys_path, "_project_roots", {})
     monkeypatch.setattr(sys, "path", list(sys.path))
     before = set(sys.modules)
     yield
@@ -185,3 +186,33 @@ def test_resolve_step_refuses_a_step_defined_inside_a_function():
 def test_resolve_step_reports_a_module_that_does_not_import():
     with pytest.raises(SpecError, match="does not import"):
         resolve_step("no_such_module_xyz:fit", None)
+
+
+def test_a_pipeline_file_of_another_project_gets_its_own_helpers_after_a_projects_definitions(tmp_path):
+    from durapipe.load.project import load_definitions
+
+    first = tmp_path / "first"
+    write_project(first, stem="flows", name="first_flow", scale="2.0")
+    (first / "definitions.py").write_text("from durapipe import Definitions\nfrom flows import first_flow\n"
+                                          "defs = Definitions(pipelines=[first_flow])\n")
+    second = write_project(tmp_path / "second", stem="other_flows", name="second_flow", scale="3.0")
+
+    assert list(load_definitions(first, "definitions:defs").pipelines) == ["first_flow"]
+    found = load_target(f"{second}:second_flow")
+
+    assert found.spec.step("double").params["factor"].value == 3.0  # its own helpers.py, not the first's
+
+
+def test_a_projects_definitions_get_its_own_helpers_after_another_projects_pipeline_file(tmp_path):
+    from durapipe.load.project import load_definitions
+
+    first = write_project(tmp_path / "first", stem="flows", name="first_flow", scale="2.0")
+    second = tmp_path / "second"
+    write_project(second, stem="other_flows", name="second_flow", scale="3.0")
+    (second / "definitions.py").write_text("from durapipe import Definitions\nfrom other_flows import second_flow\n"
+                                           "defs = Definitions(pipelines=[second_flow])\n")
+
+    assert load_target(f"{first}:first_flow").spec.step("double").params["factor"].value == 2.0
+    defs = load_definitions(second, "definitions:defs")
+
+    assert defs.pipelines["second_flow"].spec.step("double").params["factor"].value == 3.0

@@ -64,3 +64,11 @@ def test_a_run_never_prepared_is_poisoned_after_tries_with_every_reason():
     assert [a["error"] for a in poison["attempts"]] == ["Model clf has no champion yet.", "still no champion (2)",
                                                         "still no champion (3)"]
     assert result == {"status": "poisoned", "attempts": 3, "reason": "still no champion (3)"}
+
+
+def test_an_arrival_whose_blob_changed_before_a_later_try_prepared_it_starts_nothing_and_records_no_poison():
+    gone = "The blob 'early/b.txt' no longer holds the version (ETag e1) that arrived, so that version starts nothing."
+    tasks, result = _drive(ARRIVAL, {"activity": lambda task: {"superseded": gone}})
+    assert [t[0] for t in tasks] == ["timer", "activity"]
+    assert tasks[1][1] == contracts.PREPARE_ARRIVAL
+    assert result == {"status": "superseded", "attempts": 1, "reason": gone}

@@ -28,9 +28,9 @@ def _catalog() -> tuple[Catalog, BlobTrigger]:
 def test_each_arrival_becomes_a_data_version_that_the_run_reads(store):
     catalog, trigger = _catalog()
     store.put("incoming/a.csv", b"1,2\n")
-    first = arrival_request(catalog, trigger, store, "incoming/a.csv", "etag1", "blob-1")
+    first = arrival_request(catalog, trigger, store, "incoming/a.csv", store.stat("incoming/a.csv").etag, "blob-1")
     store.put("incoming/b.csv", b"3,4\n")
-    second = arrival_request(catalog, trigger, store, "incoming/b.csv", "etag2", "blob-2")
+    second = arrival_request(catalog, trigger, store, "incoming/b.csv", store.stat("incoming/b.csv").etag, "blob-2")
     versions = data_assets.list_versions(store, "incoming")
     assert [v["source"]["key"] for v in versions] == ["incoming/a.csv", "incoming/b.csv"]
     assert first["request"]["inputs"]["data"] == {"artifact": versions[0]["artifact"]}
@@ -40,8 +40,9 @@ def test_each_arrival_becomes_a_data_version_that_the_run_reads(store):
 def test_a_redelivered_arrival_registers_no_new_version(store):
     catalog, trigger = _catalog()
     store.put("incoming/a.csv", b"1,2\n")
-    arrival_request(catalog, trigger, store, "incoming/a.csv", "etag1", "blob-1")
-    again = arrival_request(catalog, trigger, store, "incoming/a.csv", "etag1", "blob-1")
+    etag = store.stat("incoming/a.csv").etag
+    arrival_request(catalog, trigger, store, "incoming/a.csv", etag, "blob-1")
+    again = arrival_request(catalog, trigger, store, "incoming/a.csv", etag, "blob-1")
     assert again["request"]["trigger"]["inputs"]["data"]["version"] == 1
     assert len(data_assets.list_versions(store, "incoming")) == 1
 
@@ -55,7 +56,8 @@ def test_a_trigger_that_publishes_an_output_carries_it_in_the_run_request(store)
     trigger = BlobTrigger("arrive", pipeline=scoring, publish={"scores": "scores"})
     catalog = Catalog.from_definitions(Definitions(pipelines=[scoring], blob_triggers=[trigger]))
     store.put("incoming/a.csv", b"1,2\n")
-    request = arrival_request(catalog, trigger, store, "incoming/a.csv", "etag1", "blob-1")["request"]
+    request = arrival_request(catalog, trigger, store, "incoming/a.csv", store.stat("incoming/a.csv").etag,
+                              "blob-1")["request"]
     assert request["publish"] == {"scores": "scores"}
 
 

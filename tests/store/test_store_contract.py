@@ -245,3 +245,45 @@ def test_etags_of_keys_in_several_folders_names_each(store: Store) -> None:
     store.put("runs/r.json", b"r")
     etags = store.etags(["steps/a.json", "artifacts/" + "1" * 64, "artifacts/" + "2" * 64])
     assert set(etags) == {"steps/a.json", "artifacts/" + "1" * 64}
+
+
+def test_delete_if_match_removes_the_key_while_the_etag_holds(store: Store) -> None:
+    store.put("leases/k.json", b"one")
+    _, etag = store.get_with_etag("leases/k.json")
+    assert store.delete_if_match("leases/k.json", etag) is True
+    assert store.exists("leases/k.json") is False
+    assert list(store.list("")) == []
+
+
+def test_delete_if_match_of_a_changed_key_removes_nothing(store: Store) -> None:
+    store.put("leases/k.json", b"one")
+    _, etag = store.get_with_etag("leases/k.json")
+    store.put("leases/k.json", b"two")
+    assert store.delete_if_match("leases/k.json", etag) is False
+    assert store.get("leases/k.json") == b"two"
+
+
+def test_delete_if_match_of_a_missing_key_is_false(store: Store) -> None:
+    store.put("leases/k.json", b"one")
+    _, etag = store.get_with_etag("leases/k.json")
+    store.delete("leases/k.json")
+    assert store.delete_if_match("leases/k.json", etag) is False
+    assert store.delete_if_match("leases/never.json", etag) is False
+
+
+def test_put_with_etag_returns_the_etag_of_the_version_it_wrote(store: Store) -> None:
+    etag = store.put_with_etag("leases/k.json", b"one", if_absent=True)
+    assert etag is not None and etag == store.get_with_etag("leases/k.json")[1]
+    replaced = store.put_with_etag("leases/k.json", b"two", if_match=etag)
+    assert replaced is not None and replaced != etag and replaced == store.stat("leases/k.json").etag
+    assert store.put_with_etag("leases/k.json", b"three") == store.get_with_etag("leases/k.json")[1]
+
+
+def test_put_with_etag_whose_condition_fails_writes_nothing_and_returns_none(store: Store) -> None:
+    etag = store.put_with_etag("leases/k.json", b"one")
+    assert store.put_with_etag("leases/k.json", b"two", if_absent=True) is None
+    store.put("leases/k.json", b"three")
+    assert store.put_with_etag("leases/k.json", b"four", if_match=etag) is None
+    assert store.get("leases/k.json") == b"three"
+    assert store.put_with_etag("leases/gone.json", b"five", if_match=etag) is None
+    assert store.exists("leases/gone.json") is False

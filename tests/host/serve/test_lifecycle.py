@@ -92,6 +92,34 @@ def test_an_unfinished_run_resumes_when_the_server_starts(tmp_path):
         assert served.stop() == 0
 
 
+def test_a_run_a_server_started_is_left_by_a_server_of_another_store_and_resumed_on_its_own(tmp_path):
+    from durapipe.host.app_loader import load_app
+    from durapipe.host.local_host import LocalHost
+    from durapipe.store.local import LocalStore
+    from tests.host.serve.conftest import FIXTURE_SCRIPT
+
+    assert start_serve(tmp_path, str(tmp_path / "a")).stop() == 0  # a serve of store a
+    host = LocalHost(load_app(FIXTURE_APP, FIXTURE_SCRIPT), tmp_path / "home" / "host", max_parallel=1).start()
+    with host.hold():  # started by that serve, journaled, never run: as if it was killed right after the start
+        host.start_new("greet", "started-on-a", {"name": "a"})
+        host.stop()
+
+    on_b = start_serve(tmp_path, str(tmp_path / "b"))
+    assert on_b.stop() == 0
+    assert not any(line.startswith("resumed") for line in on_b.banner), on_b.banner
+    assert f"left run started-on-a for `durapipe resume`: it ran on store {LocalStore(tmp_path / 'a').url}" \
+        in on_b.banner, on_b.banner
+
+    on_a = start_serve(tmp_path, str(tmp_path / "a"))
+    try:
+        assert any(line.startswith("resumed") and "started-on-a" in line for line in on_a.banner), on_a.banner
+        url = f"{on_a.base_url}/runtime/webhooks/durabletask/instances/started-on-a?code={on_a.system_key}"
+        state = wait_for(lambda: (s := call("GET", url)[2])["runtimeStatus"] == "Completed" and s, timeout=60)
+        assert state["output"] == "hello a"
+    finally:
+        assert on_a.stop() == 0
+
+
 def test_a_second_server_on_the_same_state_folder_refuses_to_start(tmp_path):
     first = start_serve(tmp_path, str(tmp_path / "store"))
     try:

@@ -20,8 +20,9 @@ def _record(kind: str, value: dict) -> None:
     os.replace(folder / f".{name}.tmp", folder / name)
 
 
+# settleWindow 0: these functions record invocations; settling is tested in tests/host/test_blob_poller.py.
 @bp.blob_trigger(arg_name="blob", path="durapipe/incoming/{name}", connection="AzureWebJobsStorage",
-                 source="EventGrid")
+                 source="EventGrid", settle_window=0)
 @bp.durable_client_input(client_name="client")
 async def score_arrived_blob(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     _record("blobs", {"name": blob.name, "etag": blob.blob_properties["ETag"], "length": blob.length,
@@ -29,7 +30,7 @@ async def score_arrived_blob(blob: func.InputStream, client: df.DurableOrchestra
 
 
 @bp.blob_trigger(arg_name="blob", path="durapipe/failing/{name}", connection="AzureWebJobsStorage",
-                 source="EventGrid")
+                 source="EventGrid", settle_window=0)
 def always_fails(blob: func.InputStream) -> None:
     _record("failures", {"name": blob.name})
     raise ValueError("cannot score this blob")
