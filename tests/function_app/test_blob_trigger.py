@@ -2,30 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterator
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import pytest
 
-from durapipe import BlobTrigger, Definitions, Input, Output, pipeline, step
-from durapipe.serving.service import Catalog, app_store, blob_instance_id
+from durapipe.serving.service import blob_instance_id
 from durapipe.store.artifacts import read_artifact_bytes
-from durapipe.store.base import Store
 from function_app.blob_trigger import blob_blueprint
+from tests.arrival_scoring import KEY, app_on, scoring_catalog  # noqa: F401 (app_on: a fixture)
 
-KEY = "incoming/a.csv"
-
-
-@step
-def score(data: Input, scores: Output) -> None:
-    """Score the rows."""
-
-
-@pipeline
-def scoring(data: Input) -> dict:
-    """Score arriving data."""
-    return {"scores": score(data=data).scores}
 
 
 class Client:
@@ -42,18 +28,8 @@ class Client:
         return instance_id
 
 
-@pytest.fixture
-def app_on(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """The app's store (DURAPIPE_STORE) set to `store`, as the function app opens it."""
-    monkeypatch.setenv("DURAPIPE_STORE", store.url)
-    app_store.cache_clear()
-    yield store
-    app_store.cache_clear()
-
-
 def _on_blob():
-    trigger = BlobTrigger("arrive", pipeline=scoring, path="incoming/{name}", input="data")
-    catalog = Catalog.from_definitions(Definitions(pipelines=[scoring], blob_triggers=[trigger]))
+    catalog, trigger = scoring_catalog()
     app = df.DFApp()
     app.register_functions(blob_blueprint(trigger, catalog))
     (function,) = app.get_functions()

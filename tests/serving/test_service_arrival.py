@@ -3,29 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from durapipe import BlobTrigger, Definitions, Input, Output, pipeline, step
 from durapipe.catalog import data_assets
 from durapipe.core.errors import NotFoundError
-from durapipe.serving.service import BlobVersionGone, Catalog, arrival_request, blob_instance_id
+from durapipe.serving.service import BlobVersionGone, arrival_request, blob_instance_id
 from durapipe.store.artifacts import read_artifact_bytes
+from tests.arrival_scoring import KEY, scoring_catalog
 
-KEY = "incoming/a.csv"
-
-
-@step
-def score(data: Input, scores: Output) -> None:
-    """Score the rows."""
-
-
-@pipeline
-def scoring(data: Input) -> dict:
-    """Score arriving data."""
-    return {"scores": score(data=data).scores}
-
-
-def _catalog(**options) -> tuple[Catalog, BlobTrigger]:
-    trigger = BlobTrigger("arrive", pipeline=scoring, path="incoming/{name}", input="data", **options)
-    return Catalog.from_definitions(Definitions(pipelines=[scoring], blob_triggers=[trigger])), trigger
 
 
 def _arrival(catalog, trigger, store, etag):
@@ -33,7 +16,7 @@ def _arrival(catalog, trigger, store, etag):
 
 
 def test_an_arrival_binds_its_versions_content_even_when_the_blob_is_overwritten_before_the_run_plans(store):
-    catalog, trigger = _catalog()
+    catalog, trigger = scoring_catalog()
     store.put(KEY, b"1,2\n")
     etag = store.stat(KEY).etag
     arrival = _arrival(catalog, trigger, store, etag)
@@ -45,7 +28,7 @@ def test_an_arrival_binds_its_versions_content_even_when_the_blob_is_overwritten
 
 
 def test_an_arrival_whose_blob_was_overwritten_before_it_was_read_starts_nothing(store):
-    catalog, trigger = _catalog()
+    catalog, trigger = scoring_catalog()
     store.put(KEY, b"1,2\n")
     older = store.stat(KEY).etag
     store.put(KEY, b"3,4\n5,6\n")
@@ -54,7 +37,7 @@ def test_an_arrival_whose_blob_was_overwritten_before_it_was_read_starts_nothing
 
 
 def test_an_arrival_whose_blob_was_deleted_before_it_was_read_starts_nothing(store):
-    catalog, trigger = _catalog()
+    catalog, trigger = scoring_catalog()
     store.put(KEY, b"1,2\n")
     etag = store.stat(KEY).etag
     store.delete(KEY)
@@ -63,7 +46,7 @@ def test_an_arrival_whose_blob_was_deleted_before_it_was_read_starts_nothing(sto
 
 
 def test_an_arrival_registered_as_data_registers_its_versions_content_and_etag(store):
-    catalog, trigger = _catalog(register_data="incoming")
+    catalog, trigger = scoring_catalog(register_data="incoming")
     store.put(KEY, b"1,2\n")
     etag = store.stat(KEY).etag
     arrival = _arrival(catalog, trigger, store, etag)
@@ -75,7 +58,7 @@ def test_an_arrival_registered_as_data_registers_its_versions_content_and_etag(s
 
 
 def test_a_registered_arrival_overwritten_before_it_was_read_registers_nothing(store):
-    catalog, trigger = _catalog(register_data="incoming")
+    catalog, trigger = scoring_catalog(register_data="incoming")
     store.put(KEY, b"1,2\n")
     older = store.stat(KEY).etag
     store.put(KEY, b"3,4\n5,6\n")
