@@ -18,7 +18,7 @@ _DSL = {"Input": "durapipe.dsl", "Output": "durapipe.dsl", "Pipeline": "durapipe
         "log_param": "durapipe.dsl.tracking", "partition": "durapipe.dsl.partition"}
 
 _API = ("run", "get_run", "Run", "register_data", "list_data", "data_versions", "get_data", "download_data",
-        "register_model", "promote_model", "list_models", "get_model")
+        "register_model", "register_model_files", "promote_model", "list_models", "get_model")
 
 
 def __getattr__(name: str) -> Any:

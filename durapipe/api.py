@@ -243,6 +243,20 @@ def register_model(run_id: str, name: str, store: Store | str | None = None) -> 
     return register_run_model(opened, read_run_record(opened, run_id), name)[0]
 
 
+def register_model_files(name: str, path: str | Path, metrics: dict[str, Any] | None = None,
+                         store: Store | str | None = None) -> dict[str, Any]:
+    """`durapipe models register NAME --path`: the file or folder at `path` (a pretrained model) as a version of
+    `name`, with `metrics`; the first version becomes the champion."""
+    from durapipe.catalog import registry
+    from durapipe.store.artifacts import put_artifact
+
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"Cannot register {str(path)!r} as model {name}: there is no such file or folder.")
+    opened = _open(store)
+    return registry.register_files(opened, name, put_artifact(opened, path), str(path.resolve()), metrics)[0]
+
+
 def promote_model(name: str, version: int, store: Store | str | None = None) -> dict[str, Any]:
     """`durapipe models promote`: make version `version` of `name` the champion."""
     from durapipe.catalog import registry

@@ -13,7 +13,7 @@ from durapipe.model.statuses import ACTIVE
 from durapipe.serving.cross_site import refuse_cross_site
 from durapipe.serving.downloads import download_response
 from durapipe.serving.openapi import openapi_document
-from durapipe.serving.run_api import artifact, run_graph, spec_graph, step_log, step_view
+from durapipe.serving.run_api import artifact, partition_page, run_graph, spec_graph, step_log, step_view
 from durapipe.engine.request import new_run_id
 from durapipe.serving.service import (IDEMPOTENCY_HEADER, Catalog, RequestError, app_store, idempotent_run_id,
                               mark_canceled, model_view, models_view, page_of_runs, parse_json_body, read_run,
@@ -160,6 +160,20 @@ def http_blueprint(catalog: Catalog) -> df.Blueprint:
     async def get_run_step(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         """GET /api/runs/{id}/steps/{step}: one step's entry with its fingerprint components."""
         return _json(200, step_view(app_store(), req.route_params.get("id", ""), req.route_params.get("step", "")))
+
+    @bp.function_name("list_step_partitions")
+    @bp.route(route="api/runs/{id}/steps/{step}/partitions", methods=["GET"], auth_level=AUTH)
+    @bp.durable_client_input(client_name="client")
+    @handles_errors
+    async def list_step_partitions(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        """GET /api/runs/{id}/steps/{step}/partitions?status=&limit=&offset=: a mapped step's partitions, paged."""
+        try:
+            limit = int(req.params.get("limit", "100"))
+            offset = int(req.params.get("offset", "0"))
+        except ValueError:
+            raise RequestError(400, "'limit' and 'offset' must be whole numbers.") from None
+        return _json(200, partition_page(app_store(), req.route_params.get("id", ""), req.route_params.get("step", ""),
+                                         req.params.get("status"), limit, offset))
 
     @bp.function_name("get_step_log")
     @bp.route(route="api/runs/{id}/steps/{step}/log", methods=["GET"], auth_level=AUTH)

@@ -280,6 +280,8 @@ def _lost_steps(rewinds: _Rewinds, steps: dict[str, dict[str, Any]], flow: Dataf
             return (f"The inputs of step {producer}, which made it, were made in another segment of this large "
                     "run, so this run cannot make it again; the next run does.")
         plan = yield rewinds.replan()
+        if "failed" in plan:  # planning again failed: its sentence is why this run cannot make it again
+            return plan["failed"]
         for step in plan.get("steps") or []:
             steps.setdefault(step["name"], step)  # to run: gone, or upstream of what is gone
         for step, result in plan["reused"].items():

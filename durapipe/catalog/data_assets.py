@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from durapipe.core.errors import InvalidNameError, NotFoundError, UsageError
 from durapipe.store.keys import DATA, content_claim_key, data_prefix, data_version_key
 from durapipe.core.names import check_blob_name, check_name
+from durapipe.model.references import PREFIX, prefix_of
 from durapipe.store.artifacts import check_ref, get_artifact, put_artifact
 from durapipe.catalog.versioning import now_iso, register_once, version_numbers
 
@@ -65,10 +66,36 @@ def register_key(store: Store, name: str, key: str, **details: Any) -> dict[str,
     return register_artifact(store, name, ref, {"kind": "blob", "key": key, "etag": etag}, **details)
 
 
+def register_prefix(store: Store, name: str, prefix: str, **details: Any) -> dict[str, Any]:
+    """Register the blobs under `prefix` (a store folder) as one folder version of data asset `name`.
+
+    Its source names each blob by its ETag; a blob changed while it was read is a sentence, not a mixed folder.
+    """
+    prefix = prefix_of(PREFIX + prefix.removeprefix(PREFIX), "folder to register")
+    keys = sorted(store.list(prefix))
+    if not keys:
+        raise UsageError(f"Cannot register {prefix!r} as data {name}: there is no blob under it in the store.")
+    etags = store.etags(keys)
+    blobs = {key[len(prefix):]: etags[key] for key in keys if key in etags}
+    scratch = Path(tempfile.mkdtemp(prefix="durapipe-data-"))
+    try:
+        for relative, etag in blobs.items():
+            if not store.download_version(prefix + relative, etag, scratch / "folder" / relative):
+                raise UsageError(f"Cannot register {prefix!r} as data {name}: the blob {prefix + relative!r} "
+                                 "changed while it was read; register it again.")
+        ref = put_artifact(store, scratch / "folder")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return register_artifact(store, name, ref, {"kind": "prefix", "prefix": prefix, "blobs": blobs}, **details)
+
+
 def register_source(store: Store, name: str, source: str, **details: Any) -> dict[str, Any]:
-    """Register `source`, a local path when one exists there, else a blob key of the store."""
-    if Path(source).exists():
+    """Register `source`: a local path when one exists there, else a store folder (`prefix:P/` or `P/`), else a
+    blob key of the store."""
+    if not source.startswith(PREFIX) and Path(source).exists():
         return register_path(store, name, source, **details)
+    if source.startswith(PREFIX) or source.endswith("/"):
+        return register_prefix(store, name, source, **details)
     try:
         check_blob_name(source, "blob name")
     except InvalidNameError:

@@ -54,6 +54,8 @@ def lineage(store: Store, subject: str) -> dict[str, Any]:
         raise NotFoundError(f"Model {name} has no champion yet.")
     output = entry.get("output") or "model"
     return {"kind": "model", "name": name, "version": entry["version"], "run_id": entry.get("run_id"),
+            # A model registered from files (`models register --path`) says so: no run made it.
+            "source": entry.get("source") or {"kind": "run", "run_id": entry.get("run_id")},
             "metric": entry.get("metric"), "metrics": entry.get("metrics"), "output": output,
             "artifact": tracer.artifact(entry["outputs"][output]["hash"], 0, hint_run=entry.get("run_id"))}
 
@@ -164,7 +166,9 @@ def render(tree: dict[str, Any]) -> list[str]:
     """The tree as indented text lines."""
     lines: list[str] = []
     if tree["kind"] == "model":
-        lines.append(f"model {tree['name']}:{tree['version']}  (run {tree['run_id']}, "
+        source = tree.get("source") or {}
+        made = f"files {source.get('path')}" if source.get("kind") == "files" else f"run {tree['run_id']}"
+        lines.append(f"model {tree['name']}:{tree['version']}  ({made}, "
                      f"{tree['metric']}={(tree.get('metrics') or {}).get(tree['metric'])})")
         _artifact_lines(tree["artifact"], 1, lines, tree["output"])
     elif tree["kind"] == "data":

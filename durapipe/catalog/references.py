@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from durapipe.catalog import data_assets, registry
 from durapipe.core.errors import DurapipeError
-from durapipe.model.references import DATA, MODEL, NEWEST, data_parts, model_parts, check_reference
+from durapipe.model.references import DATA, MODEL, NEWEST, PREFIX, data_parts, model_parts, check_reference, prefix_of
 
 if TYPE_CHECKING:
     from durapipe.store.base import Store
@@ -35,6 +35,15 @@ def resolve_reference(store: Store, value: Any, what: str = "input") -> Resolved
                 newest = (info.modified, key)
         key = newest[1] if newest else None
         return Resolved({"key": key} if key else None, {"reference": value, "key": key})
+    if value.startswith(PREFIX):
+        prefix = prefix_of(value, what)
+        keys = sorted(store.list(prefix))
+        if not keys:
+            raise DurapipeError(f"The {what} names {value}, but there is no blob under {prefix!r} in the store.")
+        etags = store.etags(keys)
+        blobs = {key[len(prefix):]: etags[key] for key in keys if key in etags}
+        return Resolved({"prefix": {"prefix": prefix, "blobs": blobs}},
+                        {"reference": value, "prefix": prefix, "blobs": len(blobs)})
     if value.startswith(MODEL):
         name, version, output = model_parts(value, what)
         entry = registry.champion(store, name) if version == "champion" else registry.get_version(store, name, int(version))

@@ -159,6 +159,31 @@ def register_version(store: Store, policy: dict[str, Any], run: dict[str, Any]) 
                          lambda v: model_version_key(name, v), entry, digest, owner=run["run_id"])
 
 
+def register_files(store: Store, name: str, ref: dict[str, Any], path: str,
+                   metrics: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool, bool]:
+    """The version of model `name` holding artifact `ref` (a pretrained model's file or folder at `path`),
+    registered now if none does; whether it was; and whether it is the champion (the first version is).
+
+    Its source says it came from files, not a run: `run_id` is None.
+    """
+    check_name(name, "model name")
+    if metrics is not None and (not isinstance(metrics, dict) or not all(isinstance(k, str) for k in metrics)):
+        raise UsageError(f"The metrics of model {name} must be a JSON object of names to values, not {metrics!r}.")
+
+    def entry(version: int) -> dict[str, Any]:
+        return {"schema": 1, "name": name, "version": version, "output": "model", "outputs": {"model": ref},
+                "metrics": dict(metrics or {}), "metric": None, "direction": None, "run_id": None, "pipeline": None,
+                "source": {"kind": "files", "path": path}, "created": now_iso()}
+
+    found, created = register_once(store, content_claim_key("models", name, ref["hash"]), model_prefix(name),
+                                   lambda v: model_version_key(name, v), entry, ref["hash"])
+    pointer, etag = _pointer(store, name)
+    if pointer is None:
+        _move_pointer(store, name, found["version"], None, etag, "first version")
+        pointer, _ = _pointer(store, name)
+    return _public(found), created, pointer is not None and pointer["version"] == found["version"]
+
+
 def promote_if_better(store: Store, policy: dict[str, Any], entry: dict[str, Any]) -> bool:
     """Make `entry` the champion when it beats the current one under `policy`; conditional on the pointer read."""
     policy = registration_policy(policy)

@@ -356,16 +356,31 @@ def models_show(name: str, store_url: str | None, as_json: bool) -> None:
 
 
 @models.command("register")
-@click.argument("run_id")
-@click.argument("name")
+@click.argument("run_id_or_name", metavar="[RUN_ID] NAME")
+@click.argument("name", required=False)
+@click.option("--path", "path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Register this file or folder (a pretrained model) instead of a run's output.")
+@click.option("--metrics", "metrics", default=None, help='The model\'s metrics as a JSON object, e.g. \'{"auc": 0.9}\'.')
 @store_option
 @json_option
 @friendly
-def models_register(run_id: str, name: str, store_url: str | None, as_json: bool) -> None:
-    """Register the model output of completed run RUN_ID as a version of NAME; its policy decides the champion."""
+def models_register(run_id_or_name: str, name: str | None, path: Path | None, metrics: str | None,
+                    store_url: str | None, as_json: bool) -> None:
+    """Register the model output of completed run RUN_ID as a version of NAME; its policy decides the champion.
+
+    With --path FILE_OR_FOLDER instead of RUN_ID: register those files as a version of NAME (the first version
+    becomes the champion).
+    """
     from durapipe.cli import models as models_commands
 
-    sys.exit(models_commands.register_model(run_id, name, store_url, as_json))
+    if path is not None:
+        if name is not None:
+            raise UsageError("Give either RUN_ID NAME or NAME --path FILE_OR_FOLDER, not both a run and a path.")
+        sys.exit(models_commands.register_model_files(run_id_or_name, path, metrics, store_url, as_json))
+    if name is None or metrics is not None:
+        raise UsageError("Give RUN_ID NAME to register a run's model, or NAME --path FILE_OR_FOLDER "
+                         "[--metrics JSON] to register files.")
+    sys.exit(models_commands.register_model(run_id_or_name, name, store_url, as_json))
 
 
 @models.command("promote")

@@ -74,6 +74,31 @@ def register_model(run_id: str, name: str, store_url: str | None, as_json: bool)
     return EXIT_OK
 
 
+def register_model_files(name: str, path: Path, metrics: str | None, store_url: str | None, as_json: bool) -> int:
+    """`durapipe models register NAME --path`: add a file or folder (a pretrained model) as a version of NAME."""
+    import json
+
+    from durapipe.store.artifacts import put_artifact
+
+    try:
+        parsed = None if metrics is None else json.loads(metrics)
+    except ValueError as exc:
+        raise UsageError(f"--metrics must be a JSON object such as '{{\"auc\": 0.9}}': {exc}.") from None
+    store = open_store(store_url)
+    entry, created, champion = registry.register_files(store, name, put_artifact(store, path),
+                                                       str(path.resolve()), parsed)
+    current = registry.champion(store, name)
+    result = {"model": name, "version": entry["version"], "new": created, "run_id": None,
+              "source": entry.get("source"), "champion": current["version"] if current else None}
+    if as_json:
+        print_json(result)
+    else:
+        verb = "registered" if created else "already registered as"
+        tail = " (champion)" if champion else f"; the champion stays version {result['champion']}"
+        print(f"{path}: {verb} model {name} version {entry['version']}{tail}")
+    return EXIT_OK
+
+
 def promote_model(name: str, version: int, store_url: str | None, as_json: bool) -> int:
     """`durapipe models promote`: make version V of NAME the champion, whatever its metric."""
     entry = registry.promote(open_store(store_url), check_name(name, "model name"), version)

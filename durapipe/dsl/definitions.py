@@ -385,6 +385,11 @@ class Definitions:
         if trigger.input in trigger.inputs:
             raise _fail(trigger.where, what, f"input {trigger.input!r} is bound to the arriving blob; "
                                              "do not give it in inputs= too.")
+        mapped = next((s.name for s in spec.steps if s.map is not None and s.inputs[s.map].step is None
+                       and s.inputs[s.map].name == trigger.input), None)
+        if mapped is not None:
+            raise _fail(trigger.where, what, f"input={trigger.input!r} is bound to one blob, but step {mapped} is "
+                                             "mapped over it, which needs a folder.")
         self._check_run(trigger, what, trigger.params, trigger.inputs)
         for output in trigger.deliver:
             if output not in spec.outputs:

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from durapipe.core.errors import UsageError
+from durapipe.core.errors import NotFoundError, UsageError
 from durapipe.store.hashing import HashCache
 from durapipe.core.names import check_blob_name
 from durapipe.engine.request import check_inputs
@@ -41,4 +41,20 @@ def bind_input(store: Store, name: str, source: dict[str, Any]) -> dict[str, Any
             return put_artifact(store, local)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+    if "prefix" in source:
+        return _bind_prefix(store, name, source["prefix"])
     raise UsageError(f"The input {name!r} must be given as a path, a store key or an artifact.")
+
+
+def _bind_prefix(store: Store, name: str, folder: dict[str, Any]) -> dict[str, Any]:
+    """The blobs under a prefix, each at the version (ETag) the run was started with, as one folder artifact."""
+    scratch = new_scratch_dir("durapipe-input-")
+    try:
+        for relative, etag in sorted(folder["blobs"].items()):
+            key = folder["prefix"] + relative
+            if not store.download_version(key, etag, scratch / "folder" / relative):
+                raise NotFoundError(f"The input {name!r} names the blob {key!r}, which has changed or gone since "
+                                    "the run was started; start it again to read what is there now.")
+        return put_artifact(store, scratch / "folder")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -40,6 +40,7 @@ class StepPlan:
     reason: str = ""
     fingerprint: str | None = None
     components: dict[str, Any] | None = None
+    partitions: dict[str, int] | None = None  # a mapped step that runs: {"run": how many would run, "total": of}
 
 
 @dataclass
@@ -102,7 +103,7 @@ def _plan_step(store: Store, request: RunRequest, plan: Plan, step: dict[str, An
             "inputs": step_inputs(step, plan.inputs, outputs), "pipeline": spec["name"]}
     changed = None
     if step.get("map"):
-        result = _resolve_mapped(store, task, index, code)
+        result, step_plan.partitions = _resolve_mapped(store, task, index, code)
         step_plan.fingerprint = result["fingerprint"] if result else None
     else:
         fingerprint = recalled.fingerprint(step, outputs) if recalled is not None else None
@@ -126,6 +127,9 @@ def _plan_step(store: Store, request: RunRequest, plan: Plan, step: dict[str, An
         step_plan.reason = "it has cache=False, so it always runs"
     elif changed is not None:
         step_plan.reason = changed_sentence(changed)
+    elif result is None and step_plan.partitions is not None:
+        run, total = step_plan.partitions["run"], step_plan.partitions["total"]
+        step_plan.reason = f"run {run:,} of {total:,} partitions: no result is committed for {'it' if run == 1 else 'them'}"
     elif result is None:
         step_plan.reason = "no result is committed for its fingerprint"
     else:
@@ -159,10 +163,8 @@ def plan_run(store: Store, request: RunRequest, *, code: CodePolicy = ANY_FOLDER
     try:
         plan = make_plan(store, request, code=code, repair_index=False)  # recording the run saves the index
     except (StoreError, NotFoundError) as exc:
-        raise
         return _planning_failed(store, request, instance, exc, final=False)  # it may hold when tried again
     except DurapipeError as exc:
-        raise
         return _planning_failed(store, request, instance, exc, final=True)
     spec = request["spec"]
     reused = {name: abridged(result) for name, result in plan.reused.items()}
@@ -242,17 +244,24 @@ def abridged(result: StepResult) -> StepResult | ReusedStep:
             "outputs": result["outputs"], "duration_s": 0.0}
 
 
-def _resolve_mapped(store: Store, task: StepTask, index: StepIndex, code: CodePolicy) -> StepResult | None:
-    """A mapped step is reused when every one of its partitions is committed."""
+def _resolve_mapped(store: Store, task: StepTask, index: StepIndex,
+                    code: CodePolicy) -> tuple[StepResult | None, dict[str, int] | None]:
+    """A mapped step is reused when every one of its partitions is committed: (its result, None); else (None, how
+    many of its partitions would run), None for the count when its folder cannot be read."""
     parts = []
     try:
         partitions = list_partitions(store, task)
     except InputLost:
-        return None  # its folder could not be read (now quarantined): the run has it made again, then runs it
+        return None, None  # its folder could not be read (now quarantined): the run has it made again, then runs it
+    missing = 0
     for partition in partitions:
         identity = identify_step({**task, "partition": partition}, code=code)
         record = index.find(identity.fingerprint)
         if record is None or changed_read(record, identity) is not None:
-            return None
-        parts.append(step_result(record, "reused", {**task, "partition": partition}))
-    return gather_partitions(store, {**task, "partitions": parts})
+            missing += 1  # counted on, so the plan can say how many would run (each costs a lookup, no read)
+            continue
+        if not missing:
+            parts.append(step_result(record, "reused", {**task, "partition": partition}))
+    if missing:
+        return None, {"run": missing, "total": len(partitions)}
+    return gather_partitions(store, {**task, "partitions": parts}), None

@@ -49,6 +49,11 @@ def build_run_record(outcome: RunOutcome, started_record: RunRecord | None) -> R
         for key in ("partitions", "by_partition"):
             if result.get(key):
                 steps[name][key] = result[key]
+        if result.get("partitions") and status in (RAN, FAILED):
+            # A mapped step takes the time from its first partition's start to its last's end, as any step does;
+            # its partitions' durations added up (they run side by side) go beside it.
+            steps[name]["summed_duration_s"] = result.get("duration_s") or 0.0
+            steps[name]["duration_s"] = _elapsed(outcome["timing"].get(name)) or result.get("duration_s") or 0.0
         if status in (RAN, REUSED):
             steps[name]["metrics"] = result.get("metrics") or {}
             steps[name]["logged_params"] = result.get("logged_params") or {}
@@ -114,7 +119,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "metrics": record.get("metrics") or {}, "logged_params": record.get("logged_params") or {},
         "steps": {name: {k: s.get(k) for k in ("status", "fingerprint", "duration_s", "outputs", "error")}
                   | {"metrics": s["metrics"] or {}, "logged_params": s["logged_params"] or {}}
-                  | {k: s[k] for k in ("partitions", "by_partition") if s.get(k)}
+                  | {k: s[k] for k in ("partitions", "by_partition", "summed_duration_s") if s.get(k)}
                   | ({"compute": s["compute"]} if s["compute"] != "local" else {})
                   for name, s in ordered.items()},
     }

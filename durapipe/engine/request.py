@@ -225,6 +225,17 @@ def _signed_locally(request: dict[str, Any], local_key: str | None) -> bool:
                 and hmac.compare_digest(mark, local_mark(local_key, request)))
 
 
+def _check_prefix_source(name: str, folder: Any) -> None:
+    """A `prefix:` input as resolved: its prefix and {name under it: ETag} of each blob (`catalog.references`)."""
+    blobs = folder.get("blobs") if isinstance(folder, dict) else None
+    prefix = folder.get("prefix") if isinstance(folder, dict) else None
+    if not isinstance(prefix, str) or not prefix.endswith("/") or not isinstance(blobs, dict) or not blobs \
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
+        raise UsageError(f"The input {name!r} must name its prefix and the ETag of each blob under it.")
+    for key in blobs:
+        check_blob_name(prefix + key, f"blob name of input {name!r}")
+
+
 def _check_source(name: str, source: Any, signed: bool, check_ref: Any) -> None:
     check_name(name, "input name")
     if source is None:
@@ -235,6 +246,8 @@ def _check_source(name: str, source: Any, signed: bool, check_ref: Any) -> None:
         check_blob_name(source["key"], f"blob name of input {name!r}")
     elif "artifact" in source:
         check_ref(source["artifact"])
+    elif "prefix" in source:
+        _check_prefix_source(name, source["prefix"])
     elif "path" in source:
         if not signed:
             raise UsageError(f"The input {name!r} names a path on the host, which only a run started by "

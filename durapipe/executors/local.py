@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from durapipe.executors.base import StepCall, StepOutcome
+from durapipe.store.leases import HEARTBEAT_THREAD_PREFIX
 
 
 _CANCEL_POLL_S = 1.0
@@ -281,7 +282,7 @@ def _start_template(python: str | None, start: str) -> _TemplateHandle:
     path = os.path.join(folder, "s")
     same_python = python is None or python == sys.executable
     try:
-        if start == "fork" or (start == "auto" and same_python and threading.active_count() == 1):
+        if start == "fork" or (start == "auto" and same_python and _only_thread()):
             handle = _fork_template(path)
         else:
             handle = _spawn_template(python or sys.executable, path)
@@ -330,6 +331,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _only_thread() -> bool:
+    """Whether this process runs no thread but this one (a step's lease heartbeat aside), so a fork of it is sound."""
+    return all(t is threading.current_thread() or t.name.startswith(HEARTBEAT_THREAD_PREFIX)
+               for t in threading.enumerate())
 
 
 def _fork_template(path: str) -> _TemplateHandle:

@@ -47,6 +47,7 @@ class RecordedStep(TypedDict):
     compute: NotRequired[str]  # records before it ran every step locally
     partitions: NotRequired[PartitionCounts]  # a mapped step
     by_partition: NotRequired[dict[str, PartitionEntry]]  # a mapped step, by partition name
+    summed_duration_s: NotRequired[float]  # a mapped step: its partitions' durations added up (duration_s: wall time)
     metrics: NotRequired[dict[str, float]]  # a step that ran or was reused
     logged_params: NotRequired[dict[str, Any]]
 

@@ -2,6 +2,8 @@
 
 - `incoming/data.csv`: a blob in the store (never a local path);
 - `newest:training/`: the most recently written blob under that prefix (none: the input is left out);
+- `prefix:incoming/b1/`: the folder of the blobs under that prefix, each by its ETag (a mapped step runs once
+  per blob);
 - `data:NAME` (the latest version) or `data:NAME:2`: a registered data version;
 - `model:NAME:champion` or `model:NAME:3`: the model output of that registered version, and
   `model:NAME:champion:OUTPUT` another output registered with it (such as a scaler).
@@ -15,8 +17,8 @@ from typing import Any
 from durapipe.core.errors import DurapipeError, InvalidNameError
 from durapipe.core.names import check_blob_name, check_name
 
-NEWEST, MODEL, DATA = "newest:", "model:", "data:"
-REFERENCE_PREFIXES = (NEWEST, MODEL, DATA)
+NEWEST, MODEL, DATA, PREFIX = "newest:", "model:", "data:", "prefix:"
+REFERENCE_PREFIXES = (NEWEST, MODEL, DATA, PREFIX)
 
 
 def check_reference(value: Any, what: str = "input") -> str:
@@ -27,6 +29,8 @@ def check_reference(value: Any, what: str = "input") -> str:
     if value.startswith(NEWEST):
         prefix = value[len(NEWEST):]
         check_blob_name(prefix.rstrip("/") or "x", f"prefix of {what}")
+    elif value.startswith(PREFIX):
+        prefix_of(value, what)
     elif value.startswith(MODEL):
         model_parts(value, what)
     elif value.startswith(DATA):
@@ -34,6 +38,15 @@ def check_reference(value: Any, what: str = "input") -> str:
     else:
         check_blob_name(value, f"blob name of {what}")
     return value
+
+
+def prefix_of(value: str, what: str) -> str:
+    """The store prefix a `prefix:` reference names, ending in "/"."""
+    prefix = value[len(PREFIX):].rstrip("/")
+    if not prefix:
+        raise InvalidNameError(f"The {what} {value!r} names no prefix: write prefix:FOLDER/, such as prefix:incoming/b1/.")
+    check_blob_name(prefix, f"prefix of {what}")
+    return prefix + "/"
 
 
 def model_parts(value: str, what: str) -> tuple[str, str, str | None]:

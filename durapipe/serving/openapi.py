@@ -71,6 +71,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "summary": "One step of a run: its record entry with the fingerprint components of its commit.",
                 "parameters": [_RUN_ID, _STEP],
                 "responses": {"200": _ok("StepDetail"), "400": _ERROR, **_HOST_ERRORS, "404": _ERROR}}},
+            "/runs/{id}/steps/{step}/partitions": {"get": {
+                "summary": "A page of a mapped step's partitions by name: each one's state, fingerprint, duration, "
+                           "log and, for a failed one, its error.",
+                "parameters": [_RUN_ID, _STEP,
+                               {"name": "status", "in": "query", "schema": {"type": "string"},
+                                "description": "Only the partitions in this state (ran, reused or failed)."},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                "responses": {"200": _ok("PartitionPage"), "400": _ERROR, "404": _ERROR, **_HOST_ERRORS}}},
             "/runs/{id}/steps/{step}/log": {"get": {
                 "summary": "What a step printed (stdout, stderr, traceback); for a mapped step, one partition's.",
                 "parameters": [_RUN_ID, _STEP, {"name": "partition", "in": "query", "schema": {"type": "string"},
@@ -154,6 +164,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                                     "version": {"type": "integer", "nullable": True},
                                                     "decision": {"type": "string"}}},
                     "steps": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Step"}}}},
+                "PartitionPage": {"type": "object", "properties": {
+                    "run_id": {"type": "string"}, "step": {"type": "string"},
+                    "partitions": {"type": "array", "items": {"type": "object"}},
+                    "next_offset": {"type": "integer", "nullable": True}, "total": {"type": "integer"}}},
                 "RunPage": {"type": "object", "properties": {
                     "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                     "next_offset": {"type": "integer", "nullable": True}, "total": {"type": "integer"}}},

@@ -40,6 +40,29 @@ def step_view(store: Store, run_id: str, step: str) -> dict[str, Any]:
         raise RequestError(404, str(exc)) from None
 
 
+def partition_page(store: Store, run_id: str, step: str, status: str | None, limit: int,
+                   offset: int) -> dict[str, Any]:
+    """A page of one mapped step's partitions by name (those in `status` only, when given), with the offset of the
+    next page (or None); 400 for a bad page or a step that is not mapped, 404 for an unknown step."""
+    from durapipe.views.run_details import is_mapped, step_entry
+
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise RequestError(400, "'limit' must be from 1 to 1000 and 'offset' must not be negative.")
+    record = recorded_run(store, run_id)
+    try:
+        entry = step_entry(record, step)
+    except UsageError as exc:
+        raise RequestError(404, str(exc)) from None
+    if not is_mapped(record, step):
+        raise RequestError(400, f"Step {step} of run {run_id} is not mapped, so it has no partitions.")
+    parts = sorted((entry.get("by_partition") or {}).items())
+    if status is not None:
+        parts = [(name, p) for name, p in parts if p.get("status") == status]
+    page = parts[offset:offset + limit]
+    return {"run_id": run_id, "step": step, "partitions": [{"name": name, **p} for name, p in page],
+            "next_offset": offset + limit if offset + limit < len(parts) else None, "total": len(parts)}
+
+
 def step_log(store: Store, run_id: str, step: str, partition: str | None) -> Download:
     """What a step (or one partition of a mapped step) printed, to stream; 404 when it has no log."""
     from durapipe.views.run_details import log_ref, mapped_hint, no_log_sentence, step_entry

@@ -279,6 +279,9 @@ def run_view(run_id: str, status: dict[str, Any] | None, record: dict[str, Any] 
             for key in ("started", "finished"):
                 if step.get(key) is None and recorded.get(key) is not None:
                     step[key] = recorded[key]
+            # A map of thousands of files would make this view (polled every second) megabytes: it carries the
+            # counts, and GET /api/runs/{id}/steps/{step}/partitions pages the partitions.
+            step.pop("by_partition", None)
     if status is not None:
         view["runtime_status"] = status.get("runtimeStatus")
     return view

@@ -116,6 +116,11 @@ def release(store: Store, lease: Lease) -> bool:
     return store.delete_if_match(lease_key(lease.fingerprint), lease.etag)
 
 
+# The name every heartbeat thread starts with: the local executor still forks its step template beside one
+# (the thread only waits, or renews over the store's client, which the template never uses).
+HEARTBEAT_THREAD_PREFIX = "durapipe-lease-"
+
+
 class Heartbeat:
     """Renews a lease from a background thread every `interval` seconds until stopped, then releases it."""
 
@@ -124,7 +129,8 @@ class Heartbeat:
         self.store, self.lease, self.lost = store, lease, False
         self._interval, self._duration, self._clock = interval, duration, clock
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lease-{lease.fingerprint[:12]}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"{HEARTBEAT_THREAD_PREFIX}{lease.fingerprint[:12]}",
+                                        daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()

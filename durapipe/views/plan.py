@@ -19,7 +19,8 @@ def plan_report(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for step in plan.steps:
         row = {"step": step.name, "action": "reuse" if step.reused else "run", "reason": step.reason,
-               "fingerprint": step.fingerprint, "changes": []}
+               "fingerprint": step.fingerprint, "changes": [],
+               **({"partitions": step.partitions} if step.partitions is not None else {})}
         if step.reused is None and step.components is not None:
             old = previous_run_with_step(store, pipeline, step.name, runs=previous)
             if old is not None:

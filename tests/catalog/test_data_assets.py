@@ -149,3 +149,20 @@ def test_a_data_reference_resolves_to_its_version_and_the_note_keeps_the_number(
 def test_a_data_reference_to_nothing_names_the_input_and_the_asset(store):
     with pytest.raises(DurapipeError, match="input 'raw' names data:raw, but there is no data asset named 'raw'"):
         resolve_reference(store, "data:raw", "input 'raw'")
+
+
+@pytest.mark.parametrize("source", ["batches/b1/", "prefix:batches/b1/"])
+def test_a_store_folder_registers_as_one_folder_version_each_blob_by_its_etag(store, source):
+    store.put("batches/b1/a.txt", b"a")
+    store.put("batches/b1/sub/b.txt", b"b")
+    entry = data_assets.register_source(store, "batch", source)
+    assert entry["kind"] == "dir" and entry["version"] == 1
+    assert entry["source"] == {"kind": "prefix", "prefix": "batches/b1/",
+                               "blobs": {"a.txt": store.stat("batches/b1/a.txt").etag,
+                                         "sub/b.txt": store.stat("batches/b1/sub/b.txt").etag}}
+    assert resolve_reference(store, "data:batch").source == {"artifact": entry["artifact"]}
+
+
+def test_a_store_folder_with_no_blob_under_it_is_one_sentence(store):
+    with pytest.raises(UsageError, match="no blob under"):
+        data_assets.register_source(store, "batch", "batches/none/")

@@ -71,3 +71,27 @@ def test_an_output_the_version_lacks_is_named(store, tmp_path):
     _register(store, tmp_path, 1, champion=True)
     with pytest.raises(DurapipeError, match="no output 'encoder'"):
         resolve_reference(store, "model:m:champion:encoder")
+
+
+def test_a_prefix_reference_is_well_formed_and_a_bad_one_refused():
+    assert check_reference("prefix:incoming/b1/") == "prefix:incoming/b1/"
+    for bad in ("prefix:", "prefix:../b1/", "prefix:/abs/"):
+        with pytest.raises(InvalidNameError):
+            check_reference(bad)
+
+
+def test_a_prefix_resolves_to_the_folder_of_the_blobs_under_it_each_by_its_etag(store):
+    store.put("incoming/b1/a.txt", b"a")
+    store.put("incoming/b1/sub/b.txt", b"b")
+    store.put("incoming/b10/other.txt", b"not in b1")
+    resolved = resolve_reference(store, "prefix:incoming/b1/")
+    folder = resolved.source["prefix"]
+    assert folder["prefix"] == "incoming/b1/"
+    assert folder["blobs"] == {"a.txt": store.stat("incoming/b1/a.txt").etag,
+                               "sub/b.txt": store.stat("incoming/b1/sub/b.txt").etag}
+    assert resolved.note == {"reference": "prefix:incoming/b1/", "prefix": "incoming/b1/", "blobs": 2}
+
+
+def test_a_prefix_with_no_blob_under_it_is_an_error(store):
+    with pytest.raises(DurapipeError, match="no blob"):
+        resolve_reference(store, "prefix:incoming/none/")

@@ -222,3 +222,16 @@ def test_a_model_reference_to_a_declared_model_and_output_is_accepted():
 def test_with_no_model_declared_a_model_reference_may_name_one_registered_by_hand():
     defs = Definitions(schedules=[Schedule("s", pipeline=numbers, inputs={"numbers": "model:by_hand:champion"})])
     assert defs.schedules["s"].inputs["numbers"] == "model:by_hand:champion"
+
+
+@pipeline
+def per_file(numbers: Input) -> dict:
+    """Double each file of a folder."""
+    return {"doubled": double.map("numbers", numbers=numbers).doubled}
+
+
+def test_a_blob_trigger_whose_blob_feeds_a_mapped_step_is_refused_at_its_line():
+    message = refused(lambda: Definitions(blob_triggers=[
+        BlobTrigger("b", pipeline=per_file, input="numbers")]))  # mapped-trigger-input
+    assert "step double is mapped over it" in message and "one blob" in message
+    assert_points_at(message, "mapped-trigger-input", __file__)

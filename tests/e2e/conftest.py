@@ -21,7 +21,7 @@ CLI_TIMEOUT_S = 120
 _STORE_COMMANDS = {("run",), ("plan",), ("explain",), ("runs", "list"), ("runs", "show"), ("data", "register"),
                    ("data", "list"), ("data", "versions"), ("data", "show"), ("data", "download"),
                    ("models", "list"), ("models", "show"), ("models", "register"), ("models", "promote"),
-                   ("outputs",), ("rerun",), ("runs", "compare"), ("lineage",), ("gc",)}
+                   ("outputs",), ("rerun",), ("runs", "compare"), ("lineage",), ("gc",), ("logs",)}
 
 
 @dataclass

@@ -55,3 +55,16 @@ def test_partitions_of_equal_content_under_other_names_each_run_since_the_step_s
     assert statuses == {"a.jpg": "reused", "c.jpg": "ran"}
     again = project.run("flow.py:labels", "--input", "images=images")
     assert step_statuses(again.json) == {"label": "reused"}
+
+
+def test_plan_says_how_many_partitions_of_a_mapped_step_would_run(store_url, tmp_path):
+    project = _project(tmp_path, store_url, {"a.jpg": "a", "b.jpg": "b"})
+    assert project.run("flow.py:labels", "--input", "images=images").code == 0
+    (project.root / "images" / "c.jpg").write_text("c")
+    plan = project.cli("plan", "flow.py:labels", "--input", "images=images")
+    assert plan.code == 0, plan.stderr
+    label = next(s for s in plan.json["steps"] if s["step"] == "label")
+    assert label["action"] == "run" and label["partitions"] == {"run": 1, "total": 3}
+    assert label["reason"] == "run 1 of 3 partitions: no result is committed for it"
+    text = project.cli("plan", "flow.py:labels", "--input", "images=images", as_json=False)
+    assert "label: run 1 of 3 partitions" in text.stdout

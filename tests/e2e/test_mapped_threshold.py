@@ -64,3 +64,27 @@ def test_more_failures_than_a_fraction_allows_fail_the_run_with_its_partition_co
     shown = project.cli("runs", "show", run.json["run_id"], as_json=False)
     said = " ".join(shown.stdout.split())
     assert "1 failed. Step score: 1 of 3 partitions ran, 0 reused, 2 failed." in said, shown.stdout
+
+
+def test_failures_are_counted_across_the_sub_orchestrations_of_a_large_map(store_url, tmp_path):
+    # More than PARTITIONS_PER_CHILD (100) partitions: they run in two child orchestrations, each returning its failures.
+    files = {f"p{i:03}.jpg": "bad" if i in (50, 103) else str(i) for i in range(105)}
+    project = _project(tmp_path, store_url, files, threshold="1")
+    run = project.run("flow.py:scores", "--input", "images=images")
+    assert run.code == 1 and run.json["status"] == "failed"
+    score = run.json["steps"]["score"]
+    assert score["partitions"] == {"total": 105, "ran": 103, "reused": 0, "failed": 2}
+    assert score["error"].startswith("2 of 105 partitions failed, more than its error threshold allows (1); "
+                                     "partition p050.jpg failed: ValueError: this image cannot be read")
+    assert sorted(n for n, p in score["by_partition"].items() if p["status"] == "failed") == ["p050.jpg", "p103.jpg"]
+
+
+def test_a_mapped_steps_duration_is_its_wall_time_with_its_partitions_summed_time_beside_it(store_url, tmp_path):
+    project = _project(tmp_path, store_url, {f"p{i}.jpg": str(i) for i in range(4)})
+    run = project.run("flow.py:scores", "--input", "images=images")
+    assert run.code == 0, run.stderr
+    score = run.json["steps"]["score"]
+    parts = score["by_partition"].values()
+    assert score["summed_duration_s"] == round(sum(p["duration_s"] for p in parts), 6)
+    # The wall time runs from the step's start to its end, so it covers its longest partition.
+    assert score["duration_s"] >= max(p["duration_s"] for p in parts)

@@ -70,6 +70,7 @@ def test_every_function_the_app_needs_is_indexed(app):
         "blob_arrival": "orchestrationTrigger", "record_poison": "activityTrigger",
         "blob_score": "blobTrigger", "schedule_retrain": "timerTrigger",
         "get_run_step": "httpTrigger", "get_step_log": "httpTrigger", "get_run_artifact": "httpTrigger",
+        "list_step_partitions": "httpTrigger",
         "get_run_graph": "httpTrigger", "get_pipeline_graph": "httpTrigger",
         "web_runs": "httpTrigger", "web_run": "httpTrigger", "web_pipelines": "httpTrigger", "web_static": "httpTrigger",
         "list_models": "httpTrigger", "get_model": "httpTrigger",
@@ -79,7 +80,7 @@ def test_every_function_the_app_needs_is_indexed(app):
 
 def test_every_http_route_requires_a_function_key(app):
     routes = [b for f in app.by_trigger("httpTrigger") for b in f.bindings if b["type"] == "httpTrigger"]
-    assert len(routes) == 17
+    assert len(routes) == 18
     assert {b["authLevel"] for b in routes} == {"FUNCTION"}
 
 
@@ -89,6 +90,7 @@ def test_http_routes_and_methods(app):
     assert routes == {("api/pipelines", ("GET",)), ("api/pipelines/{name}/runs", ("POST",)), ("api/runs", ("GET",)),
                       ("api/runs/{id}", ("GET",)), ("api/runs/{id}/cancel", ("POST",)), ("api/openapi.json", ("GET",)),
                       ("api/runs/{id}/steps/{step}", ("GET",)), ("api/runs/{id}/steps/{step}/log", ("GET",)),
+                      ("api/runs/{id}/steps/{step}/partitions", ("GET",)),
                       ("api/runs/{id}/artifacts/{hash}", ("GET",)), ("api/runs/{id}/graph", ("GET",)),
                       ("api/pipelines/{name}/graph", ("GET",)), ("api/models", ("GET",)),
                       ("api/models/{name}", ("GET",)),

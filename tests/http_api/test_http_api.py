@@ -121,7 +121,8 @@ def test_the_openapi_document_describes_the_routes(app):
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/pipelines", "/pipelines/{name}/runs", "/runs", "/runs/{id}",
                                       "/runs/{id}/cancel", "/openapi.json", "/runs/{id}/steps/{step}",
-                                      "/runs/{id}/steps/{step}/log", "/runs/{id}/artifacts/{hash}",
+                                      "/runs/{id}/steps/{step}/log", "/runs/{id}/steps/{step}/partitions",
+                                      "/runs/{id}/artifacts/{hash}",
                                       "/runs/{id}/graph", "/pipelines/{name}/graph", "/models", "/models/{name}"}
 
 

@@ -1,4 +1,5 @@
-"""Runs that fail while planning, over HTTP and on blob arrival, are recorded and not tried again (issue 35, item 6)."""
+"""Over HTTP and on blob arrival: runs that fail while planning are recorded and not tried again (issue 35,
+item 6), and a store prefix is a folder input (item 4)."""
 from __future__ import annotations
 
 import json
@@ -92,3 +93,15 @@ def test_an_arrival_whose_run_fails_while_planning_is_poisoned_at_once_and_its_r
     runs = [r for r in records if (r.get("trigger") or {}).get("key") == "arrive/a.txt"]
     assert [r["status"] for r in runs] == ["failed"]
     assert "must be a folder" in runs[0]["error"]
+
+
+def test_a_run_over_http_reads_a_store_prefix_as_a_folder(served, tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+        served.store.upload_file(f"batches/b1/{name}", tmp_path / name)
+    body = json.dumps({"inputs": {"data": "static/one.txt", "folder": "prefix:batches/b1/"}}).encode()
+    status, started = served.post("/pipelines/per_file/runs", body)
+    assert status == 202, started
+    run = wait_for_run(served, started["status_url"])
+    assert run["status"] == "completed", run
+    assert run["steps"]["upper"]["partitions"]["ran"] == 2

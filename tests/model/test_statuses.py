@@ -36,3 +36,11 @@ def test_importing_the_statuses_does_not_import_the_sdk():
     code = "import sys, durapipe.model.statuses; print('azure.durable_functions' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_final_failure_reads_as_its_sentence_and_is_told_apart():
+    from durapipe.model.statuses import failure_reason, final_failure, is_final_failure, orchestrator_failed
+
+    text = orchestrator_failed("pipeline_run", final_failure("Step a is mapped over 'p', which must be a folder."))
+    assert is_final_failure(text) and failure_reason(text) == "Step a is mapped over 'p', which must be a folder."
+    assert not is_final_failure(orchestrator_failed("pipeline_run", "step a failed: boom"))

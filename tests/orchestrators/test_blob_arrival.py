@@ -72,3 +72,36 @@ def test_an_arrival_whose_blob_changed_before_a_later_try_prepared_it_starts_not
     assert [t[0] for t in tasks] == ["timer", "activity"]
     assert tasks[1][1] == contracts.PREPARE_ARRIVAL
     assert result == {"status": "superseded", "attempts": 1, "reason": gone}
+
+
+def _drive_failing_runs(arrival, reason):
+    """As `_drive`, with every run (sub-orchestration) failing with `reason` as the Durable SDK reports it."""
+    generator = blob_arrival._function.get_user_function().orchestrator_function(Context(arrival))
+    tasks, task = [], generator.send(None)
+    try:
+        while True:
+            tasks.append(task)
+            failed = Exception(f"{reason} \n Traceback ...")
+            task = generator.throw(failed) if task[0] == "sub" else generator.send(None)
+    except StopIteration as stop:
+        return tasks, stop.value
+
+
+def test_a_run_that_failed_for_good_while_planning_is_poisoned_at_once_with_its_sentence():
+    from durapipe.model.statuses import final_failure, orchestrator_failed
+
+    sentence = "Step upper is mapped over 'part', which must be a folder, but it is a single file."
+    reason = orchestrator_failed(contracts.PIPELINE_RUN, final_failure(sentence))
+    tasks, result = _drive_failing_runs({**ARRIVAL, "request": REQUEST}, reason)
+    assert [t[0] for t in tasks] == ["sub", "activity"]
+    assert tasks[-1][2]["reason"] == sentence
+    assert result == {"status": "poisoned", "attempts": 1, "reason": sentence}
+
+
+def test_a_run_that_failed_otherwise_is_tried_tries_times_and_its_reason_is_one_sentence():
+    from durapipe.model.statuses import orchestrator_failed
+
+    reason = orchestrator_failed(contracts.PIPELINE_RUN, "step boom failed: ValueError: boom")
+    tasks, result = _drive_failing_runs({**ARRIVAL, "request": REQUEST}, reason)
+    assert [t[0] for t in tasks] == ["sub", "timer", "sub", "timer", "sub", "activity"]
+    assert result == {"status": "poisoned", "attempts": 3, "reason": "step boom failed: ValueError: boom"}

@@ -35,3 +35,31 @@ def test_an_instance_named_in_the_input_is_replaced_by_the_contexts():
 
 def test_the_instance_is_the_same_in_every_replay():
     assert _planning_input("inst-c")[0]["instance"] == _planning_input("inst-c")[0]["instance"]
+
+
+def _after_planning(plan: dict):
+    """The first episodes of the history's run, with planning answering `plan`."""
+    lines = HISTORY.read_text().splitlines()
+    events = [json.loads(line) for line in lines[:6]]  # started, planning scheduled, episode, planning completed
+    assert events[2]["Name"] == "plan_run" and events[5]["EventType"] == 5
+    events[5]["Result"] = json.dumps(plan)
+    handle = pipeline_run._function.get_user_function()
+    return run_episode(handle, build_context([json.dumps(e) for e in events], events[1]["Input"], "inst-f", None,
+                                             True))
+
+
+def test_a_run_that_failed_for_good_while_planning_fails_with_the_final_mark_and_runs_nothing():
+    from durapipe.model.statuses import failure_reason, is_final_failure
+
+    sentence = "Step upper is mapped over 'part', which must be a folder, but it is a single file."
+    result = _after_planning({"failed": sentence, "final": True})
+    assert result.error is not None and is_final_failure(str(result.error))
+    assert failure_reason(str(result.error)) == sentence
+    assert not [a for a in result.leaves if a.get("functionName") not in (None, "plan_run")]
+
+
+def test_a_run_whose_planning_may_succeed_later_fails_without_the_final_mark():
+    from durapipe.model.statuses import is_final_failure
+
+    result = _after_planning({"failed": "The input 'data' names the blob 'x', which has changed.", "final": False})
+    assert result.error is not None and not is_final_failure(str(result.error))

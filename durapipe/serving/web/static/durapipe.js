@@ -152,7 +152,8 @@ async function runPage() {
     const open = new Set([...steps.querySelectorAll("tr.log-row")].map((r) => r.dataset.for));
     steps.replaceChildren();
     for (const [name, step] of Object.entries(view.steps || {})) {
-      const parts = step.partitions ? `${step.partitions.total} (${step.partitions.ran} ran, ${step.partitions.reused} reused)` : "";
+      const failed = step.partitions && step.partitions.failed ? `, ${step.partitions.failed} failed` : "";
+      const parts = step.partitions ? `${step.partitions.total} (${step.partitions.ran} ran, ${step.partitions.reused} reused${failed})` : "";
       const row = el("tr", { id: `step-row-${name}`, "data-step": name, "data-state": shown(step.status) },
         el("td", {}, name), el("td", {}, badge(step.status)),
         el("td", { class: "num" }, step.duration_s !== undefined && step.duration_s !== null ? seconds(step.duration_s) : took(step.started, step.finished)),
@@ -162,7 +163,8 @@ async function runPage() {
       for (const [part, info] of Object.entries(step.by_partition || {})) {
         const sub = el("tr", { class: "partition", "data-partition": part },
           el("td", {}, part), el("td", {}, badge(info.status)), el("td", { class: "num" }, seconds(info.duration_s)),
-          el("td", { class: "mono" }, short(info.fingerprint)), el("td", {}, ""),
+          el("td", { class: "mono" }, short(info.fingerprint)),
+          el("td", info.error ? { class: "error partition-error" } : {}, info.error || ""),
           el("td", {}, el("button", { class: "link", onclick: () => showLog(name, part, sub) }, "log")));
         steps.append(sub);
       }
@@ -245,9 +247,25 @@ async function runPage() {
     return el("table", { class: "components" }, el("tbody", {}, rows));
   }
 
+  // The run view carries each mapped step's partition counts; its partitions come in pages, read once the run ends.
+  async function withPartitions(view) {
+    if (LIVE.has(view.status)) return view;
+    for (const [name, step] of Object.entries(view.steps || {})) {
+      if (!step.partitions) continue;
+      const parts = {};
+      for (let offset = 0; offset !== null && offset !== undefined;) {
+        const page = await api(`/runs/${enc}/steps/${encodeURIComponent(name)}/partitions?limit=1000&offset=${offset}`);
+        for (const part of page.partitions) parts[part.name] = part;
+        offset = page.next_offset;
+      }
+      step.by_partition = parts;
+    }
+    return view;
+  }
+
   async function poll() {
     let view;
-    try { view = await api(`/runs/${enc}`); } catch (error) { fail(error); return; }
+    try { view = await withPartitions(await api(`/runs/${enc}`)); } catch (error) { fail(error); return; }
     render(view);
     await draw(view);
     if (LIVE.has(view.status)) setTimeout(poll, POLL_MS);
