@@ -105,7 +105,7 @@ def test_every_route_needs_the_function_key(app):
     routes = [(method.upper(), path.replace("{name}", "retrain").replace("{id}", "some-run")
                .replace("{step}", "train").replace("{hash}", "0" * 64))
               for path, methods in document["paths"].items() for method in methods]
-    assert len(routes) == 13
+    assert len(routes) == 14
     for method, path in routes:
         for headers in ({}, {"x-functions-key": "wrong"}):
             status, _, _ = call(method, app.api + path, body=b"{}" if method == "POST" else None, headers=headers)
