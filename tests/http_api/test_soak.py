@@ -5,6 +5,8 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.http_api.conftest import KEY, App, start_app
 from tests.host.serve.conftest import call
 
@@ -55,6 +57,7 @@ SLOPE_RUNS = 300
 MAX_SLOPE_KB_PER_RUN = 10
 
 
+@pytest.mark.slow  # 400 runs
 def test_serve_memory_does_not_grow_with_the_runs_it_has_served(tmp_path):
     app = start_app(tmp_path, str(tmp_path / "store"))
     try:
