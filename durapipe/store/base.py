@@ -112,8 +112,7 @@ class Store(ABC):
     def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
         """`length` bytes of `key` from offset `start` (fewer where it ends first) as a stream of chunks; raises
         NotFoundError when absent. This default reads past what precedes `start`; a store overrides it to seek."""
-        if start < 0 or length < 0:
-            raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
+        check_range(key, start, length)
         return _sliced(self.read_chunks(key), start, length)
 
     @abstractmethod
@@ -166,6 +165,12 @@ class Store(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+
+def check_range(key: str, start: int, length: int) -> None:
+    """Refuse a byte range of `key` that starts or runs negative."""
+    if start < 0 or length < 0:
+        raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
 
 
 def _sliced(chunks: Iterator[bytes], start: int, length: int) -> Iterator[bytes]:

@@ -17,7 +17,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 
 from durapipe.core.errors import NotFoundError, StoreError, UsageError
-from durapipe.store.base import CHUNK_SIZE, KeyInfo, Store, _OtherVersion, check_key, check_prefix
+from durapipe.store.base import CHUNK_SIZE, KeyInfo, Store, _OtherVersion, check_key, check_prefix, check_range
 
 CONTAINER_PATTERN = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # An unreachable account must fail in seconds: the activity's own retries handle longer outages.
@@ -124,8 +124,7 @@ class BlobStore(Store):
         return self._iter_chunks(downloader, key)
 
     def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
-        if start < 0 or length < 0:
-            raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
+        check_range(key, start, length)
         blob = self._blob(key)
         with self._errors("read", key):
             size = blob.get_blob_properties().size
@@ -146,15 +145,7 @@ class BlobStore(Store):
                 raise _OtherVersion() from None
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
-        blob = self._blob(key)
-        if if_match is not None:
-            try:
-                with self._errors("write", key):
-                    blob.upload_blob(data, overwrite=True, etag=if_match, match_condition=MatchConditions.IfNotModified)
-                return True
-            except (_Exists, NotFoundError):
-                return False  # changed since it was read, or deleted: the condition does not hold
-        return self._write(key, lambda: blob.upload_blob(data, overwrite=not if_absent), if_absent)
+        return self.put_with_etag(key, data, if_absent=if_absent, if_match=if_match) is not None
 
     def put_with_etag(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str | None:
         blob = self._blob(key)

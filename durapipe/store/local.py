@@ -8,10 +8,10 @@ import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from durapipe.core.errors import NotFoundError, StoreError
-from durapipe.store.base import CHUNK_SIZE, KeyInfo, Store, check_key, check_prefix
+from durapipe.store.base import CHUNK_SIZE, KeyInfo, Store, check_key, check_prefix, check_range
 
 _TEMP_PREFIX = "."  # keys never start with '.', so temp files can never be listed as keys
 
@@ -74,8 +74,7 @@ class LocalStore(Store):
         return self._iter_file(stream, key)
 
     def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
-        if start < 0 or length < 0:
-            raise ValueError(f"A range of the key {key!r} starts at {start} for {length} bytes; neither may be negative.")
+        check_range(key, start, length)
         path = self._path(key)
         with self._errors("read", key):
             stream = open(path, "rb")
@@ -83,9 +82,7 @@ class LocalStore(Store):
         return self._iter_file(stream, key, length)
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
-        if if_match is not None:
-            return self._write_if_match(key, lambda out: out.write(data), if_match)
-        return self._write(key, lambda out: out.write(data), if_absent)
+        return self.put_with_etag(key, data, if_absent=if_absent, if_match=if_match) is not None
 
     def put_with_etag(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str | None:
         written: list[str] = []
@@ -103,23 +100,11 @@ class LocalStore(Store):
         return written[0] if done else None
 
     def _write_if_match(self, key: str, fill, etag: str) -> bool:
-        """Replace `key` only while its etag is `etag`: conditional writers of one key serialise on a lock file."""
+        """Replace `key` only while its etag is `etag`."""
         path = self._path(key)
         with self._errors("write", key, reading=False):
             path.parent.mkdir(parents=True, exist_ok=True)
-            lock_path = path.parent / f"{_TEMP_PREFIX}{path.name}.lock"
-            with open(lock_path, "a+b") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                try:
-                    try:
-                        current = _etag(os.stat(path))
-                    except FileNotFoundError:
-                        return False
-                    if current != etag:
-                        return False
-                    return self._write(key, fill, False)
-                finally:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            return _while_etag(path, etag, lambda: self._write(key, fill, False))
 
     def upload_stream(self, key: str, stream: BinaryIO, size: int, *, if_absent: bool = False) -> bool:
         return self._write(key, lambda out: _copy_exactly(stream, out, size, key), if_absent)
@@ -155,24 +140,11 @@ class LocalStore(Store):
     def delete_if_match(self, key: str, etag: str) -> bool:
         path = self._path(key)
         with self._errors("delete", key, reading=False):
-            # The lock file of put(if_match=...): a conditional delete and a conditional replace never interleave.
-            lock_path = path.parent / f"{_TEMP_PREFIX}{path.name}.lock"
             if not path.parent.is_dir():
                 if self.root.is_dir():
                     return False  # never stored; a missing store folder is an outage, raised below
                 raise FileNotFoundError(self.root)
-            with open(lock_path, "a+b") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                try:
-                    try:
-                        if _etag(os.stat(path)) != etag:
-                            return False
-                        os.unlink(path)
-                    except FileNotFoundError:
-                        return False
-                    return True
-                finally:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            return _while_etag(path, etag, lambda: _unlinked(path))
 
     def list(self, prefix: str = "") -> Iterator[str]:
         check_prefix(prefix)
@@ -265,6 +237,30 @@ def _copy_exactly(source: BinaryIO, out: BinaryIO, size: int, key: str) -> None:
             raise StoreError(f"The upload of {key!r} ended after {size - remaining} of {size} bytes.")
         out.write(chunk)
         remaining -= len(chunk)
+
+
+def _while_etag(path: Path, etag: str, then: Callable[[], bool]) -> bool:
+    """`then()` while the file at `path` has `etag`, else False. Conditional writers and deleters of one key
+    serialise on its lock file, so a replace and a delete never interleave."""
+    with open(path.parent / f"{_TEMP_PREFIX}{path.name}.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            try:
+                if _etag(os.stat(path)) != etag:
+                    return False
+            except FileNotFoundError:
+                return False
+            return then()
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _unlinked(path: Path) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _unlink_missing_ok(path: str) -> None:
